@@ -1,0 +1,1 @@
+"""Readers, heading mapping, normalisers and ingest: agents' files into canonical tables."""

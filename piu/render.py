@@ -1,0 +1,204 @@
+"""The one place that writes to the terminal: Rich tables for people, stdlib csv/json for scripts.
+
+Machine formats (tsv, csv, json, jsonl) are written with the standard library straight to the
+stream, never through Rich, so no colour code or line wrap can leak into a pipe. Messages for
+people (progress, warnings, summaries) go to stderr and are silenced by `-q`.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import io
+import json
+import math
+import os
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from typing import IO, Any
+
+FORMATS = ("table", "tsv", "csv", "json", "jsonl")
+REPORT_FORMATS = FORMATS + ("markdown", "html")
+
+# Characters that make a spreadsheet treat a cell as a formula (CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _quiet() -> bool:
+    from piu.cli import settings
+    return settings.quiet
+
+
+def stderr_console():  # noqa: ANN201 - rich is imported lazily
+    """A Rich console on stderr (honours NO_COLOR, no colour when not a terminal)."""
+    from rich.console import Console
+    return Console(stderr=True, highlight=False)
+
+
+def stdout_console(width: int | None = None):  # noqa: ANN201
+    """A Rich console on stdout for tables; width pinned by $COLUMNS or the argument."""
+    from rich.console import Console
+    return Console(highlight=False, width=width, soft_wrap=False)
+
+
+def info(message: str) -> None:
+    """A progress or summary line on stderr (silenced by -q)."""
+    if not _quiet():
+        sys.stderr.write(message.rstrip("\n") + "\n")
+
+
+def warn(message: str) -> None:
+    """A warning line on stderr (silenced by -q)."""
+    if not _quiet():
+        sys.stderr.write(f"Warning: {message}\n")
+
+
+def default_format(stream: IO[str] | None = None) -> str:
+    """A table on a terminal, TSV in a pipe (as the GitHub CLI does)."""
+    stream = stream or sys.stdout
+    try:
+        return "table" if stream.isatty() else "tsv"
+    except (AttributeError, ValueError):
+        return "tsv"
+
+
+def plain(value: Any) -> Any:
+    """A JSON-safe value: ISO 8601 times, None for missing, lists kept."""
+    if value is None:
+        return None
+    if isinstance(value, float):
+        return None if math.isnan(value) else value
+    if isinstance(value, _dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(_dt.timezone.utc)
+            return value.isoformat().replace("+00:00", "Z")
+        return value.isoformat()
+    if isinstance(value, _dt.date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    # numpy / pandas scalars
+    mod = type(value).__module__
+    if mod.startswith(("numpy", "pandas")):
+        if hasattr(value, "to_pydatetime"):
+            try:
+                return plain(value.to_pydatetime())
+            except ValueError:
+                return None
+        if hasattr(value, "item"):
+            return plain(value.item())
+        if str(value) in ("NaT", "<NA>", "nan"):
+            return None
+    return value
+
+
+def _cell(value: Any) -> str:
+    """A value as text for tsv/csv/table cells."""
+    value = plain(value)
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def neutralise_formula(text: str) -> str:
+    """Prefix a cell a spreadsheet would run as a formula with a quote (plain numbers kept)."""
+    if text and text.startswith(_FORMULA_START):
+        try:
+            float(text)
+            return text
+        except ValueError:
+            return "'" + text
+    return text
+
+
+def write_rows(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], fmt: str,
+               stream: IO[str] | None = None, *, title: str | None = None,
+               headers: Mapping[str, str] | None = None, width: int | None = None) -> None:
+    """Write rows in one of FORMATS to `stream` (stdout by default)."""
+    stream = stream or sys.stdout
+    if fmt == "json":
+        json.dump([{c: plain(r.get(c)) for c in columns} for r in rows], stream, ensure_ascii=False, indent=2)
+        stream.write("\n")
+    elif fmt == "jsonl":
+        for r in rows:
+            stream.write(json.dumps({c: plain(r.get(c)) for c in columns}, ensure_ascii=False) + "\n")
+    elif fmt in ("csv", "tsv"):
+        if fmt == "csv":
+            writer = csv.writer(stream, lineterminator="\n")
+            writer.writerow(columns)
+            for r in rows:
+                writer.writerow([neutralise_formula(_cell(r.get(c))) for c in columns])
+        else:  # TSV: tabs and newlines inside values become spaces so each row stays one line
+            stream.write("\t".join(columns) + "\n")
+            for r in rows:
+                stream.write("\t".join(" ".join(_cell(r.get(c)).split()) for c in columns) + "\n")
+    elif fmt == "markdown":
+        stream.write(markdown_table(rows, columns, headers))
+    elif fmt == "table":
+        from rich.table import Table
+
+        table = Table(title=title, show_lines=False, header_style="bold")
+        for c in columns:
+            table.add_column((headers or {}).get(c, c), overflow="fold")
+        for r in rows:
+            table.add_row(*[_cell(r.get(c)) for c in columns])
+        console = stdout_console(width=width)
+        if stream is not sys.stdout:
+            from rich.console import Console
+            console = Console(file=stream, highlight=False, width=width or 120)
+        console.print(table)
+    else:  # pragma: no cover - options are validated by the CLI
+        raise ValueError(f"unknown format {fmt}")
+
+
+def markdown_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str],
+                   headers: Mapping[str, str] | None = None) -> str:
+    """A GitHub-flavoured Markdown table (pipes in values escaped)."""
+    def esc(v: Any) -> str:
+        return " ".join(_cell(v).split()).replace("|", "\\|")
+    out = io.StringIO()
+    out.write("| " + " | ".join((headers or {}).get(c, c) for c in columns) + " |\n")
+    out.write("|" + "|".join("---" for _ in columns) + "|\n")
+    for r in rows:
+        out.write("| " + " | ".join(esc(r.get(c)) for c in columns) + " |\n")
+    return out.getvalue()
+
+
+def write_json(obj: Any, stream: IO[str] | None = None) -> None:
+    """One JSON document on stdout (for summaries with --format json)."""
+    stream = stream or sys.stdout
+    json.dump(plain(obj), stream, ensure_ascii=False, indent=2)
+    stream.write("\n")
+
+
+def rows_from_frame(frame: Any) -> list[dict[str, Any]]:
+    """Plain dict rows from a pandas DataFrame (missing values become None)."""
+    if frame is None or len(frame) == 0:
+        return []
+    return [{k: plain(v) for k, v in rec.items()} for rec in frame.to_dict(orient="records")]
+
+
+def open_output(path: str | None) -> IO[str]:
+    """stdout, or a file written in UTF-8 (the caller closes it)."""
+    if path in (None, "-"):
+        return sys.stdout
+    return open(path, "w", encoding="utf-8", newline="")
+
+
+def is_terminal() -> bool:
+    """True when stdout is a terminal (colour and tables allowed)."""
+    try:
+        return sys.stdout.isatty() and os.environ.get("TERM") != "dumb"
+    except (AttributeError, ValueError):
+        return False
+
+
+def iter_nonempty(values: Iterable[Any]) -> list[Any]:
+    """Values that are not None/empty, in order."""
+    return [v for v in values if v not in (None, "")]

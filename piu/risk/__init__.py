@@ -1,0 +1,1 @@
+"""Risk scoring: features per call, the rule registry, rules files and scores."""
