@@ -165,6 +165,7 @@ def scores_schema():
         ("ruleset_version", pa.string()),
         ("scored_at", pa.timestamp("us", tz="UTC")),
         ("scored_by", pa.string()),
+        ("persons_aboard", pa.int32()),    # listed persons (declared counts when no list was sent)
         ("score", pa.int32()),
         ("band", pa.string()),
         ("hits", pa.string()),             # JSON list of {rule, title, weight, evidence, persons}
