@@ -1,0 +1,101 @@
+"""Reading the store as analysts think of it: current call versions, their persons, their scores.
+
+Every command that reads calls goes through here, so "current version", partition pruning and
+period filters mean the same thing everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from piu.schema import calls_schema, persons_schema, scores_schema
+from piu.timeparse import months_between
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from piu.store import Store
+
+
+def _months(since: datetime | None, until: datetime | None) -> list[str] | None:
+    if since is None:
+        return None
+    from piu.timeparse import now_utc
+    return months_between(since, until or now_utc())
+
+
+def _time_filter(since: datetime | None, until: datetime | None):  # noqa: ANN202
+    import pyarrow.compute as pc
+    import pyarrow.dataset as ds
+
+    expr = None
+    if since is not None:
+        expr = ds.field("call_time") >= pc.scalar(since)
+    if until is not None:
+        cond = ds.field("call_time") <= pc.scalar(until)
+        expr = cond if expr is None else expr & cond
+    return expr
+
+
+def latest_versions(calls: pd.DataFrame) -> pd.DataFrame:
+    """Keep the current version of each call (latest ingest id); others are superseded."""
+    if len(calls) == 0:
+        return calls
+    calls = calls.sort_values(["call_id", "ingest_id"])
+    return calls.drop_duplicates("call_id", keep="last").reset_index(drop=True)
+
+
+def all_call_versions(store: Store, *, ports: Iterable[str] | None = None,
+                      since: datetime | None = None, until: datetime | None = None,
+                      columns: list[str] | None = None) -> pd.DataFrame:
+    """Every stored version of calls in the period (superseded ones included)."""
+    if columns is not None:
+        columns = list(dict.fromkeys(["call_id", "ingest_id", *columns]))
+    table = store.read("calls", calls_schema(), ports=ports, months=_months(since, until),
+                       columns=columns, filter=_time_filter(since, until))
+    return table.to_pandas()
+
+
+def current_calls(store: Store, *, ports: Iterable[str] | None = None,
+                  since: datetime | None = None, until: datetime | None = None,
+                  columns: list[str] | None = None) -> pd.DataFrame:
+    """The current version of every call in the period, sorted by call time."""
+    calls = latest_versions(all_call_versions(store, ports=ports, since=since, until=until, columns=columns))
+    if len(calls) and "call_time" in calls.columns:
+        calls = calls.sort_values(["call_time", "call_id"]).reset_index(drop=True)
+    return calls
+
+
+def persons_of(store: Store, version_ids: Iterable[str], *, ports: Iterable[str] | None = None,
+               since: datetime | None = None, until: datetime | None = None,
+               columns: list[str] | None = None) -> pd.DataFrame:
+    """The persons listed in the given call versions (pass the same period to prune partitions)."""
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    ids = pa.array(sorted(set(version_ids)), type=pa.string())
+    if columns is not None:
+        columns = list(dict.fromkeys(["version_id", *columns]))
+    # persons are partitioned by their call's port and month, so the same period prunes them
+    table = store.read("persons", persons_schema(), ports=ports, months=_months(since, until),
+                       columns=columns, filter=ds.field("version_id").isin(ids))
+    return table.to_pandas()
+
+
+def latest_scores(store: Store, *, ports: Iterable[str] | None = None,
+                  since: datetime | None = None, until: datetime | None = None,
+                  ruleset_version: str | None = None) -> pd.DataFrame:
+    """The most recent score of each call version (optionally for one rule-set version)."""
+    import pyarrow.dataset as ds
+
+    flt = _time_filter(since, until)
+    if ruleset_version is not None:
+        cond = ds.field("ruleset_version") == ruleset_version
+        flt = cond if flt is None else flt & cond
+    frame = store.read("scores", scores_schema(), ports=ports, months=_months(since, until), filter=flt).to_pandas()
+    if len(frame) == 0:
+        return frame
+    frame = frame.sort_values(["version_id", "scored_at"])
+    return frame.drop_duplicates("version_id", keep="last").reset_index(drop=True)
