@@ -24,9 +24,24 @@ REPORT_FORMATS = FORMATS + ("markdown", "html")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _quiet() -> bool:
+def quiet() -> bool:
+    """True when -q/--quiet was given."""
     from piu.cli import settings
     return settings.quiet
+
+
+def progress_line(message: str) -> None:
+    """A transient progress line on stderr, only when stderr is a terminal."""
+    if sys.stderr.isatty() and not quiet():
+        sys.stderr.write(f"\r\x1b[2K{message}…")
+        sys.stderr.flush()
+
+
+def end_progress() -> None:
+    """Clear the transient progress line."""
+    if sys.stderr.isatty() and not quiet():
+        sys.stderr.write("\r\x1b[2K")
+        sys.stderr.flush()
 
 
 def stderr_console():  # noqa: ANN201 - rich is imported lazily
@@ -43,13 +58,13 @@ def stdout_console(width: int | None = None):  # noqa: ANN201
 
 def info(message: str) -> None:
     """A progress or summary line on stderr (silenced by -q)."""
-    if not _quiet():
+    if not quiet():
         sys.stderr.write(message.rstrip("\n") + "\n")
 
 
 def warn(message: str) -> None:
     """A warning line on stderr (silenced by -q)."""
-    if not _quiet():
+    if not quiet():
         sys.stderr.write(f"Warning: {message}\n")
 
 

@@ -1,0 +1,622 @@
+"""Ingest: agents' files -> canonical calls, persons and quarantine -> one atomic store transaction.
+
+The steps, each vectorised over whole columns:
+  read (piu.io.readers) -> join call/person files by reference -> split combined fields ->
+  normalise (piu.io.normalise) -> quarantine rows that cannot be stored, with reasons ->
+  group persons into calls (stable call_id) -> compare with the store (new / amended / unchanged)
+  -> write calls, persons, quarantine and the ingest log in one transaction.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import os
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from piu import __version__
+from piu.errors import InputError
+from piu.schema import (CALL_FIELDS, CALL_REF, PERSON_FIELDS, calls_schema, ingests_schema, persons_schema,
+                        quarantine_schema)
+from piu.store import Store, new_txn_id
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from piu.io.readers import RawTable, ReadResult
+
+# Input-only helper fields that the readers may map and ingest splits into canonical ones.
+HELPER_FIELDS = ("full_name", "doc_combined", "birth_combined", "call_date", "call_hour", "person_no")
+PERSON_NAME_FIELDS = ("family_name", "given_names", "full_name")
+VESSEL_ID_FIELDS = ("vessel_name", "imo", "mmsi")
+PROVENANCE_COLS = ("source_file", "source_sha256", "source_sheet", "source_row", "ingest_id")
+
+
+@dataclass
+class FileSummary:
+    """What happened to one file."""
+
+    source_file: str
+    source_sha256: str
+    ingest_id: str | None = None
+    status: str = "ingested"          # ingested | already-ingested | rejected (with --strict) | dry-run
+    rows: int = 0
+    calls_new: int = 0
+    calls_amended: int = 0
+    calls_unchanged: int = 0
+    persons: int = 0
+    quarantined: int = 0
+    reasons: Counter = field(default_factory=Counter)
+    warnings: list[str] = field(default_factory=list)
+    previous_ingest: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form (stable keys for --format json)."""
+        return {
+            "file": self.source_file, "sha256": self.source_sha256, "ingest_id": self.ingest_id,
+            "status": self.status, "rows": self.rows, "calls_new": self.calls_new,
+            "calls_amended": self.calls_amended, "calls_unchanged": self.calls_unchanged,
+            "persons": self.persons, "quarantined": self.quarantined,
+            "quarantine_reasons": dict(self.reasons.most_common()), "warnings": self.warnings,
+            "previous_ingest": self.previous_ingest,
+        }
+
+
+@dataclass
+class IngestSummary:
+    """What an ingest command did, per file and in total."""
+
+    files: list[FileSummary]
+    dry_run: bool = False
+
+    def totals(self) -> dict[str, int]:
+        """Counts over all files."""
+        keys = ("rows", "calls_new", "calls_amended", "calls_unchanged", "persons", "quarantined")
+        return {k: sum(getattr(f, k) for f in self.files) for k in keys}
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        reasons: Counter = Counter()
+        for f in self.files:
+            reasons.update(f.reasons)
+        return {"dry_run": self.dry_run, "files": [f.as_dict() for f in self.files], **self.totals(),
+                "quarantine_reasons": dict(reasons.most_common())}
+
+
+@dataclass
+class _Prepared:
+    """One file turned into canonical tables, before the store comparison."""
+
+    summary: FileSummary
+    calls: Any          # pd.DataFrame, one row per call (this file's version)
+    persons: Any        # pd.DataFrame
+    quarantine: Any     # pd.DataFrame
+    started_at: datetime
+
+
+# ---------------------------------------------------------------------------------------------
+# Public entry point
+# ---------------------------------------------------------------------------------------------
+
+def ingest_files(store: Store, paths: Sequence[str], *, mapping_path: str | None = None,
+                 dayfirst: bool = True, dry_run: bool = False, strict: bool = False,
+                 progress: Callable[[str], None] | None = None) -> IngestSummary:
+    """Ingest manifest files into the store, all or nothing; returns what happened per file.
+
+    Every file is read and checked before anything is written, so a bad file (missing, empty,
+    unreadable, without the columns piu needs) stops the command with the store untouched.
+    """
+    from piu.io.headings import load_mapping
+    from piu.io.ports import PortTable
+    from piu.io.readers import read_file
+
+    say = progress or (lambda _msg: None)
+    if not paths:
+        raise InputError("no files given", hint="name one or more manifest files, or - for stdin")
+    mapping = load_mapping(mapping_path) if mapping_path else None
+    results: list[ReadResult] = []
+    for path in paths:
+        say(f"reading {path}")
+        results.append(read_file(path, mapping=mapping))
+
+    store.check_version()
+    ports = PortTable.load(store.home if store.exists() else None)
+    known = _ingested_hashes(store) if store.exists() else {}
+
+    # Shape 3: call files (no persons) may come with person files that reference them.
+    call_tables = [t for r in results for t in r.tables if _is_call_table(t)]
+
+    prepared: list[_Prepared] = []
+    seen_in_command: set[str] = set()
+    for res in results:
+        summary = FileSummary(res.source_name, res.sha256, warnings=list(res.warnings))
+        if res.sha256 in known or res.sha256 in seen_in_command:
+            summary.status = "already-ingested"
+            summary.previous_ingest = known.get(res.sha256)
+            prepared.append(_Prepared(summary, None, None, None, datetime.now(timezone.utc)))
+            continue
+        seen_in_command.add(res.sha256)
+        say(f"normalising {res.source_name}")
+        prepared.append(_prepare(res, summary, call_tables, ports, dayfirst=dayfirst))
+
+    if strict:
+        bad = [p.summary for p in prepared if p.summary.quarantined]
+        if bad:
+            first = bad[0]
+            reason, _n = first.reasons.most_common(1)[0]
+            raise InputError(
+                f"{first.source_file}: {first.quarantined} row(s) cannot be stored (e.g. {reason}); "
+                "--strict rejects the whole file and nothing was stored",
+                hint="fix the rows (see `piu ingest --dry-run -f json`) or ingest without --strict")
+
+    todo = [p for p in prepared if p.calls is not None]
+    if dry_run:
+        for p in todo:
+            _classify_against_store(store, p)
+            p.summary.status = "dry-run"
+        return IngestSummary([p.summary for p in prepared], dry_run=True)
+
+    if todo:
+        say("writing to the store")
+        with store.transaction("ingest") as txn:
+            for p in todo:
+                _classify_against_store(store, p)  # under the lock: no race with another ingest
+                _write(txn, p)
+    return IngestSummary([p.summary for p in prepared])
+
+
+# ---------------------------------------------------------------------------------------------
+# Preparing one file
+# ---------------------------------------------------------------------------------------------
+
+def _is_call_table(t: RawTable) -> bool:
+    cols = set(t.frame.columns) | set(t.header)
+    has_person = any(c in cols for c in PERSON_NAME_FIELDS)
+    return not has_person and CALL_REF in cols
+
+
+def _is_person_table(t: RawTable) -> bool:
+    return any(c in set(t.frame.columns) for c in PERSON_NAME_FIELDS)
+
+
+def _ingested_hashes(store: Store) -> dict[str, str]:
+    log = store.read("ingests", ingests_schema(), columns=["ingest_id", "source_sha256"])
+    return dict(zip(log["source_sha256"].to_pylist(), log["ingest_id"].to_pylist()))
+
+
+def _table_rows(t: RawTable, res: ReadResult, call_tables: list[RawTable]) -> pd.DataFrame:
+    """One RawTable as a frame of text columns plus provenance, header block broadcast in."""
+    import pandas as pd
+
+    frame = t.frame.copy()
+    for key, value in t.header.items():
+        if key not in frame.columns or frame[key].isna().all():
+            frame[key] = value
+    if CALL_REF in frame.columns and _is_person_table(t) and not any(c in frame.columns for c in VESSEL_ID_FIELDS):
+        frame = _join_calls(frame, call_tables, res.source_name)
+    frame["source_row"] = pd.Series(t.source_rows, index=frame.index, dtype="int64")
+    frame["source_sheet"] = t.sheet or ""
+    frame["_kind"] = "persons" if _is_person_table(t) else "calls"
+    return frame
+
+
+def _join_calls(persons: pd.DataFrame, call_tables: list[RawTable], source: str) -> pd.DataFrame:
+    """Shape 3: bring call fields onto person rows through the reference column."""
+    import pandas as pd
+
+    if not call_tables:
+        raise InputError(f"{source}: persons refer to calls by '{CALL_REF}' but no call file was given",
+                         hint="ingest the call file and the person file in one command: piu ingest calls.csv persons.csv")
+    calls = pd.concat([ct.frame for ct in call_tables], ignore_index=True)
+    calls = calls.drop_duplicates(CALL_REF, keep="last")
+    keep = [c for c in calls.columns if c in CALL_FIELDS or c in ("call_date", "call_hour") or c == CALL_REF]
+    calls = calls[keep]
+    ref_p = persons[CALL_REF].astype("str").str.strip().str.upper()
+    ref_c = calls[CALL_REF].astype("str").str.strip().str.upper()
+    calls = calls.assign(_ref=ref_c.values).drop(columns=[CALL_REF])
+    merged = persons.assign(_ref=ref_p.values).merge(calls, on="_ref", how="left", suffixes=("", "_call"))
+    merged.index = persons.index
+    return merged.drop(columns=["_ref"])
+
+
+def _prepare(res: ReadResult, summary: FileSummary, call_tables: list[RawTable], ports: Any,
+             *, dayfirst: bool) -> _Prepared:
+    import pandas as pd
+
+    started = datetime.now(timezone.utc)
+    ingest_id = new_txn_id()
+    summary.ingest_id = ingest_id
+    frames = []
+    for t in res.tables:
+        if _is_call_table(t) and not _is_person_table(t):
+            # a calls-only table: its calls are stored even without persons (rows are calls)
+            frames.append(_table_rows(t, res, call_tables))
+        elif _is_person_table(t) or any(c in t.frame.columns for c in VESSEL_ID_FIELDS):
+            frames.append(_table_rows(t, res, call_tables))
+    if not frames:
+        raise InputError(f"{res.source_name}: no table with call or person columns",
+                         hint="check the headings, or map them with --map FILE")
+    raw = pd.concat(frames, ignore_index=True)
+    summary.rows = len(raw)
+    canon, problems = _normalise(raw, ports, dayfirst=dayfirst, summary=summary)
+    canon["ingest_id"] = ingest_id
+    canon["source_file"] = res.source_name
+    canon["source_sha256"] = res.sha256
+
+    # quarantine: the first problem of each row, with the row as sent
+    bad = problems.notna()
+    quarantine = _quarantine_frame(raw[bad.values], problems[bad], canon[bad], ingest_id, res)
+    summary.quarantined = int(bad.sum())
+    summary.reasons = Counter(problems[bad].str.split("\t").str[1].tolist())
+    good = canon[~bad.values].reset_index(drop=True)
+    calls, persons = _build_calls(good, ports, ingest_id, started)
+    summary.persons = len(persons)
+    return _Prepared(summary, calls, persons, quarantine, started)
+
+
+def _col(frame: pd.DataFrame, name: str) -> pd.Series:
+    """A text column, or an all-missing one when the file did not have it."""
+    import pandas as pd
+
+    if name in frame.columns:
+        s = frame[name]
+        return s.astype("str").where(s.notna(), None) if s.dtype != "str" else s
+    return pd.Series(pd.NA, index=frame.index, dtype="str")
+
+
+def _normalise(raw: pd.DataFrame, ports: Any, *, dayfirst: bool, summary: FileSummary
+               ) -> tuple[pd.DataFrame, pd.Series]:
+    """Canonical typed columns from text, and one problem ('column\treason') per bad row."""
+    import numpy as np
+    import pandas as pd
+
+    from piu.io import normalise as nz
+
+    n = len(raw)
+    idx = raw.index
+    out = pd.DataFrame(index=idx)
+    problem = pd.Series(pd.NA, index=idx, dtype="str")
+
+    def flag(mask: pd.Series, column: str, reason: str) -> None:
+        nonlocal problem
+        mask = mask.fillna(False).astype(bool) & problem.isna()
+        if mask.any():
+            problem = problem.mask(mask, f"{column}\t{reason}")
+
+    txt = {c: nz.clean_text(_col(raw, c)) for c in set(CALL_FIELDS) | set(PERSON_FIELDS) | set(HELPER_FIELDS)}
+    is_person = pd.Series(raw["_kind"].values == "persons", index=idx)
+
+    # --- split helper fields into canonical ones ----------------------------------------
+    names_missing = txt["family_name"].isna() & txt["given_names"].isna()
+    if txt["full_name"].notna().any():
+        txt["given_names"] = txt["given_names"].mask(names_missing, txt["full_name"])
+    if txt["doc_combined"].notna().any():
+        parts = txt["doc_combined"].str.extract(r"^\s*(?P<t>[^\d:]*?)[\s:#.-]*(?P<n>[A-Z0-9][A-Z0-9 \-/]*)\s*$",
+                                                flags=2)  # re.IGNORECASE
+        txt["doc_type"] = txt["doc_type"].fillna(nz.clean_text(parts["t"]))
+        txt["doc_number"] = txt["doc_number"].fillna(nz.clean_text(parts["n"]))
+    if txt["birth_combined"].notna().any():
+        parts = txt["birth_combined"].str.extract(r"^\s*(?P<d>[\d./\-]+(?:\s+\w{3,9}\s+\d{4})?)[\s,;/-]*(?P<p>.*)$")
+        txt["date_of_birth"] = txt["date_of_birth"].fillna(nz.clean_text(parts["d"]))
+        txt["place_of_birth"] = txt["place_of_birth"].fillna(nz.clean_text(parts["p"]))
+    if txt["call_date"].notna().any():
+        joined = txt["call_date"].str.cat(txt["call_hour"].fillna(""), sep=" ").str.strip()
+        txt["call_time"] = txt["call_time"].fillna(joined)
+
+    # --- call fields --------------------------------------------------------------------
+    port = nz.port(txt["port"], ports)
+    out["port"] = port.values
+    _warn_values(summary, port.invalid, "port", "not a known port; kept as sent (load the UN/LOCODE list with `piu ports import FILE`)")
+    flag(txt["port"].isna(), "port", "no port of call")
+
+    direction = nz.direction(txt["direction"])
+    out["direction"] = direction.values.fillna("arrival")
+    flag(direction.invalid, "direction", "direction is neither arrival nor departure")
+    if txt["direction"].isna().all():
+        summary.warnings.append("no direction column: calls read as arrivals")
+
+    tz = ports.timezone(out["port"])
+    times = nz.parse_times(txt["call_time"], tz, dayfirst=dayfirst)
+    out["call_time"] = times.values
+    flag(txt["call_time"].isna(), "call_time", "no date of arrival/departure")
+    flag(times.invalid, "call_time", "date of arrival/departure is not a date (expected DD/MM/YYYY HH:MM)")
+    out["_tz"] = tz
+
+    out["vessel_name"] = txt["vessel_name"]
+    out["vessel_name_key"] = nz.name_key(txt["vessel_name"])
+    flag(txt["vessel_name"].isna() & txt["imo"].isna() & txt["mmsi"].isna(), "vessel_name",
+         "no vessel identity (name, IMO or MMSI)")
+    imo = nz.imo(txt["imo"])
+    out["imo"] = imo["imo"]
+    out["imo_valid"] = imo["imo_valid"]
+    mmsi = nz.mmsi(txt["mmsi"])
+    for c in ("mmsi", "mmsi_valid", "mmsi_country"):
+        out[c] = mmsi[c]
+    out["call_sign"] = txt["call_sign"].str.upper().str.replace(" ", "", regex=False)
+    flag_state = nz.country(txt["flag"])
+    out["flag"] = flag_state.values
+    _warn_values(summary, flag_state.invalid, "flag", "not a known country; kept as sent")
+    out["vessel_type"] = txt["vessel_type"]
+    out["vessel_category"] = nz.vessel_category(txt["vessel_type"])
+    for c, conv in (("gross_tonnage", nz.to_float), ("year_built", nz.to_int), ("capacity", nz.to_int),
+                    ("declared_crew", nz.to_int), ("declared_passengers", nz.to_int)):
+        r = conv(txt[c])
+        out[c] = r.values
+        _warn_values(summary, r.invalid, c, "not a number; left empty")
+    for c in ("last_port", "next_port"):
+        out[c] = nz.port(txt[c], ports).values
+    out["agent"] = txt["agent"]
+
+    # --- person fields ------------------------------------------------------------------
+    out["family_name"] = txt["family_name"]
+    out["given_names"] = txt["given_names"]
+    full = txt["family_name"].fillna("").str.cat(txt["given_names"].fillna(""), sep=" ")
+    out["name_key"] = nz.name_key(full)
+    flag(is_person & txt["family_name"].isna() & txt["given_names"].isna(), "family_name", "no person name")
+    role = nz.role(txt["role"])
+    out["role"] = role.values.fillna("crew")  # crew lists are the common case; FAL 6 headers say passenger
+    flag(is_person & role.invalid, "role", "role is neither crew nor passenger")
+    if is_person.any() and txt["role"].isna().all():
+        summary.warnings.append("no crew/passenger column: persons read as crew")
+    out["rank"] = txt["rank"]
+    nat = nz.country(txt["nationality"])
+    out["nationality"] = nat.values
+    _warn_values(summary, nat.invalid & is_person, "nationality", "not a known country; kept as sent")
+    dob = nz.parse_dates(txt["date_of_birth"], dayfirst=dayfirst)
+    out["date_of_birth"] = dob.values
+    flag(is_person & dob.invalid, "date_of_birth", "date of birth is not a date (expected DD/MM/YYYY)")
+    out["place_of_birth"] = txt["place_of_birth"]
+    g = nz.gender(txt["gender"])
+    out["gender"] = g.values
+    _warn_values(summary, g.invalid & is_person, "gender", "not M/F; left empty")
+    out["gender"] = out["gender"].where(~g.invalid.fillna(False).astype(bool), None)
+    out["doc_type"] = nz.doc_type(txt["doc_type"])
+    out["doc_number"] = nz.doc_number(txt["doc_number"])
+    issuer = nz.country(txt["doc_issuer"])
+    out["doc_issuer"] = issuer.values
+    exp = nz.parse_dates(txt["doc_expiry"], dayfirst=dayfirst)
+    out["doc_expiry"] = exp.values
+    flag(is_person & exp.invalid, "doc_expiry", "document expiry is not a date (expected DD/MM/YYYY)")
+    for c in ("embark_port", "disembark_port"):
+        out[c] = nz.port(txt[c], ports).values
+    tr = nz.boolean(txt["transit"])
+    out["transit"] = tr.values
+    out["visa_number"] = nz.doc_number(txt["visa_number"])
+
+    # --- everything else: kept, as JSON, in `extra` ---------------------------------------
+    known = set(CALL_FIELDS) | set(PERSON_FIELDS) | set(HELPER_FIELDS) | {CALL_REF, "source_row", "source_sheet", "_kind"}
+    extra_cols = [c for c in raw.columns if c not in known and not str(c).endswith("_call")]
+    if CALL_REF in raw.columns:
+        extra_cols = [CALL_REF, *extra_cols]
+    out["extra"] = _extra_json(raw, extra_cols)
+    out["source_row"] = raw["source_row"].values
+    out["source_sheet"] = raw["source_sheet"].values
+    out["_kind"] = raw["_kind"].values
+    assert len(out) == n
+    return out, problem
+
+
+def _warn_values(summary: FileSummary, invalid: pd.Series, column: str, what: str) -> None:
+    """A warning (never personal data: counts only) for values kept or left empty."""
+    count = int(invalid.fillna(False).astype(bool).sum())
+    if count:
+        summary.warnings.append(f"{column}: {count} value(s) {what}")
+
+
+def _extra_json(raw: pd.DataFrame, cols: list[str]) -> pd.Series:
+    """Unknown columns as one JSON object per row, built column-wise (no per-row loop)."""
+    import pandas as pd
+
+    if not cols:
+        return pd.Series(None, index=raw.index, dtype="str")
+    pieces = []
+    for c in cols:
+        s = raw[c].astype("str")
+        codes, uniques = pd.factorize(s, use_na_sentinel=True)
+        enc = [json.dumps(str(c), ensure_ascii=False) + ":" + json.dumps(u, ensure_ascii=False) for u in uniques]
+        encoded = pd.Series(pd.array(enc, dtype="str")[codes] if len(enc) else [None] * len(s), index=raw.index, dtype="str")
+        encoded = encoded.where(codes >= 0, None)
+        pieces.append(encoded)
+    joined = pieces[0]
+    for p in pieces[1:]:
+        joined = joined.str.cat(p, sep=",", na_rep="\x00")
+    joined = joined.str.replace(r"(^\x00,|,\x00|^\x00$)", "", regex=True)
+    return ("{" + joined.fillna("") + "}").replace("{}", None)
+
+
+def _quarantine_frame(raw_bad: pd.DataFrame, problems: pd.Series, canon_bad: pd.DataFrame,
+                      ingest_id: str, res: ReadResult) -> pd.DataFrame:
+    """Bad rows with their reason and the row as sent (bounded by the number of bad rows)."""
+    import pandas as pd
+
+    cols = [c for c in raw_bad.columns if c not in ("source_row", "source_sheet", "_kind")]
+    raws = [json.dumps({k: v for k, v in rec.items() if v is not None and v == v}, ensure_ascii=False, default=str)
+            for rec in raw_bad[cols].to_dict(orient="records")]
+    split = problems.str.split("\t", n=1)
+    return pd.DataFrame({
+        "ingest_id": ingest_id,
+        "source_file": res.source_name,
+        "source_sha256": res.sha256,
+        "source_sheet": canon_bad["source_sheet"].values,
+        "source_row": canon_bad["source_row"].values,
+        "column": split.str[0].values,
+        "reason": split.str[1].values,
+        "raw": raws,
+    })
+
+
+def _build_calls(good: pd.DataFrame, ports: Any, ingest_id: str, started: datetime
+                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Group rows into calls with a stable call_id; persons keep their call's version id."""
+    import numpy as np
+    import pandas as pd
+
+    if len(good) == 0:
+        return pd.DataFrame(columns=calls_schema().names), pd.DataFrame(columns=persons_schema().names)
+    # local date of the call in its port's zone: the day an analyst would name
+    local_date = _local_dates(good["call_time"], good["_tz"])
+    vkey = good["imo"].where(good["imo_valid"].fillna(False).astype(bool))
+    vkey = vkey.fillna(good["mmsi"].where(good["mmsi_valid"].fillna(False).astype(bool)))
+    name_hash = _short_hash(good["vessel_name_key"].fillna(good["imo"]).fillna(good["mmsi"]).fillna(""))
+    vkey = vkey.fillna("N" + name_hash)
+    dir_code = good["direction"].map({"arrival": "A", "departure": "D"}).fillna("A")
+    port_txt = good["port"].fillna("").str.replace(r"[^A-Za-z0-9]", "", regex=True).str.upper().str[:8]
+    call_id = port_txt + "-" + local_date + "-" + dir_code + "-" + vkey
+    good = good.assign(call_id=call_id.values, version_id=(call_id + "@" + ingest_id).values)
+
+    call_cols = [c for c in calls_schema().names if c in good.columns and c not in ("call_id", "version_id")]
+    grouped = good.groupby("call_id", sort=False)
+    first = grouped[call_cols].first()     # first non-null value of each call field
+    first["source_row"] = grouped["source_row"].min()
+    first["source_sheet"] = grouped["source_sheet"].first()
+    calls = first.reset_index()
+    calls["version_id"] = calls["call_id"] + "@" + ingest_id
+    calls["ingested_at"] = pd.Timestamp(started)
+    calls["month"] = calls["call_time"].dt.strftime("%Y-%m")
+    calls["call_time_local"] = _local_iso(calls["call_time"], grouped["_tz"].first().reindex(calls["call_id"]).values)
+
+    persons = good[good["_kind"] == "persons"].copy()
+    persons["month"] = persons["call_time"].dt.strftime("%Y-%m")
+    # a call's persons take the call's canonical time/port (the first row's), so partitions agree
+    persons["call_time"] = persons["call_id"].map(calls.set_index("call_id")["call_time"])
+    persons["port"] = persons["call_id"].map(calls.set_index("call_id")["port"])
+    persons["month"] = persons["call_id"].map(calls.set_index("call_id")["month"])
+
+    # content hash: call fields + persons, order-insensitive, so a re-sent identical manifest is "unchanged"
+    hash_cols = [c for c in call_cols if c not in PROVENANCE_COLS and c not in ("ingest_id", "_tz")]
+    call_h = pd.util.hash_pandas_object(calls[hash_cols].astype("str"), index=False).to_numpy(np.uint64)
+    pcols = [c for c in persons_schema().names if c in persons.columns and c not in PROVENANCE_COLS
+             and c not in ("call_id", "version_id", "port", "call_time", "month")]
+    if len(persons):
+        ph = pd.util.hash_pandas_object(persons[pcols].astype("str"), index=False).to_numpy(np.uint64)
+        psum = pd.Series(ph, index=persons["call_id"].values).groupby(level=0).sum()
+        person_h = psum.reindex(calls["call_id"]).fillna(0).to_numpy(np.uint64)
+    else:
+        person_h = np.zeros(len(calls), dtype=np.uint64)
+    calls["content_hash"] = [f"{a:016x}{b:016x}" for a, b in zip(call_h, person_h)]
+    return calls, persons
+
+
+def _local_dates(times: pd.Series, tzs: pd.Series) -> pd.Series:
+    """YYYYMMDD of each UTC time in its row's time zone (computed per distinct zone)."""
+    import pandas as pd
+
+    out = pd.Series("", index=times.index, dtype="str")
+    for tz in pd.unique(tzs.fillna("UTC")):
+        mask = (tzs.fillna("UTC") == tz).values
+        out[mask] = times[mask].dt.tz_convert(tz).dt.strftime("%Y%m%d")
+    return out
+
+
+def _local_iso(times: pd.Series, tzs: Any) -> pd.Series:
+    """ISO 8601 local time with offset, for display (per distinct zone)."""
+    import pandas as pd
+
+    tzs = pd.Series(tzs, index=times.index).fillna("UTC")
+    out = pd.Series("", index=times.index, dtype="str")
+    for tz in pd.unique(tzs):
+        mask = (tzs == tz).values
+        local = times[mask].dt.tz_convert(tz)
+        text = local.dt.strftime("%Y-%m-%dT%H:%M:%S%z")
+        out[mask] = text.str.replace(r"([+-]\d\d)(\d\d)$", r"\1:\2", regex=True)
+    return out
+
+
+def _short_hash(s: pd.Series) -> pd.Series:
+    """8 hex characters of SHA-256 of each distinct value (stable across runs and machines)."""
+    import pandas as pd
+
+    codes, uniques = pd.factorize(s)
+    hashed = [hashlib.sha256(str(u).encode()).hexdigest()[:8].upper() for u in uniques]
+    return pd.Series(pd.array(hashed, dtype="str")[codes], index=s.index, dtype="str")
+
+
+# ---------------------------------------------------------------------------------------------
+# Store comparison and writing
+# ---------------------------------------------------------------------------------------------
+
+def _classify_against_store(store: Store, p: _Prepared) -> None:
+    """Mark each call new, amended (content differs from the current version) or unchanged."""
+    import pandas as pd
+
+    from piu.queries import latest_versions
+
+    calls = p.calls
+    if len(calls) == 0:
+        p.calls = calls
+        return
+    existing = store.read("calls", calls_schema(), ports=sorted(set(calls["port"].dropna())) or None,
+                          months=sorted(set(calls["month"].dropna())) or None,
+                          columns=["call_id", "ingest_id", "content_hash"]).to_pandas() if store.exists() else pd.DataFrame(
+                              columns=["call_id", "ingest_id", "content_hash"])
+    current = latest_versions(existing).set_index("call_id")["content_hash"] if len(existing) else pd.Series(dtype="str")
+    prev = calls["call_id"].map(current)
+    unchanged = (prev == calls["content_hash"]).fillna(False).astype(bool)
+    amended = prev.notna() & ~unchanged
+    p.summary.calls_unchanged = int(unchanged.sum())
+    p.summary.calls_amended = int(amended.sum())
+    p.summary.calls_new = int(prev.isna().sum())
+    keep_ids = set(calls.loc[~unchanged.values, "call_id"])
+    p.calls = calls[~unchanged.values].reset_index(drop=True)
+    p.persons = p.persons[p.persons["call_id"].isin(keep_ids)].reset_index(drop=True)
+    p.summary.persons = len(p.persons)
+
+
+def _to_arrow(frame: pd.DataFrame, schema: Any) -> Any:
+    """A DataFrame as an Arrow table in exactly the dataset's schema (missing columns null)."""
+    import pyarrow as pa
+
+    arrays = []
+    n = len(frame)
+    for f in schema:
+        if f.name in frame.columns:
+            col = frame[f.name]
+            if pa.types.is_date32(f.type):
+                col = col.dt.date if hasattr(col, "dt") else col
+            try:
+                arr = pa.array(col, type=f.type, from_pandas=True)
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
+                arr = pa.array(col.astype("object").where(col.notna(), None), type=f.type, from_pandas=True)
+        else:
+            arr = pa.nulls(n, type=f.type)
+        arrays.append(arr)
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _write(txn: Any, p: _Prepared) -> None:
+    """Write one prepared file (calls, persons, quarantine, log row) into the transaction."""
+    import pandas as pd
+
+    s = p.summary
+    txn.write("calls", _to_arrow(p.calls, calls_schema()))
+    txn.write("persons", _to_arrow(p.persons, persons_schema()))
+    if p.quarantine is not None and len(p.quarantine):
+        txn.write("quarantine", _to_arrow(p.quarantine, quarantine_schema()))
+    log = pd.DataFrame([{
+        "ingest_id": s.ingest_id, "started_at": pd.Timestamp(p.started_at),
+        "finished_at": pd.Timestamp(datetime.now(timezone.utc)), "source_file": s.source_file,
+        "source_sha256": s.source_sha256, "rows": s.rows, "calls_new": s.calls_new,
+        "calls_amended": s.calls_amended, "calls_unchanged": s.calls_unchanged, "persons": s.persons,
+        "quarantined": s.quarantined, "piu_version": __version__, "user": _user(),
+    }])
+    txn.write("ingests", _to_arrow(log, ingests_schema()))
+
+
+def _user() -> str:
+    """Who ran the command ($PIU_USER, else the OS user)."""
+    try:
+        return os.environ.get("PIU_USER") or getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def ingest_log(store: Store) -> pd.DataFrame:
+    """Past ingests, newest first."""
+    frame = store.read("ingests", ingests_schema()).to_pandas()
+    return frame.sort_values("started_at", ascending=False).reset_index(drop=True)
+

@@ -1,0 +1,182 @@
+"""The store: atomic transactions, orphan clean-up, crash safety, locking, version checks."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from piu.errors import StoreError
+from piu.schema import ingests_schema
+from piu.store import Store, _safe
+
+
+def _log_row(ingest_id: str, name: str = "a.csv") -> pa.Table:
+    now = datetime(2026, 11, 29, tzinfo=timezone.utc)
+    return pa.table({"ingest_id": [ingest_id], "started_at": [now], "finished_at": [now], "source_file": [name],
+                     "source_sha256": ["0" * 64], "rows": [1], "calls_new": [1], "calls_amended": [0],
+                     "calls_unchanged": [0], "persons": [1], "quarantined": [0], "piu_version": ["t"],
+                     "user": ["u"]}, schema=ingests_schema())
+
+
+def _ids(store: Store) -> list[str]:
+    return sorted(store.read("ingests", ingests_schema())["ingest_id"].to_pylist())
+
+
+def test_commit_makes_files_visible(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    with store.transaction("t") as txn:
+        txn.write("ingests", _log_row("one"))
+    assert _ids(store) == ["one"]
+    assert json.loads((tmp_path / "piu-store.json").read_text())["format"] == 1
+
+
+def test_exception_in_transaction_leaves_store_unchanged(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    with store.transaction("t") as txn:
+        txn.write("ingests", _log_row("one"))
+    with pytest.raises(RuntimeError):
+        with store.transaction("t") as txn:
+            txn.write("ingests", _log_row("two"))
+            raise RuntimeError("boom")
+    assert _ids(store) == ["one"]
+    assert len(list((tmp_path / "ingests").glob("*.parquet"))) == 1
+
+
+def test_uncommitted_files_are_invisible_and_cleaned(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    with store.transaction("t") as txn:
+        txn.write("ingests", _log_row("one"))
+    # a crashed writer's file: named after a transaction that never committed
+    orphan = tmp_path / "ingests" / "20260101T000000000000Z-dead00-0.parquet"
+    orphan.write_bytes(b"PAR1 truncated")
+    assert _ids(store) == ["one"]
+    with store.transaction("t") as txn:
+        txn.write("ingests", _log_row("two"))
+    assert not orphan.exists()
+    assert _ids(store) == ["one", "two"]
+
+
+def test_retract_hides_an_earlier_transaction(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    with store.transaction("t") as first:
+        first.write("ingests", _log_row("old"))
+    with store.transaction("t") as txn:
+        txn.retract([first.id])
+        txn.write("ingests", _log_row("new"))
+    assert _ids(store) == ["new"]
+
+
+def test_sigkill_mid_transaction_leaves_store_readable_and_unchanged(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    with store.transaction("t") as txn:
+        txn.write("ingests", _log_row("before"))
+    script = textwrap.dedent(f"""
+        import sys, time
+        sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})
+        from tests.test_store import _log_row
+        from piu.store import Store
+        with Store({str(tmp_path)!r}).transaction("t") as txn:
+            for i in range(1000):
+                txn.write("ingests", _log_row(f"x{{i}}"))
+                if i == 3:
+                    print("written", flush=True)
+                time.sleep(0.01)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "written"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    assert len(list((tmp_path / "ingests").glob("*.parquet"))) > 1  # orphans are on disk...
+    assert _ids(store) == ["before"]                                 # ...but invisible
+    with store.transaction("t") as txn:                              # the lock was released by the kill
+        txn.write("ingests", _log_row("after"))
+    assert _ids(store) == ["after", "before"]
+    assert len(list((tmp_path / "ingests").glob("*.parquet"))) == 2
+
+
+def test_second_writer_waits_for_the_lock(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    store.init()
+    script = textwrap.dedent(f"""
+        import time
+        from piu.store import Store
+        with Store({str(tmp_path)!r}).lock():
+            print("locked", flush=True)
+            time.sleep(1.0)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "locked"
+    t0 = time.monotonic()
+    with store.transaction("t") as txn:
+        txn.write("ingests", _log_row("mine"))
+    waited = time.monotonic() - t0
+    proc.wait()
+    assert waited > 0.3  # it waited for the other writer instead of interleaving
+    assert _ids(store) == ["mine"]
+
+
+def test_lock_timeout_is_a_one_line_store_error(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    with store.lock():
+        with pytest.raises(StoreError, match="another piu process is writing"):
+            with store.lock(timeout=0.2):
+                pass
+
+
+def test_newer_store_format_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "piu-store.json").write_text(json.dumps({"format": 99}))
+    with pytest.raises(StoreError, match=r"written by a newer piu \(store format 99, this piu reads 1\)"):
+        Store(tmp_path).read("ingests", ingests_schema())
+
+
+def test_read_only_store_location_is_a_clear_error(tmp_path: Path) -> None:
+    if os.geteuid() == 0:
+        # root ignores permission bits; a read-only bind is not available here, so use a file as the parent
+        blocker = tmp_path / "file"
+        blocker.write_text("x")
+        store = Store(blocker / "store")
+    else:
+        ro = tmp_path / "ro"
+        ro.mkdir()
+        ro.chmod(0o500)
+        store = Store(ro / "store")
+    with pytest.raises(StoreError, match="cannot create the store|not writable"):
+        with store.transaction("t"):
+            pass
+
+
+def test_corrupt_committed_file_is_reported(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    with store.transaction("t") as txn:
+        txn.write("ingests", _log_row("one"))
+    victim = next((tmp_path / "ingests").glob("*.parquet"))
+    victim.write_bytes(b"not parquet at all")
+    with pytest.raises(StoreError, match=r"the ingests dataset in .* has an unreadable file \(ArrowInvalid\); run `piu doctor`"):
+        store.read("ingests", ingests_schema())
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("KHKOS", "KHKOS"), ("../../etc", "______etc"), ("", "__none__"), ("a/b", "a_b"),
+])
+def test_partition_values_never_become_paths(value: str, expected: str) -> None:
+    assert _safe(value) == expected
+
+
+def test_home_resolution_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PIU_HOME", str(tmp_path / "env"))
+    assert Store(str(tmp_path / "flag")).home == tmp_path / "flag"
+    assert Store(None).home == tmp_path / "env"
+    monkeypatch.delenv("PIU_HOME")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    assert Store(None).home == tmp_path / "xdg" / "piu"
