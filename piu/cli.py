@@ -13,9 +13,13 @@ import sys
 import traceback
 from typing import Annotated, Any, Optional
 
-import click
 import typer
 from typer.core import TyperGroup
+
+try:  # typer >= 0.24 vendors click as typer._click; earlier versions use click itself
+    from typer._click import exceptions as _cx
+except ImportError:  # pragma: no cover - depends on the installed typer
+    from click import exceptions as _cx
 
 from piu import __version__
 from piu.errors import EXIT_INTERRUPTED, PiuError
@@ -61,38 +65,39 @@ def _print_redacted_traceback(exc: BaseException) -> None:
     """A traceback with frames only: exception messages and locals may hold personal data."""
     frames = traceback.extract_tb(exc.__traceback__)
     sys.stderr.write("Traceback (most recent call last):\n")
-    sys.stderr.write("".join(traceback.format_list(frames)))
+    for fr in frames:  # no source lines either: a line of code may quote data
+        sys.stderr.write(f'  File "{fr.filename}", line {fr.lineno}, in {fr.name}\n')
     sys.stderr.write(f"{type(exc).__module__}.{type(exc).__qualname__}: <message withheld: may contain personal data>\n")
 
 
 class PiuGroup(TyperGroup):
     """Root group: turns errors into one line on stderr and a documented exit code."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except PiuError as exc:
             if _debug_enabled():
                 _print_redacted_traceback(exc)
-            click.echo(f"Error: {exc.one_line()}", err=True)
+            typer.echo(f"Error: {exc.one_line()}", err=True)
             for problem in getattr(exc, "problems", []) or []:
-                click.echo(f"  {problem}", err=True)
-            raise click.exceptions.Exit(exc.exit_code) from None
-        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+                typer.echo(f"  {problem}", err=True)
+            raise typer.Exit(exc.exit_code) from None
+        except (_cx.ClickException, typer.Exit, typer.Abort):
             raise
         except KeyboardInterrupt:
-            click.echo("Interrupted.", err=True)
-            raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
+            typer.echo("Interrupted.", err=True)
+            raise typer.Exit(EXIT_INTERRUPTED) from None
         except BrokenPipeError:
-            raise click.exceptions.Exit(0) from None
+            raise typer.Exit(0) from None
         except Exception as exc:  # an unexpected failure: one line, details only with --debug
             where = traceback.extract_tb(exc.__traceback__)[-1]
             if _debug_enabled():
                 _print_redacted_traceback(exc)
-            click.echo(
+            typer.echo(
                 f"Error: internal error ({type(exc).__name__} at {os.path.basename(where.filename)}:{where.lineno}); "
                 "run again with --debug for the traceback and report it", err=True)
-            raise click.exceptions.Exit(1) from None
+            raise typer.Exit(1) from None
 
 
 app = typer.Typer(
