@@ -1,0 +1,44 @@
+"""`piu doctor`: verify the store and say what is wrong; `--repair` hides damaged transactions."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from piu.commands._common import FormatOption, check_format, store
+
+
+def register(app: typer.Typer) -> None:
+    """Add the doctor command."""
+    app.command()(doctor)
+
+
+def doctor(
+    repair: Annotated[bool, typer.Option("--repair", help="Retract transactions with damaged files so the store reads again.")] = False,
+    fmt: FormatOption = None,
+) -> None:
+    """Check the store: metadata, every data file, interrupted writes. Exit 1 if anything is wrong."""
+    from dataclasses import asdict
+
+    from piu import render
+    from piu.doctor import check
+
+    out_fmt = check_format(fmt, ("table", "json"))
+    report = check(store(), repair=repair)
+    if out_fmt == "json":
+        render.write_json({"home": report.home, "ok": report.ok, "datasets": report.datasets, "rows": report.rows,
+                           "problems": [asdict(p) for p in report.problems], "repaired": report.repaired,
+                           "reingest": report.reingest})
+    else:
+        for name in sorted(report.datasets):
+            render.info(f"{name}: {report.datasets[name]} file(s), {report.rows.get(name, 0)} row(s)")
+        for p in report.problems:
+            status = " (repaired)" if p.txn and p.txn in report.repaired else ""
+            typer.echo(f"problem: {p.kind}: {p.where}: {p.detail}{status}", err=True)  # even with -q
+        if report.reingest:
+            verb = "ingest again" if report.repaired else "after `piu doctor --repair`, ingest again"
+            render.info(f"{verb}: {', '.join(report.reingest)}")
+        render.info("store OK" if report.ok else "store has problems; run `piu doctor --repair`")
+    if not report.ok:
+        raise typer.Exit(1)

@@ -1,0 +1,67 @@
+"""`piu doctor`: finds damaged files and interrupted writes; --repair makes the store readable."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from piu.cli import app
+from piu.schema import ingests_schema
+from piu.store import Store
+from tests.test_store import _log_row
+
+
+def _store_with_two_ingests(home: Path) -> Store:
+    store = Store(home)
+    for name in ("a", "b"):
+        with store.transaction("ingest") as txn:
+            txn.write("ingests", _log_row(name, f"{name}.csv"))
+    return store
+
+
+def test_healthy_store(tmp_path: Path) -> None:
+    _store_with_two_ingests(tmp_path)
+    res = CliRunner().invoke(app, ["--home", str(tmp_path), "doctor"])
+    assert res.exit_code == 0
+    assert res.stdout == ""
+    assert res.stderr.splitlines() == ["ingests: 2 file(s), 2 row(s)", "store OK"]
+
+
+def test_damaged_file_is_found_and_repaired(tmp_path: Path) -> None:
+    store = _store_with_two_ingests(tmp_path)
+    victim = sorted((tmp_path / "ingests").glob("*.parquet"))[1]
+    victim.write_bytes(b"garbage")
+    res = CliRunner().invoke(app, ["--home", str(tmp_path), "doctor", "-f", "json"])
+    assert res.exit_code == 1
+    out = json.loads(res.stdout)
+    assert out["ok"] is False
+    assert [p["kind"] for p in out["problems"]] == ["damaged-file"]
+    assert out["problems"][0]["where"] == f"ingests/{victim.name}"
+    assert out["reingest"] == [f"(unknown: {victim.name} is damaged)"]
+
+    res = CliRunner().invoke(app, ["--home", str(tmp_path), "doctor", "--repair"])
+    assert res.exit_code == 0
+    assert "(repaired)" in res.stderr
+    assert store.read("ingests", ingests_schema())["source_file"].to_pylist() == ["a.csv"]
+    assert CliRunner().invoke(app, ["--home", str(tmp_path), "doctor"]).exit_code == 0
+
+
+def test_missing_and_newer_stores(tmp_path: Path) -> None:
+    res = CliRunner().invoke(app, ["--home", str(tmp_path / "none"), "doctor"])
+    assert res.exit_code == 1
+    assert "problem: missing-store" in res.stderr
+    (tmp_path / "piu-store.json").write_text('{"format": 7}')
+    res = CliRunner().invoke(app, ["--home", str(tmp_path), "doctor"])
+    assert res.exit_code == 1
+    assert "problem: newer-format" in res.stderr and "store format 7 is newer" in res.stderr
+
+
+def test_orphans_reported_but_not_a_failure_of_data(tmp_path: Path) -> None:
+    _store_with_two_ingests(tmp_path)
+    (tmp_path / "ingests" / "20260101T000000000000Z-dead00-0.parquet").write_bytes(b"x")
+    res = CliRunner().invoke(app, ["--home", str(tmp_path), "doctor"])
+    assert res.exit_code == 0
+    assert res.stderr.splitlines()[-1] == "store OK"
+    assert "problem: orphan-files" in res.stderr and "1 file(s) from interrupted writes" in res.stderr
