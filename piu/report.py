@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from piu.errors import UsageError
@@ -70,6 +70,11 @@ class Period:
         else:
             length = f"{hours:g} hour" + ("" if hours == 1 else "s")
         return f"{_minute(self.since)} to {_minute(self.until)} UTC ({length})"
+
+
+def _iso(value: datetime) -> str:
+    """UTC time to the second (an end-of-day bound's microseconds are noise to a reader)."""
+    return value.astimezone(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def _minute(value: datetime) -> str:
@@ -255,7 +260,7 @@ def build_report(store: Store, period: Period, *, port: str | None = None, min_b
     return {
         "title": "Flagged vessel calls",
         "generated_at": plain(generated_at or now_utc()),
-        "period": {"since": plain(period.since), "until": plain(period.until), "text": period.text()},
+        "period": {"since": _iso(period.since), "until": _iso(period.until), "text": period.text()},
         "port": port,
         "ports": sorted({str(p) for p in calls["port"].dropna()}) if len(calls) else [],
         "min_band": min_band,

@@ -1,0 +1,82 @@
+"""`piu report`: what came in, what is flagged and what has been reviewed, for a period."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from piu.commands._common import OutputOption, PortOption, SinceOption, UntilOption, check_format, store
+
+REPORT_FORMAT_HELP = ("Output format: table, tsv, csv, json, jsonl, markdown, html (default: from the -o "
+                      "file's extension, else table on a terminal and tsv in a pipe).")
+_EXTENSIONS = {".html": "html", ".htm": "html", ".md": "markdown", ".json": "json", ".jsonl": "jsonl",
+               ".csv": "csv", ".tsv": "tsv", ".txt": "table"}
+
+
+def register(app: typer.Typer) -> None:
+    """Add the report command."""
+    app.command()(report)
+
+
+def report(
+    since: SinceOption = None,
+    until: UntilOption = None,
+    port: PortOption = None,
+    min_band: Annotated[str, typer.Option("--min-band", metavar="BAND",
+                                          help="List calls at or above this band: low, medium, high.")] = "medium",
+    unreviewed: Annotated[bool, typer.Option("--unreviewed", help="Only calls no analyst has reviewed "
+                                                                  "(or amended since their review).")] = False,
+    fmt: Annotated[Optional[str], typer.Option("-f", "--format", help=REPORT_FORMAT_HELP, metavar="FORMAT")] = None,
+    output: OutputOption = None,
+    fail_on: Annotated[Optional[str], typer.Option("--fail-on", metavar="BAND",
+                                                   help="Exit 3 if any call in the report period (and port) is at "
+                                                        "or above BAND.")] = None,
+) -> None:
+    """Flagged vessel calls for a period (default: the last 7 days), with the numbers around them.
+
+    Machine formats (json, jsonl, csv, tsv) carry the keys of `piu score -f json` plus
+    review_status, reviewed_by and reviewed_at; csv/tsv/jsonl rows also carry period_start and
+    period_end. Calls in the period that are not scored yet are counted on stderr, never scored here.
+    """
+    import sys
+    from pathlib import Path
+
+    from piu import render
+    from piu.cli import settings
+    from piu.errors import EXIT_FAIL_ON
+    from piu.render_report import write_report
+    from piu.report import build_report, check_band, count_at_or_above, resolve_period, resolve_port
+
+    if fmt is None and output not in (None, "-"):
+        fmt = _EXTENSIONS.get(Path(output).suffix.lower())
+    out_fmt = check_format(fmt, render.REPORT_FORMATS)
+    fail_band = check_band(fail_on, "--fail-on") if fail_on else None
+    st = store()
+    period = resolve_period(since, until)
+    locode = resolve_port(st.home, port)
+    if not st.exists():
+        render.warn(f"no store at {st.home} yet; run `piu ingest FILE` first")
+    model = build_report(st, period, port=locode, min_band=min_band, unreviewed=unreviewed)
+
+    stream = render.open_output(output)
+    try:
+        write_report(model, out_fmt, stream)
+    finally:
+        if stream is not sys.stdout:
+            stream.close()
+    s = model["summary"]
+    if output not in (None, "-"):
+        render.info(f"Wrote the {out_fmt} report to {output}")
+    if s["calls_not_scored"]:
+        n = s["calls_not_scored"]
+        render.warn(f"{n} call{'' if n == 1 else 's'} not scored; run `piu score`")
+    render.info(f"{s['flagged']} flagged call{'' if s['flagged'] == 1 else 's'} in {period.text()}")
+
+    if fail_band:
+        matched = count_at_or_above(st, period, fail_band, port=locode, unreviewed=unreviewed)
+        if matched:
+            if not settings.quiet:
+                typer.echo(f"Alert: {matched} call{'' if matched == 1 else 's'} at or above {fail_band} "
+                           f"in {period.text()}", err=True)
+            raise typer.Exit(EXIT_FAIL_ON)

@@ -1,0 +1,409 @@
+"""Rendering of the report model (piu.report.build_report) for people: terminal, markdown, html.
+
+Machine formats (json, jsonl, csv, tsv) go through piu.render (stdlib writers, no Rich). The
+html report is one self-contained file: inline CSS and inline SVG charts drawn here, no script,
+no network, no external font, and a print stylesheet so it reads on paper.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import sys
+from datetime import date
+from typing import IO, Any
+
+from piu.schema import BANDS
+
+BAND_COLOURS = {"high": "#c62828", "medium": "#ef8f00", "low": "#7a8b99"}
+RICH_BAND_STYLES = {"high": "bold red", "medium": "yellow", "low": "dim"}
+TABLE_HEADERS = ("Time (local)", "Port", "Vessel", "IMO", "Flag", "Type", "Persons", "Score", "Band",
+                 "Main reasons", "Review")
+_EIGHTHS = " ▏▎▍▌▋▊▉"
+
+
+def write_report(report: dict[str, Any], fmt: str, stream: IO[str] | None = None, *,
+                 width: int | None = None) -> None:
+    """Write the report in any of piu.render.REPORT_FORMATS to `stream` (stdout by default)."""
+    from piu.render import write_json, write_rows
+    from piu.report import report_document, report_rows, row_columns
+
+    stream = stream or sys.stdout
+    if fmt == "json":
+        write_json(report_document(report), stream)
+    elif fmt in ("jsonl", "csv", "tsv"):
+        write_rows(report_rows(report), row_columns(), fmt, stream)
+    elif fmt == "markdown":
+        stream.write(render_markdown(report))
+    elif fmt == "html":
+        stream.write(render_html(report))
+    elif fmt == "table":
+        render_terminal(report, _console(stream, width))
+    else:  # pragma: no cover - the command validates the format
+        raise ValueError(f"unknown format {fmt}")
+
+
+def _console(stream: IO[str], width: int | None):  # noqa: ANN202 - rich is imported lazily
+    from rich.console import Console
+
+    from piu.render import stdout_console
+    if stream is sys.stdout:
+        return stdout_console(width=width)
+    return Console(file=stream, highlight=False, width=width or 120, soft_wrap=False, color_system=None)
+
+
+# ---- shared pieces -------------------------------------------------------------------------
+
+def _local_time(rec: dict[str, Any]) -> str:
+    """'2026-11-20 10:00' in the port's time (UTC time when the local one is missing)."""
+    text = rec.get("call_time_local") or rec.get("call_time") or ""
+    return text[:16].replace("T", " ")
+
+
+def _flagged_heading(report: dict[str, Any]) -> str:
+    words = {"high": "Flagged calls (high)", "medium": "Flagged calls (medium and high)",
+             "low": "Scored calls (all bands)"}[report["min_band"]]
+    return words + (", not yet reviewed" if report["unreviewed_only"] else "")
+
+
+def summary_lines(report: dict[str, Any]) -> list[str]:
+    """The header as short lines of text (the same words in every human format)."""
+    s = report["summary"]
+    ports = ", ".join(report["ports"]) if report["ports"] else "none"
+    if report.get("port"):
+        ports = report["port"]
+    rulesets = ", ".join(report["ruleset_versions"]) or "none"
+    by_band = s["by_band"]
+    lines = [
+        f"Period: {report['period']['text']}",
+        f"Ports: {ports} · rule set: {rulesets} · generated {report['generated_at'][:16].replace('T', ' ')} UTC",
+        f"Calls received: {s['calls_received']} · persons listed: {s['persons']} · calls scored: {s['calls_scored']}"
+        + (f" ({s['calls_not_scored']} not scored)" if s["calls_not_scored"] else ""),
+        f"Scored by band: high {by_band['high']} · medium {by_band['medium']} · low {by_band['low']}"
+        f" · flagged and not reviewed: {s['flagged_unreviewed']}",
+    ]
+    return lines
+
+
+def _table_cells(rec: dict[str, Any]) -> list[str]:
+    persons = rec.get("persons_aboard")
+    return [_local_time(rec), rec.get("port") or "", rec.get("vessel_name") or "", rec.get("imo") or "",
+            rec.get("flag") or "", rec.get("vessel_type") or "", "" if persons is None else str(persons),
+            str(rec.get("score", "")), rec.get("band") or "", rec.get("reasons") or "",
+            rec.get("review_status") or ""]
+
+
+def text_bar(value: int, maximum: int, cells: int = 30) -> str:
+    """A unicode bar of `value` out of `maximum` in `cells` character cells (eighth-cell steps)."""
+    if maximum <= 0 or value <= 0:
+        return ""
+    eighths = max(1, round(value / maximum * cells * 8))
+    return "█" * (eighths // 8) + (_EIGHTHS[eighths % 8] if eighths % 8 else "")
+
+
+# Columns that may wrap onto several lines, with the narrowest width they are given.
+_WRAPPING = {"Vessel": 10, "Type": 8, "Main reasons": 20}
+_GAP = 3  # characters between two columns: padding, rule, padding
+# Which columns to give up first when the terminal is narrow (last in this list goes first).
+_PRIORITY = ("Time (local)", "Vessel", "Score", "Band", "Review", "Main reasons", "Port", "IMO", "Persons",
+             "Flag", "Type")
+
+
+def _fit_columns(rows: list[list[str]], width: int) -> list[tuple[int, int]]:
+    """(index, width) of the table columns that fit in `width` characters, in display order."""
+    natural, least = {}, {}
+    for i, name in enumerate(TABLE_HEADERS):
+        values = [name, *(r[i] for r in rows)]
+        natural[name] = max(len(v) for v in values)
+        least[name] = min(natural[name], _WRAPPING[name]) if name in _WRAPPING else natural[name]
+    chosen: list[str] = []
+    used = -_GAP  # n columns have n-1 gaps
+    for name in _PRIORITY:
+        if used + least[name] + _GAP <= width or len(chosen) < 3:
+            chosen.append(name)
+            used += least[name] + _GAP
+    widths = {name: least[name] for name in chosen}
+    spare = max(0, width - used)
+    for name in ("Vessel", "Main reasons", "Type"):  # spare width lets the wrapping columns breathe
+        if name in widths:
+            extra = min(spare, natural[name] - widths[name])
+            widths[name] += extra
+            spare -= extra
+    return [(i, widths[name]) for i, name in enumerate(TABLE_HEADERS) if name in chosen]
+
+
+def _weekday(day: str) -> str:
+    return date.fromisoformat(day).strftime("%a")
+
+
+# ---- terminal ------------------------------------------------------------------------------
+
+def render_terminal(report: dict[str, Any], console: Any) -> None:
+    """The report as Rich output: header, flagged calls, hits per rule, flagged calls per day."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    console.print(Text(report["title"], style="bold"))
+    for line in summary_lines(report):
+        console.print(line, highlight=False)
+    console.print()
+
+    # a light box, and only the columns that fit: on a narrow terminal the least needed go first
+    rows = [_table_cells(rec) for rec in report["calls"]]
+    for cells in rows:
+        cells[0] = cells[0][5:]  # the period line states the year
+    shown = _fit_columns(rows, console.width)
+    table = Table(title=_flagged_heading(report), title_justify="left", header_style="bold", expand=False,
+                  box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for i, size in shown:
+        name = TABLE_HEADERS[i]
+        table.add_column(name, justify="right" if name in ("Persons", "Score") else "left", overflow="fold",
+                         width=size)
+    for cells in rows:
+        styled: list[Any] = [Text(cells[i], style=RICH_BAND_STYLES.get(cells[i], "")) if TABLE_HEADERS[i] == "Band"
+                             else cells[i] for i, _ in shown]
+        table.add_row(*styled)
+    if report["calls"]:
+        console.print(table)
+    else:
+        console.print(Text(_flagged_heading(report) + ": none", style="italic"))
+    console.print()
+
+    if report["hits_per_rule"]:
+        rules = Table(title="Hits per rule (calls scored in the period)", title_justify="left", header_style="bold",
+                      box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+        for name in ("Rule", "Title", "Weight", "Calls", "Flagged"):
+            rules.add_column(name, justify="right" if name in ("Weight", "Calls", "Flagged") else "left",
+                             overflow="fold")
+        for r in report["hits_per_rule"]:
+            rules.add_row(r["rule"], r["title"], str(r["weight"]), str(r["calls"]), str(r["flagged"]))
+        console.print(rules)
+        console.print()
+
+    days = report["flagged_per_day"]
+    console.print(Text("Flagged calls per day (port local date)", style="bold"))
+    peak = max((d["total"] for d in days), default=0)
+    bands = [b for b in reversed(BANDS) if b in (days[0] if days else {})]
+    for d in days:
+        line = Text(f"{d['date']} {_weekday(d['date'])} ")
+        drawn = 0
+        for b in bands:  # stacked: high first, then medium, in their colours
+            bar = text_bar(d[b], peak)
+            line.append(bar, style=RICH_BAND_STYLES[b].replace("dim", ""))
+            drawn += len(bar)
+        line.append(("" if drawn == 0 else " ") + str(d["total"]))
+        console.print(line, highlight=False)
+    if len(bands) > 1:
+        console.print(Text("  ").append("█ high", style="red").append("  ").append("█ medium", style="yellow"))
+
+
+# ---- markdown ------------------------------------------------------------------------------
+
+def render_markdown(report: dict[str, Any]) -> str:
+    """The report as GitHub-flavoured Markdown, for an email or a wiki page."""
+    from piu.render import markdown_table
+
+    out = io.StringIO()
+    s = report["summary"]
+    out.write(f"# {report['title']}\n\n")
+    for line in summary_lines(report)[:2]:
+        out.write(f"{line}  \n")
+    out.write("\n")
+    out.write(markdown_table([{
+        "a": s["calls_received"], "b": s["persons"], "c": s["calls_scored"], "d": s["calls_not_scored"],
+        "e": s["by_band"]["high"], "f": s["by_band"]["medium"], "g": s["by_band"]["low"],
+        "h": s["flagged_unreviewed"]}], list("abcdefgh"), {
+        "a": "Calls received", "b": "Persons", "c": "Calls scored", "d": "Not scored", "e": "High",
+        "f": "Medium", "g": "Low", "h": "Flagged, not reviewed"}))
+    out.write(f"\n## {_flagged_heading(report)}\n\n")
+    if report["calls"]:
+        cols = [str(i) for i in range(len(TABLE_HEADERS))]
+        rows = [dict(zip(cols, _table_cells(rec))) for rec in report["calls"]]
+        out.write(markdown_table(rows, cols, dict(zip(cols, TABLE_HEADERS))))
+        out.write("\nEvidence:\n\n")
+        for rec in report["calls"]:
+            out.write(f"- `{rec['call_id']}` {_md(rec.get('vessel_name') or '')}: "
+                      + "; ".join(f"{_md(h['rule'])} ({h['weight']}): {_md(h.get('evidence', ''))}" for h in rec["hits"])
+                      + "\n")
+    else:
+        out.write("None.\n")
+    out.write("\n## Hits per rule\n\n")
+    if report["hits_per_rule"]:
+        out.write(markdown_table(report["hits_per_rule"], ["rule", "title", "weight", "calls", "flagged"],
+                                 {"rule": "Rule", "title": "Title", "weight": "Weight", "calls": "Calls",
+                                  "flagged": "Flagged"}))
+    else:
+        out.write("No rule hit in the period.\n")
+    out.write("\n## Flagged calls per day\n\n")
+    days = report["flagged_per_day"]
+    peak = max((d["total"] for d in days), default=0)
+    rows = [{"date": f"{d['date']} {_weekday(d['date'])}", "n": d["total"], "bar": text_bar(d["total"], peak, 20)}
+            for d in days]
+    out.write(markdown_table(rows, ["date", "n", "bar"], {"date": "Date (local)", "n": "Flagged", "bar": ""}))
+    return out.getvalue()
+
+
+def _md(text: str) -> str:
+    """Text safe inside a Markdown line (no stray emphasis or table pipes)."""
+    return " ".join(str(text).split()).replace("|", "\\|").replace("*", "\\*").replace("_", "\\_")
+
+
+# ---- html ----------------------------------------------------------------------------------
+
+_CSS = """
+:root { color-scheme: light; }
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", "DejaVu Sans", sans-serif;
+       margin: 2rem auto; max-width: 72rem; padding: 0 1rem; color: #1b1f23; line-height: 1.4; }
+h1 { font-size: 1.6rem; margin-bottom: .2rem; } h2 { font-size: 1.2rem; margin-top: 2rem; border-bottom: 1px solid #ccd; }
+.period { font-size: 1.05rem; font-weight: 600; }
+.meta { color: #555; }
+.numbers { display: flex; flex-wrap: wrap; gap: .6rem; margin: 1rem 0; padding: 0; list-style: none; }
+.numbers li { border: 1px solid #ccd; border-radius: 4px; padding: .4rem .8rem; min-width: 7rem; }
+.numbers b { display: block; font-size: 1.5rem; }
+table { border-collapse: collapse; width: 100%; font-size: .9rem; }
+th, td { border-bottom: 1px solid #dde; padding: .3rem .4rem; text-align: left; vertical-align: top; }
+th { background: #f2f4f7; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.band { font-weight: 700; } .band-high { color: #c62828; } .band-medium { color: #a35f00; } .band-low { color: #555; }
+.evidence { margin: 0; padding-left: 1.1rem; color: #333; font-size: .85rem; }
+.charts { display: flex; flex-wrap: wrap; gap: 2rem; }
+figure { margin: 0; } figcaption { font-weight: 600; margin-bottom: .3rem; }
+svg text { font-family: inherit; font-size: 11px; fill: #1b1f23; }
+@media print {
+  body { margin: 0; max-width: none; font-size: 10pt; }
+  h2 { break-after: avoid; } tr, figure { break-inside: avoid; }
+  * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+  .numbers li { border-color: #999; }
+}
+"""
+
+
+def _e(value: Any) -> str:
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def _svg_vertical(days: list[dict[str, Any]], bands: list[str]) -> str:
+    """Stacked vertical bars: flagged calls per day, one colour per band."""
+    n = max(1, len(days))
+    slot = max(8.0, min(40.0, 640 / n))
+    left, top, plot_h = 30, 10, 160
+    width = int(left + slot * n + 10)
+    height = top + plot_h + 34
+    peak = max((d["total"] for d in days), default=0)
+    scale = plot_h / peak if peak else 0
+    parts = [f'<svg class="chart chart-days" role="img" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">',
+             f"<title>Flagged calls per day, {len(days)} days, peak {peak}</title>",
+             f'<line x1="{left}" y1="{top + plot_h}" x2="{width - 5}" y2="{top + plot_h}" stroke="#888"/>']
+    for tick in sorted({0, peak // 2, peak}) if peak else [0]:
+        y = top + plot_h - tick * scale
+        parts.append(f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end">{tick}</text>')
+    label_every = max(1, round(n / 14))
+    for i, d in enumerate(days):
+        x = left + i * slot + slot * 0.15
+        w = slot * 0.7
+        y = top + plot_h
+        for b in bands:  # high drawn at the base so it reads first
+            count = d.get(b, 0)
+            if count:
+                h = count * scale
+                y -= h
+                parts.append(f'<rect class="bar bar-{b}" data-date="{d["date"]}" data-count="{count}" '
+                             f'x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" fill="{BAND_COLOURS[b]}">'
+                             f'<title>{d["date"]}: {count} {b}</title></rect>')
+        if d["total"]:
+            parts.append(f'<text x="{x + w / 2:.1f}" y="{y - 3:.1f}" text-anchor="middle">{d["total"]}</text>')
+        if i % label_every == 0:
+            parts.append(f'<text x="{x + w / 2:.1f}" y="{top + plot_h + 14}" text-anchor="middle">{d["date"][5:]}</text>')
+    legend_x = left
+    for b in bands:
+        parts.append(f'<rect x="{legend_x}" y="{height - 12}" width="10" height="10" fill="{BAND_COLOURS[b]}"/>'
+                     f'<text x="{legend_x + 14}" y="{height - 3}">{b}</text>')
+        legend_x += 70
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _svg_horizontal(items: list[tuple[str, int, str]], css: str, label: str) -> str:
+    """Horizontal bars: (label, value, colour) per row, value written at the bar's end."""
+    row_h, label_w, bar_w = 22, 210, 300
+    height = row_h * max(1, len(items)) + 8
+    width = label_w + bar_w + 50
+    peak = max((v for _, v, _ in items), default=0)
+    parts = [f'<svg class="chart {css}" role="img" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg"><title>{_e(label)}</title>']
+    for i, (name, value, colour) in enumerate(items):
+        y = 4 + i * row_h
+        w = bar_w * value / peak if peak else 0
+        parts.append(f'<text x="{label_w - 6}" y="{y + 14}" text-anchor="end">{_e(name)}</text>')
+        if value:
+            parts.append(f'<rect class="bar" data-label="{_e(name)}" data-count="{value}" x="{label_w}" y="{y + 2}" '
+                         f'width="{w:.1f}" height="{row_h - 6}" fill="{colour}"><title>{_e(name)}: {value}</title></rect>')
+        parts.append(f'<text x="{label_w + w + 4:.1f}" y="{y + 14}">{value}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def render_html(report: dict[str, Any]) -> str:
+    """The report as one self-contained HTML page with inline SVG charts."""
+    s = report["summary"]
+    title = f"{report['title']}: {report['period']['text']}"
+    lines = summary_lines(report)
+    numbers = [("Calls received", s["calls_received"]), ("Persons listed", s["persons"]),
+               ("Calls scored", s["calls_scored"]), ("Not scored", s["calls_not_scored"]),
+               ("High", s["by_band"]["high"]), ("Medium", s["by_band"]["medium"]), ("Low", s["by_band"]["low"]),
+               ("Flagged, not reviewed", s["flagged_unreviewed"])]
+    out = io.StringIO()
+    out.write('<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+              '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+              "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">\n"
+              f"<title>{_e(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n")
+    out.write(f"<h1>{_e(report['title'])}</h1>\n<p class=\"period\">{_e(lines[0])}</p>\n<p class=\"meta\">{_e(lines[1])}</p>\n")
+    out.write('<ul class="numbers">' + "".join(f"<li><b>{v}</b>{_e(k)}</li>" for k, v in numbers) + "</ul>\n")
+
+    out.write(f"<h2>{_e(_flagged_heading(report))}</h2>\n")
+    if report["calls"]:
+        out.write("<table class=\"flagged\">\n<thead><tr>" + "".join(f"<th>{_e(h)}</th>" for h in TABLE_HEADERS)
+                  + "<th>Evidence</th></tr></thead>\n<tbody>\n")
+        for rec in report["calls"]:
+            cells = _table_cells(rec)
+            tds = []
+            for i, c in enumerate(cells):
+                cls = ' class="num"' if TABLE_HEADERS[i] in ("Persons", "Score") else ""
+                if TABLE_HEADERS[i] == "Band":
+                    cls = f' class="band band-{_e(c)}"'
+                if TABLE_HEADERS[i] == "Vessel":
+                    c = f"{c} ({rec['call_id']})"
+                tds.append(f"<td{cls}>{_e(c)}</td>")
+            evidence = "".join(f"<li>{_e(h['rule'])} ({_e(h['weight'])}): {_e(h.get('evidence', ''))}</li>"
+                               for h in rec["hits"])
+            out.write("<tr>" + "".join(tds) + f'<td><ul class="evidence">{evidence}</ul></td></tr>\n')
+        out.write("</tbody>\n</table>\n")
+    else:
+        out.write("<p>None.</p>\n")
+
+    days = report["flagged_per_day"]
+    bands = [b for b in reversed(BANDS) if days and b in days[0]]
+    out.write("<h2>Charts</h2>\n<div class=\"charts\">\n")
+    out.write(f"<figure><figcaption>Flagged calls per day (port local date)</figcaption>{_svg_vertical(days, bands)}</figure>\n")
+    rules = [(r["rule"], r["calls"], "#3f6fb5") for r in report["hits_per_rule"]]
+    out.write("<figure><figcaption>Hits per rule (calls)</figcaption>"
+              + (_svg_horizontal(rules, "chart-rules", "Hits per rule") if rules else "<p>No rule hit.</p>")
+              + "</figure>\n")
+    band_items = [(b, s["by_band"][b], BAND_COLOURS[b]) for b in reversed(BANDS)]
+    out.write("<figure><figcaption>Scored calls by band</figcaption>"
+              + _svg_horizontal(band_items, "chart-bands", "Scored calls by band") + "</figure>\n</div>\n")
+
+    out.write("<h2>Hits per rule</h2>\n")
+    if report["hits_per_rule"]:
+        out.write("<table class=\"rules\"><thead><tr><th>Rule</th><th>Title</th><th>Weight</th><th>Calls</th>"
+                  "<th>Flagged</th></tr></thead><tbody>\n")
+        for r in report["hits_per_rule"]:
+            out.write(f"<tr><td>{_e(r['rule'])}</td><td>{_e(r['title'])}</td><td class=\"num\">{r['weight']}</td>"
+                      f"<td class=\"num\">{r['calls']}</td><td class=\"num\">{r['flagged']}</td></tr>\n")
+        out.write("</tbody></table>\n")
+    else:
+        out.write("<p>No rule hit in the period.</p>\n")
+    out.write(f"<p class=\"meta\">{_e(lines[2])}. Scores are decision support: every flagged call needs an "
+              "analyst's review (<code>piu review</code>).</p>\n</body>\n</html>\n")
+    return out.getvalue()
