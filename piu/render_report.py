@@ -407,3 +407,112 @@ def render_html(report: dict[str, Any]) -> str:
     out.write(f"<p class=\"meta\">{_e(lines[2])}. Scores are decision support: every flagged call needs an "
               "analyst's review (<code>piu review</code>).</p>\n</body>\n</html>\n")
     return out.getvalue()
+
+
+# ---- one call (`piu show`) -----------------------------------------------------------------
+
+def call_sections(detail: dict[str, Any]) -> list[tuple[str, str, Any]]:
+    """`piu show` as (heading, kind, content) sections: kind is text, fields or table."""
+    p = detail["particulars"]
+    sections: list[tuple[str, str, Any]] = []
+    sections.append((f"{detail['call_id']}: {p.get('vessel_name') or ''}", "fields", [
+        (k.replace("_", " "), p.get(k)) for k in p if k != "call_id"]))
+    sc = detail["score"]
+    if sc:
+        sections.append(("Score", "text", f"{sc['score']} ({sc['band']}) · rule set {sc['ruleset_version']} · "
+                                          f"scored {sc['scored_at']} by {sc['scored_by']} · "
+                                          f"{sc['persons_aboard']} persons aboard"))
+    else:
+        sections.append(("Score", "text", "not scored yet; run `piu score`"))
+    sections.append(("Rule hits", "table", (
+        [{"rule": h.get("rule"), "weight": h.get("weight"), "evidence": h.get("evidence"),
+          "rows": _person_rows_text(h)} for h in detail["hits"]],
+        ["rule", "weight", "evidence", "rows"],
+        {"rule": "Rule", "weight": "Weight", "evidence": "Evidence", "rows": "Source rows"})))
+    sections.append((f"Persons aboard ({len(detail['persons'])})", "table", (
+        [{**r, "hits": ", ".join(r["hits"]),
+          "name": ", ".join(str(x) for x in (r.get("family_name"), r.get("given_names")) if x)}
+         for r in detail["persons"]],
+        ["source_row", "role", "name", "nationality", "date_of_birth", "doc_number", "doc_expiry", "hits"],
+        {"source_row": "Row", "role": "Role", "name": "Name", "nationality": "Nat.", "date_of_birth": "Born",
+         "doc_number": "Document", "doc_expiry": "Expires", "hits": "Hits"})))
+    sections.append(("Source files", "table", (
+        detail["sources"], ["source_file", "source_sheet", "rows", "source_sha256"],
+        {"source_file": "File", "source_sheet": "Sheet", "rows": "Rows", "source_sha256": "SHA-256"})))
+    if len(detail["versions"]) > 1:
+        sections.append(("Versions (amended manifests)", "table", (
+            [{**v, "current": "current" if v["current"] else "superseded", "changes": ", ".join(v["changes"])}
+             for v in detail["versions"]],
+            ["ingest_id", "ingested_at", "source_file", "persons", "current", "changes"],
+            {"ingest_id": "Ingest", "ingested_at": "Ingested", "source_file": "File", "persons": "Persons",
+             "current": "State", "changes": "Changed from previous"})))
+    sections.append(("Other calls of this vessel (same IMO or MMSI)", "table", (
+        detail["previous_calls"], ["call_time", "call_id", "port", "direction", "vessel_name", "flag", "score", "band"],
+        {"call_time": "Time (UTC)", "call_id": "Call", "port": "Port", "direction": "Dir.", "vessel_name": "Name",
+         "flag": "Flag", "score": "Score", "band": "Band"})))
+    sections.append(("Reviews", "table", (
+        detail["reviews"], ["at", "by", "status", "note", "score", "band", "ruleset_version"],
+        {"at": "When (UTC)", "by": "By", "status": "Decision", "note": "Note", "score": "Score", "band": "Band",
+         "ruleset_version": "Rule set"})))
+    return sections
+
+
+_NO_WRAP = {"source_row", "role", "nationality", "date_of_birth", "doc_expiry", "weight", "score", "band",
+            "call_time", "ingested_at", "at", "port", "direction", "flag", "persons", "current"}
+
+
+def _person_rows_text(hit: dict[str, Any]) -> str:
+    from piu.report import _hit_person_keys, _rows_text
+    return _rows_text([row for _, row in _hit_person_keys(hit)])
+
+
+def write_call(detail: dict[str, Any], fmt: str, stream: IO[str] | None = None, *, width: int | None = None) -> None:
+    """Write `piu show` as a Rich layout (table) or Markdown."""
+    from piu.render import _cell, markdown_table
+
+    stream = stream or sys.stdout
+    sections = call_sections(detail)
+    if fmt == "markdown":
+        out = io.StringIO()
+        for i, (heading, kind, content) in enumerate(sections):
+            out.write(("# " if i == 0 else "\n## ") + _md(heading) + "\n\n")
+            if kind == "text":
+                out.write(_md(content) + "\n")
+            elif kind == "fields":
+                out.write(markdown_table([{"k": k, "v": v} for k, v in content], ["k", "v"], {"k": "Field", "v": "Value"}))
+            else:
+                rows, cols, headers = content
+                out.write(markdown_table(rows, cols, headers) if rows else "None.\n")
+        stream.write(out.getvalue())
+        return
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    console = _console(stream, width)
+    for i, (heading, kind, content) in enumerate(sections):
+        if i:
+            console.print()
+        console.print(Text(heading, style="bold"))
+        if kind == "text":
+            console.print(content, highlight=False)
+        elif kind == "fields":
+            grid = Table.grid(padding=(0, 2))
+            grid.add_column(style="dim")
+            grid.add_column()
+            for k, v in content:
+                grid.add_row(k, _cell(v))
+            console.print(grid)
+        else:
+            rows, cols, headers = content
+            if not rows:
+                console.print(Text("none", style="italic"))
+                continue
+            table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
+            for c in cols:  # short codes and dates never wrap; names, evidence and files may
+                table.add_column(headers.get(c, c), overflow="fold",
+                                 no_wrap=c in _NO_WRAP)
+            for r in rows:  # a person a rule names is shown in bold red, as in the hit list
+                marked = "hits" in cols and bool(r.get("hits"))
+                table.add_row(*[_cell(r.get(c)) for c in cols], style="bold red" if marked else None)
+            console.print(table)
