@@ -1,0 +1,641 @@
+"""Vectorised normalisers: turn the text a shipping agent sent into canonical values.
+
+Every function takes a pandas Series of text as sent (NA and '' allowed) and returns values on
+the same index. Work is done once per *unique* value (`pd.factorize`), then spread back to the
+rows, so a 200,000-row manifest with 2,000 distinct dates parses 2,000 strings.
+
+Functions returning `Normalised` also say which values were present but not understood
+(`invalid`); missing input is never invalid. Unknown values are kept as sent (cleaned) wherever
+the output column is text, so nothing an agent wrote is silently lost.
+
+Choices worth knowing (documented here because analysts ask):
+- Dates: day first by default ('03/04/2026' is 3 April); an impossible day-first reading that is
+  a valid month-first one ('11/29/2026') is read month-first, and vice versa. Two-digit years
+  pivot on the current year + 20 (in 2026: 00-46 -> 20xx, 47-99 -> 19xx). Excel serial numbers
+  are read when they have five digits (1927-2173) and fall in 1900-2100; a bare 1-4 digit
+  number is not a date (it is usually a year).
+- Numbers: ',' followed by exactly three digits is a thousands separator ('1,234' = 1234),
+  otherwise a decimal comma ('12,5' = 12.5); a single '.' is a decimal point; when both appear
+  the last one is the decimal mark ('1.234,5' = 1234.5, '1,234.5' = 1234.5). Units after the
+  number are ignored ('75 GT', '12 persons'). 'NIL'/'NONE' mean 0 (the FAL form convention);
+  'N/A' and '-' mean not given.
+- IMO/MMSI placeholders ('N/A', '-', '0', 'NIL', 'TBA', 'UNKNOWN') mean no number was sent.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections.abc import Callable, Iterable
+from datetime import date, datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:  # pragma: no cover
+    from piu.io.ports import PortTable
+
+
+class Normalised(NamedTuple):
+    """Normalised values and, on the same index, True where input was present but not understood."""
+
+    values: pd.Series
+    invalid: pd.Series
+
+
+# ---- text ------------------------------------------------------------------------------------
+
+# RE2 (pyarrow) '\s' is ASCII only, so the Unicode spaces agents' spreadsheets carry are listed.
+_SPACES = "[\\s\u00a0\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u3000\ufeff]+"
+_NON_ALNUM = re.compile(r"[^A-Z0-9]+")
+
+
+def _as_text(s: Any) -> pd.Series:
+    """Any Series (or list) as pandas string dtype; missing stays missing."""
+    if not isinstance(s, pd.Series):
+        s = pd.Series(s, dtype="object")
+    if s.dtype != "str":
+        s = s.astype("str")
+    return s
+
+
+def clean_text(s: pd.Series) -> pd.Series:
+    """Trim, collapse whitespace (NBSP and other Unicode spaces too); '' becomes NA."""
+    s = _as_text(s)
+    out = s.str.replace(_SPACES, " ", regex=True).str.strip()
+    return out.mask(out == "")
+
+
+def key_text(text: str) -> str:
+    """One value as a match key: ASCII transliteration, upper case, punctuation as spaces."""
+    from anyascii import anyascii
+
+    return " ".join(_NON_ALNUM.sub(" ", anyascii(text).upper()).split())
+
+
+def _per_unique(cleaned: pd.Series, fn: Callable[[str], Any]) -> tuple[np.ndarray, list[Any]]:
+    """Factorize a cleaned Series and apply fn once per unique non-missing value."""
+    codes, uniques = pd.factorize(cleaned, use_na_sentinel=True)
+    return codes, [fn(u) for u in uniques]
+
+
+def _spread(codes: np.ndarray, results: list[Any], index: pd.Index, dtype: str,
+            missing: Any = None) -> pd.Series:
+    """Results per unique spread back to rows (missing where the input was missing)."""
+    table = np.array(list(results) + [missing], dtype=object)
+    return pd.Series(table[codes], index=index, dtype=dtype)  # code -1 picks the last slot
+
+
+def name_key(s: pd.Series) -> pd.Series:
+    """Names as match keys: transliterated to ASCII, upper case, punctuation as spaces."""
+    cleaned = clean_text(s)
+    codes, keys = _per_unique(cleaned, _name_key_one)
+    out = _spread(codes, keys, cleaned.index, "str")
+    return out.mask(out == "")
+
+
+def _name_key_one(text: str) -> str:
+    return key_text(text)
+
+
+# ---- countries and ports ---------------------------------------------------------------------
+
+def _country_one(text: str) -> str | None:
+    from piu.io.countries import lookup_country
+
+    return lookup_country(text)
+
+
+def country(s: pd.Series) -> Normalised:
+    """Countries written any way (names, codes, demonyms, ICAO codes) as ISO alpha-3."""
+    cleaned = clean_text(s)
+    codes, found = _per_unique(cleaned, _country_one)
+    values = _spread(codes, found, cleaned.index, "str")
+    invalid = values.isna() & cleaned.notna()
+    values = values.fillna(cleaned.str.upper()) if invalid.any() else values
+    return Normalised(values, invalid)
+
+
+def port(s: pd.Series, ports: PortTable) -> Normalised:
+    """Port names, codes and 'name, country' as UN/LOCODE (via the port table)."""
+    return ports.resolve(s)
+
+
+# ---- dates and times -------------------------------------------------------------------------
+
+_MONTHS = {
+    # English
+    "JAN": 1, "JANUARY": 1, "FEB": 2, "FEBRUARY": 2, "MAR": 3, "MARCH": 3, "APR": 4, "APRIL": 4,
+    "MAY": 5, "JUN": 6, "JUNE": 6, "JUL": 7, "JULY": 7, "AUG": 8, "AUGUST": 8, "SEP": 9,
+    "SEPT": 9, "SEPTEMBER": 9, "OCT": 10, "OCTOBER": 10, "NOV": 11, "NOVEMBER": 11,
+    "DEC": 12, "DECEMBER": 12,
+    # Indonesian and Malay (agents in Indonesian and Malaysian ports write them)
+    "JANUARI": 1, "FEBRUARI": 2, "PEB": 2, "MARET": 3, "MAC": 3, "MEI": 5, "JUNI": 6,
+    "JULI": 7, "AGU": 8, "AGT": 8, "AGS": 8, "AGUSTUS": 8, "OGOS": 8, "OKT": 10, "OKTOBER": 10,
+    "DES": 12, "DESEMBER": 12, "DIS": 12, "DISEMBER": 12,
+}
+_WEEKDAY = re.compile(r"^(?:MON|TUE|WED|THU|FRI|SAT|SUN)[A-Z]*\.?,?\s+")
+_RE_SERIAL = re.compile(r"^(\d{5})(?:\.(\d+))?$")
+_RE_YMD8 = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_RE_ISO = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$")
+_RE_NUM = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4}|\d{2})$")
+_RE_DMONY = re.compile(r"^(\d{1,2})(?:ST|ND|RD|TH)?[\s\-/.]*([A-Z]{3,9})\.?[\s\-/.,]*(\d{4}|\d{2})$")
+_RE_MONDY = re.compile(r"^([A-Z]{3,9})\.?[\s\-/.]*(\d{1,2})(?:ST|ND|RD|TH)?[\s,\-/.]+(\d{4}|\d{2})$")
+_RE_TIME = re.compile(
+    r"^(\d{1,2})(?:[:.H]?(\d{2}))(?:[:.](\d{2})(?:[.,](\d{1,6}))?)?\s*"
+    r"(AM|PM|A\.M\.|P\.M\.)?\s*(?:HRS|HOURS|HR|H|LT|LOCAL)?\s*"
+    r"(Z|UTC|GMT|(?:UTC|GMT)?\s*[+-]\d{1,2}(?::?\d{2})?)?$")
+_SPLIT = re.compile(r"(?<=\d)T(?=\d)|[\s,]+")
+_EXCEL_EPOCH = datetime(1899, 12, 30)
+_EPOCH = datetime(1970, 1, 1)
+_MIN_YEAR, _MAX_YEAR = 1900, 2100
+
+
+def _year(text: str) -> int:
+    y = int(text)
+    if len(text) == 2:
+        pivot = (date.today().year + 20) % 100
+        y += 2000 if y <= pivot else 1900
+    return y
+
+
+def _ymd(y: int, m: int, d: int) -> datetime | None:
+    if not (_MIN_YEAR <= y <= _MAX_YEAR and 1 <= m <= 12):
+        return None
+    if not 1 <= d <= calendar.monthrange(y, m)[1]:
+        return None
+    return datetime(y, m, d)
+
+
+def _date_part(t: str, dayfirst: bool) -> datetime | None:
+    """A date (or an Excel serial with its time of day) from upper-case text, else None."""
+    m = _RE_ISO.match(t)
+    if m:
+        return _ymd(int(m[1]), int(m[2]), int(m[3]))
+    m = _RE_NUM.match(t)
+    if m:
+        a, b, y = int(m[1]), int(m[2]), _year(m[3])
+        first, second = ((b, a), (a, b)) if dayfirst else ((a, b), (b, a))
+        return _ymd(y, *first) or _ymd(y, *second)
+    m = _RE_DMONY.match(t)
+    if m and m[2] in _MONTHS:
+        return _ymd(_year(m[3]), _MONTHS[m[2]], int(m[1]))
+    m = _RE_MONDY.match(t)
+    if m and m[1] in _MONTHS:
+        return _ymd(_year(m[3]), _MONTHS[m[1]], int(m[2]))
+    m = _RE_YMD8.match(t)
+    if m:
+        return _ymd(int(m[1]), int(m[2]), int(m[3]))
+    m = _RE_SERIAL.match(t)
+    if m:
+        value = _EXCEL_EPOCH + timedelta(days=float(t))
+        # round to the second: Excel stores times as binary fractions of a day
+        value = datetime.fromtimestamp(round((value - _EPOCH).total_seconds()), tz=timezone.utc).replace(tzinfo=None)
+        return value if _MIN_YEAR <= value.year <= _MAX_YEAR else None
+    return None
+
+
+def _time_part(t: str) -> tuple[int, int | None] | None:
+    """(microseconds after midnight, UTC offset in minutes or None) from a time, else None."""
+    m = _RE_TIME.match(t)
+    if not m:
+        return None
+    hour, minute = int(m[1]), int(m[2])
+    second = int(m[3] or 0)
+    micro = int((m[4] or "0").ljust(6, "0"))
+    if m[5]:
+        if not 1 <= hour <= 12:
+            return None
+        hour = hour % 12 + (12 if m[5].startswith("P") else 0)
+    if hour > 23 or minute > 59 or second > 59:
+        return None
+    offset = None
+    if m[6]:
+        zone = m[6].replace("UTC", "").replace("GMT", "").strip()
+        if not zone or zone == "Z":
+            offset = 0
+        else:
+            sign = -1 if zone[0] == "-" else 1
+            digits = zone[1:].replace(":", "")
+            hh, mm = (digits[:-2], digits[-2:]) if len(digits) > 2 else (digits, "0")
+            if int(hh) > 14 or int(mm) > 59:
+                return None
+            offset = sign * (int(hh) * 60 + int(mm))
+    return ((hour * 60 + minute) * 60 + second) * 1_000_000 + micro, offset
+
+
+def _parse_datetime_one(text: str, dayfirst: bool) -> tuple[int, int | None] | None:
+    """One date or date-time as (wall-clock microseconds since 1970, offset minutes or None)."""
+    t = _WEEKDAY.sub("", text.strip().upper())
+    day = _date_part(t, dayfirst)
+    if day is not None:
+        return _micros(day), None
+    # Try every split into "date" + "time" (left to right): '29 Nov 2026 14:30' splits at the
+    # third gap, '2026-11-29T14:30+07:00' at the 'T'.
+    for sep in _SPLIT.finditer(t):
+        day = _date_part(t[: sep.start()], dayfirst)
+        if day is None or day.hour or day.minute or day.second:
+            continue
+        tod = _time_part(t[sep.end():].strip())
+        if tod is not None:
+            return _micros(day) + tod[0], tod[1]
+    return None
+
+
+def _micros(value: datetime) -> int:
+    delta = value - _EPOCH
+    return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _parse_column(s: pd.Series, dayfirst: bool) -> tuple[pd.Series, np.ndarray, np.ndarray, np.ndarray]:
+    """cleaned text, wall-clock micros (int64), offset minutes (float, NaN = none), parsed mask."""
+    cleaned = clean_text(s)
+    codes, uniques = pd.factorize(cleaned, use_na_sentinel=True)
+    parsed = [_parse_datetime_one(u, dayfirst) for u in uniques]
+    n = len(parsed)
+    wall = np.zeros(n + 1, dtype="int64")
+    offset = np.full(n + 1, np.nan)
+    ok = np.zeros(n + 1, dtype=bool)
+    for i, p in enumerate(parsed):
+        if p is not None:
+            wall[i], ok[i] = p[0], True
+            if p[1] is not None:
+                offset[i] = p[1]
+    return cleaned, wall[codes], offset[codes], ok[codes]
+
+
+def parse_dates(s: pd.Series, *, dayfirst: bool = True) -> Normalised:
+    """Dates in the many ways agents write them, as datetime64[s] at midnight (naive)."""
+    cleaned, wall, _offset, ok = _parse_column(s, dayfirst)
+    day_seconds = (wall // 86_400_000_000) * 86_400
+    values = pd.Series(day_seconds.astype("datetime64[s]"), index=cleaned.index)
+    values[~ok] = pd.NaT
+    invalid = pd.Series(~ok, index=cleaned.index) & cleaned.notna()
+    return Normalised(values, invalid)
+
+
+def parse_times(s: pd.Series, tz: pd.Series | str, *, dayfirst: bool = True) -> Normalised:
+    """Call times as UTC: a stated offset wins, else the time is read in `tz` (IANA, per row)."""
+    cleaned, wall, offset, ok = _parse_column(s, dayfirst)
+    index = cleaned.index
+    utc = np.full(len(cleaned), np.iinfo("int64").min, dtype="int64")  # NaT
+    has_off = ok & ~np.isnan(offset)
+    utc[has_off] = wall[has_off] - (offset[has_off] * 60_000_000).astype("int64")
+    local = ok & np.isnan(offset)
+    if local.any():
+        zones = (pd.Series(tz, index=index, dtype="str") if isinstance(tz, str)
+                 else pd.Series(np.asarray(tz, dtype=object), index=index, dtype="str"))
+        zones = zones.fillna("UTC")
+        naive = pd.Series(wall.astype("datetime64[us]"), index=index)
+        for zone in pd.unique(zones[local]):
+            rows = local & (zones == zone).to_numpy()
+            stamped = naive[rows].dt.tz_localize(
+                _zone_or_utc(zone), ambiguous=np.ones(int(rows.sum()), dtype=bool),
+                nonexistent="shift_forward")
+            utc[rows] = stamped.dt.tz_convert("UTC").dt.tz_localize(None).astype("int64").to_numpy()
+    values = pd.Series(utc.view("datetime64[us]"), index=index).dt.tz_localize("UTC")
+    invalid = pd.Series(~ok, index=index) & cleaned.notna()
+    return Normalised(values, invalid)
+
+
+def _zone_or_utc(zone: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(zone)
+        return zone
+    except (ZoneInfoNotFoundError, ValueError):
+        return "UTC"
+
+
+# ---- vessel identifiers ----------------------------------------------------------------------
+
+_PLACEHOLDERS = frozenset({"N A", "NA", "NIL", "NONE", "NULL", "0", "0000000", "000000000", "TBA",
+                           "TBC", "UNKNOWN", "UNK", "NOT APPLICABLE", ""})
+_RE_IMO_PREFIX = re.compile(r"^IMO\s*(?:NO|NR|NUMBER|NUM)?\.?\s*[:#.\-]?\s*", re.IGNORECASE)
+_RE_MMSI_PREFIX = re.compile(r"^MMSI\s*(?:NO|NR|NUMBER)?\.?\s*[:#.\-]?\s*", re.IGNORECASE)
+_RE_FLOAT_ZERO = re.compile(r"\.0+$")
+
+
+def imo_check_digit_ok(number: str) -> bool:
+    """True when a 7-digit IMO ship number's last digit matches its check digit."""
+    if len(number) != 7 or not number.isdigit():
+        return False
+    total = sum(int(d) * w for d, w in zip(number[:6], range(7, 1, -1)))
+    return total % 10 == int(number[6])
+
+
+def _imo_one(text: str) -> tuple[str | None, bool | None]:
+    if key_text(text) in _PLACEHOLDERS:
+        return None, None
+    core = _RE_FLOAT_ZERO.sub("", _RE_IMO_PREFIX.sub("", text.strip()))
+    compact = core.replace(" ", "")
+    if len(compact) == 7 and compact.isdigit():
+        return compact, compact[0] != "0" and imo_check_digit_ok(compact)
+    return text, False
+
+
+def imo(s: pd.Series) -> pd.DataFrame:
+    """IMO numbers: 7 digits when parseable (else as sent) and whether the check digit holds."""
+    cleaned = clean_text(s)
+    codes, results = _per_unique(cleaned, _imo_one)
+    return pd.DataFrame({
+        "imo": _spread(codes, [r[0] for r in results], cleaned.index, "str"),
+        "imo_valid": _spread(codes, [r[1] for r in results], cleaned.index, "boolean"),
+    }, index=cleaned.index)
+
+
+def _mmsi_one(text: str) -> tuple[str | None, bool | None, str | None]:
+    from piu.io.countries import mid_table
+
+    if key_text(text) in _PLACEHOLDERS:
+        return None, None, None
+    core = _RE_FLOAT_ZERO.sub("", _RE_MMSI_PREFIX.sub("", text.strip())).replace(" ", "")
+    if not core.isdigit():
+        return text, False, None
+    mid = core[:3]
+    country_code = mid_table().get(mid) if len(core) == 9 else None
+    valid = len(core) == 9 and 201 <= int(mid) <= 775 and country_code is not None
+    return core, valid, country_code
+
+
+def mmsi(s: pd.Series) -> pd.DataFrame:
+    """MMSI numbers: digits, validity (9 digits, allocated MID 201-775) and the MID's country."""
+    cleaned = clean_text(s)
+    codes, results = _per_unique(cleaned, _mmsi_one)
+    return pd.DataFrame({
+        "mmsi": _spread(codes, [r[0] for r in results], cleaned.index, "str"),
+        "mmsi_valid": _spread(codes, [r[1] for r in results], cleaned.index, "boolean"),
+        "mmsi_country": _spread(codes, [r[2] for r in results], cleaned.index, "str"),
+    }, index=cleaned.index)
+
+
+def doc_number(s: pd.Series) -> pd.Series:
+    """Document numbers in upper case without spaces, dashes, dots or slashes."""
+    cleaned = clean_text(s)
+    # '1234567.0' is a spreadsheet's float, not a document number with a dot
+    out = (cleaned.str.replace(r"^(\d+)\.0+$", r"\1", regex=True).str.upper()
+           .str.replace(r"[\s\-./_]+", "", regex=True))
+    return out.mask(out == "")
+
+
+# ---- words -----------------------------------------------------------------------------------
+
+def _table(pairs: dict[str, Iterable[str]]) -> dict[str, str]:
+    """{canonical: [ways to write it]} as {key: canonical}."""
+    out: dict[str, str] = {}
+    for canonical, words in pairs.items():
+        for w in words:
+            out[key_text(w)] = canonical
+    return out
+
+
+_GENDER_WORDS = {
+    "M": ["M", "Male", "Man", "Boy", "1", "L", "Laki-laki", "Laki laki", "Lelaki", "Pria", "Nam",
+          "ชาย", "เพศชาย", "ប្រុស", "Lalaki", "男", "H", "Homme", "Masculino", "Mr"],
+    "F": ["F", "Female", "Woman", "Girl", "W", "2", "P", "Perempuan", "Wanita", "Nữ", "Nu",
+          "หญิง", "เพศหญิง", "ស្រី", "Babae", "女", "Femme", "Femenino", "Mrs", "Ms", "Miss"],
+    "X": ["X", "U", "Unspecified", "Unknown", "Other", "Non-binary", "Nonbinary", "0", "9",
+          "Not known", "Not specified", "Undisclosed"],
+}
+_ROLE_WORDS = {
+    "crew": ["Crew", "C", "CR", "Crew member", "Crewmember", "Crew list", "Seafarer", "Seaman",
+             "Sailor", "Master", "Captain", "Capt", "Skipper", "Officer", "Chief Officer",
+             "Chief Mate", "Mate", "2nd Officer", "3rd Officer", "Engineer", "Chief Engineer",
+             "2nd Engineer", "3rd Engineer", "Oiler", "Wiper", "Bosun", "Boatswain", "AB",
+             "Able Seaman", "OS", "Ordinary Seaman", "Cook", "Chief Cook", "Messman", "Steward",
+             "Deckhand", "Deck hand", "Fisherman", "Fishing crew", "Electrician", "ETO", "Cadet",
+             "Fitter", "Pumpman", "Radio Officer", "ABK", "Anak Buah Kapal", "Awak Kapal",
+             "Kru", "Nakhoda", "Nahkoda", "ลูกเรือ", "Thuyền viên", "Thuyen vien", "FAL 5", "FAL5"],
+    "passenger": ["Passenger", "P", "PAX", "PSG", "Pass", "Passengers", "Passenger list",
+                  "Traveller", "Traveler", "Penumpang", "ผู้โดยสาร", "Hành khách", "Hanh khach",
+                  "FAL 6", "FAL6"],
+}
+_DIRECTION_WORDS = {
+    "arrival": ["A", "Arr", "Arrival", "Arrived", "Arriving", "Inbound", "In", "I", "Incoming",
+                "Inward", "Entry", "Entering", "ETA", "ATA", "Kedatangan", "Datang", "Masuk",
+                "Tiba", "ขาเข้า", "เข้า", "Đến", "Den", "Nhập cảnh", "Nhap canh"],
+    "departure": ["D", "Dep", "Dept", "Departure", "Departed", "Departing", "Outbound", "Out",
+                  "O", "Outgoing", "Outward", "Exit", "Leaving", "Sailing", "Sailed", "ETD", "ATD",
+                  "Keberangkatan", "Berangkat", "Keluar", "ขาออก", "ออก", "Rời", "Roi", "Đi",
+                  "Xuất cảnh", "Xuat canh", "Clearance out"],
+}
+_BOOLEAN_WORDS = {
+    "true": ["Y", "Yes", "True", "T", "1", "X", "✓", "✔", "Ya", "Iya", "Ada", "Có", "Co", "ใช่",
+             "Oui", "Si", "On", "Transit", "In transit"],
+    "false": ["N", "No", "False", "F", "0", "Tidak", "Tak", "Bukan", "Không", "Khong", "ไม่",
+              "ไม่ใช่", "Non", "Off", "Nil", "None"],
+}
+_DOC_TYPE_WORDS = {
+    "passport": ["Passport", "PP", "P", "PPT", "PSPT", "PASS", "National passport", "Paspor",
+                 "Pasport", "Passeport", "Pasaporte", "Hộ chiếu", "Ho chieu", "หนังสือเดินทาง",
+                 "Official passport", "Diplomatic passport", "Service passport", "PD", "PO", "PS"],
+    "seaman_book": ["Seaman book", "Seamans book", "Seaman's book", "Seamen book",
+                    "Seaman's record book", "Seafarer book", "Seafarers book", "SB", "SIRB",
+                    "Seafarer's Identification and Record Book", "CDC",
+                    "Continuous Discharge Certificate", "Discharge book", "Seafarer ID",
+                    "Seafarers identity document", "SID", "Seaman ID", "Buku Pelaut",
+                    "Seaman card", "Sổ thuyền viên", "So thuyen vien", "Seaman passport"],
+    "id_card": ["ID card", "ID", "I", "IC", "Identity card", "National ID", "National ID card",
+                "National identity card", "NIC", "NRIC", "KTP", "MyKad", "Kartu Tanda Penduduk",
+                "CCCD", "CMND", "Citizen ID", "บัตรประชาชน", "Thai ID", "Identity document"],
+    "other": ["Other", "Travel document", "Refugee travel document", "Laissez-passer",
+              "Laissez passer", "Emergency travel document", "ETD", "Border pass", "Border card",
+              "Visa", "Birth certificate", "Certificate of identity", "Crew pass", "Fishing license",
+              "Driving licence", "Driver license", "Residence permit", "Work permit",
+              "Certificate of Identity", "CI", "Document of identity", "Pas Lintas Batas", "PLB"],
+}
+
+
+class _Lazy:
+    """A word table built on first use (building it transliterates every word)."""
+
+    def __init__(self, words: dict[str, list[str]]) -> None:
+        self.words, self._table = words, None
+
+    def get(self) -> dict[str, str]:
+        if self._table is None:
+            self._table = _table(self.words)
+        return self._table
+
+
+_GENDER, _ROLE, _DIRECTION = _Lazy(_GENDER_WORDS), _Lazy(_ROLE_WORDS), _Lazy(_DIRECTION_WORDS)
+_BOOLEAN, _DOC_TYPE = _Lazy(_BOOLEAN_WORDS), _Lazy(_DOC_TYPE_WORDS)
+
+
+def _word_one(text: str, table: dict[str, str]) -> str | None:
+    return table.get(key_text(text))
+
+
+def _words(s: pd.Series, table: _Lazy) -> tuple[pd.Series, pd.Series]:
+    """(cleaned text, canonical word or NA) for a word table."""
+    cleaned = clean_text(s)
+    words = table.get()
+    codes, found = _per_unique(cleaned, lambda u: _word_one(u, words))
+    return cleaned, _spread(codes, found, cleaned.index, "str")
+
+
+def _as_normalised(cleaned: pd.Series, found: pd.Series) -> Normalised:
+    invalid = found.isna() & cleaned.notna()
+    return Normalised(found.fillna(cleaned) if invalid.any() else found, invalid)
+
+
+def gender(s: pd.Series) -> Normalised:
+    """M, F or X from the words agents use (English, Indonesian, Malay, Thai, Vietnamese, ISO 5218 digits)."""
+    return _as_normalised(*_words(s, _GENDER))
+
+
+def role(s: pd.Series) -> Normalised:
+    """crew or passenger (a rank such as 'Master' or 'Cook' means crew)."""
+    cleaned, found = _words(s, _ROLE)
+    missing = found.isna() & cleaned.notna()
+    if missing.any():  # 'Chief Officer (Deck)', '2/O', 'Crew - Engine': look at the words
+        keys = name_key(cleaned.where(missing))
+        crewish = keys.str.contains(r"\b(?:CREW|OFFICER|ENGINEER|MATE|MASTER|SEAMAN|COOK|FISHERMAN|CADET|RATING)\b",
+                                    regex=True, na=False)
+        paxish = keys.str.contains(r"\b(?:PASSENGER|PAX)\b", regex=True, na=False)
+        found = found.mask(crewish, "crew").mask(paxish & ~crewish, "passenger")
+    return _as_normalised(cleaned, found)
+
+
+def direction(s: pd.Series) -> Normalised:
+    """arrival or departure."""
+    return _as_normalised(*_words(s, _DIRECTION))
+
+
+def boolean(s: pd.Series) -> Normalised:
+    """True/False from yes/no words in the region's languages; unknown words are NA and invalid."""
+    cleaned, found = _words(s, _BOOLEAN)
+    values = found.map({"true": True, "false": False}).astype("boolean")
+    return Normalised(values, values.isna() & cleaned.notna())
+
+
+def doc_type(s: pd.Series) -> pd.Series:
+    """passport, seaman_book, id_card or other; text that names no known document stays as sent."""
+    cleaned, found = _words(s, _DOC_TYPE)
+    missing = found.isna() & cleaned.notna()
+    if missing.any():  # 'Passport No.', 'Seaman Book (CDC)': decide on the words inside
+        keys = name_key(cleaned.where(missing))
+        for canonical, pattern in (
+            ("seaman_book", r"\b(?:SEAMAN|SEAMANS|SEAMEN|SEAFARER|SEAFARERS|SIRB|CDC|DISCHARGE|PELAUT)\b"),
+            ("passport", r"\b(?:PASSPORT|PASPOR|PASSEPORT|PASAPORTE)\b"),
+            ("id_card", r"\b(?:ID|IDENTITY|KTP|NRIC|IC)\b"),
+        ):
+            found = found.mask(keys.str.contains(pattern, regex=True, na=False) & found.isna(), canonical)
+    return found.fillna(cleaned)
+
+
+# ---- vessel type -----------------------------------------------------------------------------
+
+_AIS_CODES = [((30, 30), "fishing"), ((60, 69), "passenger"), ((70, 79), "cargo"), ((80, 89), "tanker")]
+# Checked in order: 'Ro-Ro passenger' is a passenger ship, 'Fish carrier' belongs to the fishing
+# fleet (transhipment at sea), 'Oil/chemical tanker' is a tanker even though it carries cargo.
+_VESSEL_PATTERNS = [
+    ("passenger", r"\b(?:PASSENGER|PASSENGERS|PAX|FERRY|FERRIES|CRUISE|ROPAX|RO PAX|HIGH SPEED CRAFT|HSC|"
+                  r"PENUMPANG|KAPAL PENUMPANG|SPEEDBOAT|SPEED BOAT|TAU KHACH)\b"),
+    ("fishing", r"\b(?:FISHING|FISHERY|FISHERIES|TRAWLER|TRAWLERS|SEINER|PURSE SEINER|LONGLINER|"
+                r"LONG LINER|GILLNETTER|GILL NETTER|JIGGER|SQUID|TUNA|POLE AND LINE|FISH|"
+                r"KAPAL IKAN|KAPAL PENANGKAP IKAN|IKAN|TAU CA|PRAMONG|PRAMUNG|PRAMOM)\b"),
+    ("tanker", r"\b(?:TANKER|TANKERS|OIL|CHEMICAL|LPG|LNG|GAS CARRIER|PRODUCT|PRODUCTS|CRUDE|"
+               r"BUNKER|BUNKERING|ASPHALT|BITUMEN|TANKER KAPAL|KAPAL TANKER)\b"),
+    ("cargo", r"\b(?:CARGO|BULK|BULKER|BULK CARRIER|CONTAINER|CONTAINERSHIP|BOX|GENERAL|RO RO|RORO|"
+              r"REEFER|REFRIGERATED|VEHICLE|CAR CARRIER|PCTC|PCC|LIVESTOCK|HEAVY LIFT|"
+              r"MULTI PURPOSE|MULTIPURPOSE|MPP|LANDING CRAFT|LCT|BARGE|COASTER|FREIGHTER|"
+              r"WOOD CHIP|TIMBER|CEMENT|ORE|KAPAL BARANG|KARGO|BARANG|TAU HANG)\b"),
+]
+
+
+def _vessel_category_one(text: str) -> str:
+    key = key_text(text)
+    digits = key.replace(" ", "")
+    if digits.isdigit() and len(digits) <= 2:
+        code = int(digits)
+        for (lo, hi), category in _AIS_CODES:
+            if lo <= code <= hi:
+                return category
+        return "other"
+    for category, pattern in _VESSEL_PATTERNS_RE:
+        if pattern.search(key):
+            return category
+    return "other"
+
+
+_VESSEL_PATTERNS_RE = [(c, re.compile(p)) for c, p in _VESSEL_PATTERNS]
+
+
+def vessel_category(s: pd.Series) -> pd.Series:
+    """passenger, fishing, cargo, tanker or other, from a vessel type in words or an AIS type code."""
+    cleaned = clean_text(s)
+    codes, found = _per_unique(cleaned, _vessel_category_one)
+    return _spread(codes, found, cleaned.index, "str")
+
+
+# ---- numbers ---------------------------------------------------------------------------------
+
+_RE_NUMBER = re.compile(
+    r"^(?:APPROX\.?|ABOUT|CA\.?|~|ABT\.?)?\s*([+-]?\d[\d.,'\s]*)\s*([A-Z][A-Z .()/]*)?$")
+_ZERO_WORDS = frozenset({"NIL", "NONE", "ZERO", "NO"})
+_MISSING_WORDS = frozenset({"N A", "NA", "", "TBA", "TBC", "UNKNOWN"})
+
+
+def _number_one(text: str) -> float | None:
+    """A number from text (see the module docstring), NaN for 'not given', None when not a number."""
+    key = key_text(text)
+    if key in _ZERO_WORDS:
+        return 0.0
+    if key in _MISSING_WORDS:
+        return float("nan")
+    m = _RE_NUMBER.match(text.strip().upper())
+    if not m:
+        return None
+    num = re.sub(r"[\s']", "", m[1])
+    if "," in num and "." in num:
+        dec = "," if num.rfind(",") > num.rfind(".") else "."
+        num = num.replace("." if dec == "," else ",", "").replace(",", ".")
+    elif "," in num:
+        parts = num.split(",")
+        if len(parts) > 2 or (len(parts[1]) == 3 and parts[0].lstrip("+-") not in ("", "0")):
+            if not all(len(p) == 3 for p in parts[1:]):
+                return None
+            num = num.replace(",", "")
+        else:
+            num = num.replace(",", ".")
+    elif num.count(".") > 1:
+        parts = num.split(".")
+        if not all(len(p) == 3 for p in parts[1:]):
+            return None
+        num = num.replace(".", "")
+    try:
+        return float(num)
+    except ValueError:
+        return None
+
+
+def _numbers(s: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    cleaned = clean_text(s)
+    codes, found = _per_unique(cleaned, _number_one)
+    vals = np.array([np.nan if f is None else f for f in found] + [np.nan], dtype="float64")[codes]
+    bad = np.array([f is None for f in found] + [False], dtype=bool)[codes]
+    return cleaned, vals, bad
+
+
+def to_float(s: pd.Series) -> Normalised:
+    """Numbers such as '1,234', '1.234,5', '75 GT', '12.0' as nullable floats."""
+    cleaned, vals, bad = _numbers(s)
+    values = pd.Series(vals, index=cleaned.index).astype("Float64")
+    values[np.isnan(vals)] = pd.NA
+    return Normalised(values, pd.Series(bad, index=cleaned.index))
+
+
+def to_int(s: pd.Series) -> Normalised:
+    """Whole numbers such as '1,234', '12 persons', '12.0' as nullable integers ('12.5' is invalid)."""
+    cleaned, vals, bad = _numbers(s)
+    fractional = ~np.isnan(vals) & (np.mod(vals, 1) != 0)
+    too_big = ~np.isnan(vals) & (np.abs(vals) > 2**53)
+    bad = bad | fractional | too_big
+    keep = ~np.isnan(vals) & ~bad
+    ints = np.where(keep, vals, 0).astype("int64")
+    values = pd.Series(pd.array(ints, dtype="Int64"), index=cleaned.index)
+    values[~keep] = pd.NA
+    return Normalised(values, pd.Series(bad, index=cleaned.index))
