@@ -61,7 +61,7 @@ def person(of: dict[str, Any], *, source_row: int, family_name: str = "SOK", giv
         "gender": "M", "doc_type": "seaman_book", "doc_number": f"SB{source_row:06d}", "doc_issuer": "KHM",
         "doc_expiry": datetime(2028, 1, 1).date(), "embark_port": None, "disembark_port": None,
         "transit": False, "visa_number": None, "extra": "{}", "ingest_id": of["ingest_id"],
-        "source_file": of["source_file"], "source_sha256": of["source_sha256"], "source_sheet": None,
+        "source_file": of["source_file"], "source_sha256": of["source_sha256"], "source_sheet": of["source_sheet"],
         "source_row": source_row, "month": of["month"],
     }
     row.update(fields)
