@@ -1,0 +1,248 @@
+"""Per-call features (persons aggregated to their call) and per-person features, vectorised.
+
+`FEATURES` documents the call features that expression rules may use (`piu rules features`);
+`build(calls, persons)` returns (call features, persons with derived columns). Identifier checks
+(IMO check digit, MMSI format) run on the unique values of a column only.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+# name -> (kind, description). kind is number | text | bool. This is the documented interface of
+# expression rules: add features, never rename one.
+FEATURES: dict[str, tuple[str, str]] = {
+    "port": ("text", "UN/LOCODE of the port, e.g. 'KHKOS'"),
+    "direction": ("text", "'arrival' or 'departure'"),
+    "vessel_name": ("text", "vessel name as sent (trimmed)"),
+    "vessel_type": ("text", "vessel type as the agent wrote it, e.g. 'Fishing vessel'"),
+    "vessel_category": ("text", "normalised type: passenger, fishing, cargo, tanker or other"),
+    "flag": ("text", "flag state, ISO 3166-1 alpha-3, e.g. 'KHM'"),
+    "imo": ("text", "IMO number (7 digits when parseable)"),
+    "mmsi": ("text", "MMSI (9 digits when valid)"),
+    "mmsi_country": ("text", "alpha-3 of the state the MMSI's MID belongs to"),
+    "call_sign": ("text", "call sign"),
+    "agent": ("text", "shipping agent"),
+    "last_port": ("text", "UN/LOCODE of the last port of call"),
+    "next_port": ("text", "UN/LOCODE of the next port of call"),
+    "imo_valid": ("bool", "IMO number has 7 digits and a correct check digit (false when missing)"),
+    "mmsi_valid": ("bool", "MMSI has 9 digits and a MID in 201-775 (false when missing)"),
+    "gross_tonnage": ("number", "gross tonnage"),
+    "year_built": ("number", "year the vessel was built"),
+    "vessel_age": ("number", "years since year_built on the call date"),
+    "capacity": ("number", "persons the vessel is certified to carry (when known)"),
+    "declared_crew": ("number", "crew declared on the General Declaration (FAL 1)"),
+    "declared_passengers": ("number", "passengers declared on the General Declaration (FAL 1)"),
+    "crew_listed": ("number", "rows on the crew list (FAL 5)"),
+    "passengers_listed": ("number", "rows on the passenger list (FAL 6)"),
+    "persons_listed": ("number", "crew_listed + passengers_listed"),
+    "persons_aboard": ("number", "persons listed, or the declared counts when no list was sent"),
+    "nationalities": ("number", "distinct nationalities among the persons listed"),
+    "crew_nationalities": ("number", "distinct nationalities among the crew"),
+    "minors_aboard": ("number", "persons under 18 on the call date"),
+    "minors_in_crew": ("number", "crew members under 18 on the call date"),
+    "documents_missing": ("number", "persons without a document number"),
+    "documents_expired": ("number", "persons whose document expired on or before the call date"),
+    "transit_passengers": ("number", "passengers marked in transit"),
+    "call_hour": ("number", "hour of the call, 0-23, in the port's local time when known (else UTC)"),
+    "call_weekday": ("number", "day of the week of the call, 1 = Monday ... 7 = Sunday"),
+}
+
+# Call columns the features need from the store (everything else is pruned when reading).
+CALL_COLUMNS = [
+    "call_id", "version_id", "ingest_id", "port", "direction", "call_time", "call_time_local",
+    "vessel_name", "vessel_name_key", "imo", "imo_valid", "mmsi", "mmsi_valid", "mmsi_country",
+    "call_sign", "flag", "vessel_type", "vessel_category", "gross_tonnage", "year_built", "capacity",
+    "last_port", "next_port", "declared_crew", "declared_passengers", "agent", "month",
+]
+PERSON_COLUMNS = [
+    "version_id", "role", "name_key", "nationality", "date_of_birth", "gender", "doc_number",
+    "doc_issuer", "doc_expiry", "embark_port", "disembark_port", "transit", "source_row",
+]
+
+
+VESSEL_WORDS = {"passenger": "a passenger vessel", "fishing": "a fishing vessel", "cargo": "a cargo vessel",
+                "tanker": "a tanker", "other": "a vessel of another type"}
+
+
+def vessel_words(category: pd.Series) -> pd.Series:
+    """'a fishing vessel', 'a tanker', ... for a column of vessel categories."""
+    return category.map(VESSEL_WORDS).fillna("a vessel of unknown type").astype("str")
+
+
+def present(series: pd.Series) -> pd.Series:
+    """True where a text value is given (not null, not blank)."""
+    return series.notna() & (series.astype("str").str.strip() != "")
+
+
+def rows_text(rows: pd.Series, limit: int = 12) -> str:
+    """'14, 15, 19' for sorted source rows (long lists cut with '+N more')."""
+    values = sorted(int(v) for v in rows.dropna())
+    text = ", ".join(str(v) for v in values[:limit])
+    return text + (f", +{len(values) - limit} more" if len(values) > limit else "")
+
+
+def group_rows(frame: pd.DataFrame, key: str = "version_id") -> tuple[pd.Series, pd.Series]:
+    """Per group: the list of source rows and its 'rows ...' text (one pass over hit rows only)."""
+    grouped = frame.groupby(key, sort=False)["source_row"]
+    lists = grouped.agg(lambda s: sorted(int(v) for v in s.dropna()))
+    texts = grouped.agg(rows_text)
+    return lists, texts
+
+
+# What agents write when they have no number: treated as missing, not as an invalid number.
+_PLACEHOLDERS = {"N/A", "NA", "NIL", "NONE", "-", "--", "UNKNOWN", "TBA", "0", "NULL"}
+
+
+def imo_status(imo: pd.Series) -> pd.Series:
+    """Per value: None when missing, 'ok', 'format' (not 7 digits) or 'check' (check digit fails)."""
+    import pandas as pd
+
+    codes, uniques = pd.factorize(imo, use_na_sentinel=True)
+    out: list[Any] = []
+    for raw in uniques:  # unique identifiers only: a few thousand at most
+        text = str(raw).strip().upper()
+        if text.startswith("IMO"):
+            text = text[3:].strip()
+        if not text or text in _PLACEHOLDERS:
+            out.append(None)
+        elif len(text) != 7 or not text.isdigit() or text == "0000000":
+            out.append("format")
+        else:
+            check = sum(int(d) * w for d, w in zip(text[:6], range(7, 1, -1))) % 10
+            out.append("ok" if check == int(text[6]) else "check")
+    return _lookup(out, codes, imo.index)
+
+
+def mmsi_status(mmsi: pd.Series) -> pd.Series:
+    """Per value: None when missing, 'ok', 'format' (not 9 digits) or 'mid' (MID outside 201-775)."""
+    import pandas as pd
+
+    codes, uniques = pd.factorize(mmsi, use_na_sentinel=True)
+    out: list[Any] = []
+    for raw in uniques:
+        text = str(raw).strip().upper()
+        if not text or text in _PLACEHOLDERS:
+            out.append(None)
+        elif len(text) != 9 or not text.isdigit():
+            out.append("format")
+        else:
+            out.append("ok" if 201 <= int(text[:3]) <= 775 else "mid")
+    return _lookup(out, codes, mmsi.index)
+
+
+def _lookup(values: list[Any], codes: Any, index: Any) -> pd.Series:
+    """Expand per-unique results back to the column (code -1, a missing value, maps to None)."""
+    import numpy as np
+    import pandas as pd
+
+    table = np.array(values + [None], dtype=object)
+    return pd.Series(table[codes], index=index, dtype="object")
+
+
+def vessel_key(calls: pd.DataFrame) -> pd.Series:
+    """The vessel of a call: 'IMO:n' when the IMO is valid, else 'MMSI:n', else 'NAME:key'."""
+    import pandas as pd
+
+    imo_ok = imo_status(calls["imo"]) == "ok"
+    mmsi_ok = mmsi_status(calls["mmsi"]) == "ok"
+    key = pd.Series("NAME:", index=calls.index, dtype="str") + calls["vessel_name_key"].astype("str")
+    key = key.where(present(calls["vessel_name_key"]), None)
+    key = key.mask(mmsi_ok, "MMSI:" + calls["mmsi"].astype("str"))
+    key = key.mask(imo_ok, "IMO:" + calls["imo"].astype("str").str.strip().str.upper().str.removeprefix("IMO").str.strip())
+    return key.astype("str")
+
+
+def _call_dates(calls: pd.DataFrame) -> pd.Series:
+    """The call's local calendar date (from call_time_local) as datetime64, else the UTC date."""
+    import pandas as pd
+
+    utc = pd.to_datetime(calls["call_time"], utc=True).dt.tz_localize(None).dt.normalize()
+    if "call_time_local" in calls.columns:
+        local = pd.to_datetime(calls["call_time_local"].astype("str").str.slice(0, 10), errors="coerce", format="%Y-%m-%d")
+        return local.fillna(utc).astype("datetime64[us]")
+    return utc.astype("datetime64[us]")
+
+
+def _local_clock(calls: pd.DataFrame) -> pd.Series:
+    """Local wall-clock time of the call (from call_time_local), else UTC, as naive datetime64."""
+    import pandas as pd
+
+    utc = pd.to_datetime(calls["call_time"], utc=True).dt.tz_localize(None)
+    if "call_time_local" in calls.columns:
+        local = pd.to_datetime(calls["call_time_local"].astype("str").str.slice(0, 19), errors="coerce",
+                               format="%Y-%m-%dT%H:%M:%S")
+        return local.fillna(utc)
+    return utc
+
+
+def age_in_years(born: pd.Series, on: pd.Series) -> pd.Series:
+    """Whole years between two datetime64 columns (birthday not reached yet counts one less)."""
+    before = (on.dt.month * 100 + on.dt.day) < (born.dt.month * 100 + born.dt.day)
+    return (on.dt.year - born.dt.year - before.astype("Int64")).astype("Int64")
+
+
+def person_features(persons: pd.DataFrame, calls: pd.DataFrame) -> pd.DataFrame:
+    """Persons with call_date, age_at_call, doc_missing and doc_expired columns added."""
+    import pandas as pd
+
+    p = persons.copy()
+    dates = pd.Series(_call_dates(calls).to_numpy(), index=calls["version_id"].to_numpy())
+    p["call_date"] = p["version_id"].map(dates).astype("datetime64[us]")
+    dob = pd.to_datetime(p["date_of_birth"], errors="coerce").astype("datetime64[us]")
+    p["age_at_call"] = age_in_years(dob, p["call_date"])
+    expiry = pd.to_datetime(p["doc_expiry"], errors="coerce").astype("datetime64[us]")
+    p["doc_expired"] = (expiry <= p["call_date"]).fillna(False).astype(bool)
+    p["doc_missing"] = ~present(p["doc_number"])
+    return p
+
+
+def build(calls: pd.DataFrame, persons: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Call features and person features for the given call versions and their persons."""
+    import pandas as pd
+
+    c = calls.reset_index(drop=True).copy()
+    p = person_features(persons, c)
+    is_crew = p["role"] == "crew"
+    is_pax = p["role"] == "passenger"
+    minor = (p["age_at_call"] < 18).fillna(False)
+    agg = pd.DataFrame({
+        "version_id": p["version_id"],
+        "crew_listed": is_crew.astype(int),
+        "passengers_listed": is_pax.astype(int),
+        "minors_aboard": minor.astype(int),
+        "minors_in_crew": (minor & is_crew).astype(int),
+        "documents_missing": p["doc_missing"].astype(int),
+        "documents_expired": p["doc_expired"].astype(int),
+        "transit_passengers": (is_pax & p["transit"].fillna(False).astype(bool)).astype(int),
+    }).groupby("version_id").sum()
+    agg["nationalities"] = p.groupby("version_id")["nationality"].nunique()
+    agg["crew_nationalities"] = p[is_crew].groupby("version_id")["nationality"].nunique()
+    c = c.merge(agg, left_on="version_id", right_index=True, how="left")
+    for col in ("crew_listed", "passengers_listed", "minors_aboard", "minors_in_crew", "documents_missing",
+                "documents_expired", "transit_passengers", "nationalities", "crew_nationalities"):
+        c[col] = c[col].fillna(0).astype("Int64")
+    c["persons_listed"] = (c["crew_listed"] + c["passengers_listed"]).astype("Int64")
+    declared = c["declared_crew"].astype("Int64").fillna(0) + c["declared_passengers"].astype("Int64").fillna(0)
+    no_declared = c["declared_crew"].isna() & c["declared_passengers"].isna()
+    # persons aboard: the lists when sent; otherwise what the General Declaration says
+    c["persons_aboard"] = c["persons_listed"].where(c["persons_listed"] > 0,
+                                                    declared.where(~no_declared, pd.NA)).astype("Int64")
+    c["call_date"] = _call_dates(c)
+    clock = _local_clock(c)
+    c["call_hour"] = clock.dt.hour.astype("Int64")
+    c["call_weekday"] = (clock.dt.dayofweek + 1).astype("Int64")
+    c["vessel_age"] = (c["call_date"].dt.year - c["year_built"].astype("Int64")).astype("Int64")
+    c["imo_check"] = imo_status(c["imo"])
+    c["mmsi_check"] = mmsi_status(c["mmsi"])
+    c["imo_valid"] = (c["imo_check"] == "ok").astype(bool)
+    c["mmsi_valid"] = (c["mmsi_check"] == "ok").astype(bool)
+    for col in ("gross_tonnage",):
+        c[col] = c[col].astype("float64")
+    for col in ("year_built", "capacity", "declared_crew", "declared_passengers"):
+        c[col] = c[col].astype("Int64")
+    c["vessel_key"] = vessel_key(c)
+    return c, p

@@ -1,0 +1,203 @@
+"""Port state control flag performance lists (Paris MoU, Tokyo MoU): shipped, imported, selected.
+
+piu ships what is known of the lists in `piu/data/flag_lists.csv` (one row per flag per edition:
+regime, list_year, published, iso3, list, category, source, completeness). Several editions are
+partial (news reports name only some flags), so every row says whether its source gave the whole
+list (`full`) or only some names (`partial`). An analyst loads a newer official edition with
+`piu rules flags import FILE`; imported editions live in the store (dataset `flag_lists`) and
+replace the shipped rows of the same regime and year.
+
+Which edition a call is judged by (`select`): for each regime asked for (the `regimes` parameter
+of `flag-risk`, default Tokyo then Paris: Tokyo because Indonesia and Thailand, the partner ports,
+are Tokyo MoU members; Paris because it is the reference scheme and its lists are the most
+complete), the latest list year (or the `list_year` parameter). A flag missing from a *partial*
+edition falls back to the most recent earlier edition that rates it, but never past a list that
+the newer edition gives in full: Paris 2024's black list is complete, so a flag black in 2023 but
+absent from 2024 is not treated as black. A flag on no list is "not listed", which is not white.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from piu.errors import InputError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from piu.store import Store
+
+DATASET = "flag_lists"
+SHIPPED = Path(__file__).resolve().parents[1] / "data" / "flag_lists.csv"
+COLUMNS = ("regime", "list_year", "published", "iso3", "list", "category", "source", "completeness")
+LISTS = ("white", "grey", "black")
+REGIMES = ("paris", "tokyo")
+REGIME_NAMES = {"paris": "Paris MoU", "tokyo": "Tokyo MoU"}
+CATEGORIES = ("very_high", "high", "medium_to_high", "medium")
+# Tokyo MoU renamed its lists High/Medium/Low performance from 2025 (35th PSC Committee, Nov 2024).
+# Mapping them onto white/grey/black is our documented assumption, applied on import.
+LIST_ALIASES = {"white": "white", "grey": "grey", "gray": "grey", "black": "black",
+                "high": "white", "medium": "grey", "low": "black"}
+
+
+def flag_lists_schema():  # noqa: ANN201 - pyarrow is imported lazily
+    """Schema of the store's `flag_lists` dataset (imported editions)."""
+    import pyarrow as pa
+    return pa.schema([
+        ("regime", pa.string()), ("list_year", pa.int32()), ("published", pa.string()),
+        ("iso3", pa.string()), ("list", pa.string()), ("category", pa.string()),
+        ("source", pa.string()), ("completeness", pa.string()),
+        ("source_file", pa.string()), ("imported_at", pa.timestamp("us", tz="UTC")),
+    ])
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    """The COLUMNS with their types (list_year Int64, text as str, blanks as missing)."""
+    import pandas as pd
+
+    out = pd.DataFrame({c: frame[c] if c in frame.columns else None for c in COLUMNS})
+    out["list_year"] = pd.to_numeric(out["list_year"], errors="coerce").astype("Int64")
+    for c in COLUMNS:
+        if c != "list_year":
+            out[c] = out[c].astype("str").str.strip().replace("", None)
+    return out
+
+
+def shipped() -> pd.DataFrame:
+    """The flag lists shipped with piu."""
+    import pandas as pd
+    return _typed(pd.read_csv(SHIPPED, dtype="str", keep_default_na=False))
+
+
+def imported(store: Store) -> pd.DataFrame:
+    """The editions imported into the store (empty when none)."""
+    return _typed(store.read(DATASET, flag_lists_schema()).to_pandas())
+
+
+def effective(store: Store | None) -> pd.DataFrame:
+    """Shipped lists, with every regime/year that was imported replaced by the imported rows."""
+    import pandas as pd
+
+    base = shipped()
+    if store is None or not store.exists():
+        return base
+    imp = imported(store)
+    if len(imp) == 0:
+        return base
+    replaced = pd.MultiIndex.from_frame(imp[["regime", "list_year"]].drop_duplicates())
+    keep = ~pd.MultiIndex.from_frame(base[["regime", "list_year"]]).isin(replaced)
+    return pd.concat([base[keep], imp], ignore_index=True)
+
+
+def select(ratings: pd.DataFrame, regimes: list[str], list_year: int = 0) -> pd.DataFrame:
+    """Per regime and flag, the rating used for scoring (see the module docstring)."""
+    import pandas as pd
+
+    picked: list[pd.DataFrame] = []
+    for regime in regimes:  # a handful of regimes and years: reference data, not manifest rows
+        rows = ratings[ratings["regime"] == regime]
+        if list_year:
+            rows = rows[rows["list_year"] <= list_year]
+        rated: set[str] = set()
+        closed: set[str] = set()
+        for year in sorted(rows["list_year"].dropna().unique(), reverse=True):
+            edition = rows[rows["list_year"] == year]
+            take = edition[~edition["iso3"].isin(rated) & ~edition["list"].isin(closed)]
+            picked.append(take)
+            rated.update(take["iso3"].dropna())
+            closed.update(edition.loc[edition["completeness"] == "full", "list"].dropna())
+            if closed >= set(LISTS):
+                break
+    if not picked:
+        return ratings.iloc[0:0]
+    return pd.concat(picked, ignore_index=True)
+
+
+def digest(ratings: pd.DataFrame) -> str:
+    """A short hash of the ratings' content (part of the rule-set version)."""
+    cols = ["regime", "list_year", "iso3", "list", "category", "completeness"]
+    text = ratings[cols].astype("str").sort_values(cols).to_csv(index=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def read_list_file(path: str) -> pd.DataFrame:
+    """Read and check a flag list CSV (columns as the shipped file; `flag` accepted for iso3)."""
+    import pandas as pd
+
+    name = os.path.basename(path)
+    try:
+        raw = pd.read_csv(path, dtype="str", keep_default_na=False, comment=None)
+    except FileNotFoundError:
+        raise InputError(f"flag list file {name} not found", hint="check the path") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise InputError(f"flag list file {name} is not a readable CSV ({type(exc).__name__})",
+                         hint="save it as UTF-8 CSV with a heading row") from None
+    raw.columns = [str(c).strip().lower() for c in raw.columns]
+    if "iso3" not in raw.columns and "flag" in raw.columns:
+        raw = raw.rename(columns={"flag": "iso3"})
+    missing = [c for c in ("regime", "list_year", "iso3", "list") if c not in raw.columns]
+    if missing:
+        raise InputError(f"flag list file {name} has no column {', '.join(missing)}",
+                         hint=f"use the columns {', '.join(COLUMNS)} (see piu/data/flag_lists.csv)")
+    frame = _typed(raw)
+    frame["regime"] = frame["regime"].str.lower()
+    frame["iso3"] = frame["iso3"].str.upper()
+    frame["list"] = frame["list"].str.lower().map(LIST_ALIASES).astype("str")
+    frame["category"] = frame["category"].str.lower().str.replace(" ", "_").str.replace("-", "_")
+    frame["completeness"] = frame["completeness"].str.lower().fillna("partial")
+    line = pd.Series(range(2, len(frame) + 2))  # heading is line 1
+    checks = [
+        (~frame["regime"].isin(REGIMES), "regime must be paris or tokyo"),
+        (frame["list_year"].isna() | ~frame["list_year"].between(1980, 2100).fillna(False), "list_year must be a year"),
+        (~frame["iso3"].fillna("").str.fullmatch(r"[A-Z]{3}"), "iso3 must be a 3-letter ISO 3166 code"),
+        (~frame["list"].isin(LISTS), "list must be white, grey or black (or high, medium, low)"),
+        (frame["category"].notna() & ~frame["category"].isin(CATEGORIES),
+         "category must be very_high, high, medium_to_high or medium"),
+        (~frame["completeness"].isin(("full", "partial")), "completeness must be full or partial"),
+    ]
+    problems: list[str] = []
+    for mask, what in checks:
+        bad = line[mask.fillna(True).to_numpy()]
+        if len(bad):
+            shown = ", ".join(str(v) for v in bad[:5]) + (f" (+{len(bad) - 5} more)" if len(bad) > 5 else "")
+            problems.append(f"line {shown}: {what}")
+    dup = frame.duplicated(["regime", "list_year", "iso3"], keep=False)
+    if dup.any():
+        problems.append(f"line {', '.join(str(v) for v in line[dup.to_numpy()][:5])}: a flag listed twice in one edition")
+    if problems:
+        raise InputError(f"flag list file {name}: {'; '.join(problems)}", hint="fix these lines and import again")
+    if len(frame) == 0:
+        raise InputError(f"flag list file {name} has no rows", hint="nothing was imported")
+    return frame
+
+
+def import_file(store: Store, path: str) -> dict[str, Any]:
+    """Import a flag list CSV: its regime/year editions replace earlier ones, atomically."""
+    import pandas as pd
+    import pyarrow as pa
+
+    new = read_list_file(path)
+    new["source_file"] = os.path.basename(path)
+    new["imported_at"] = datetime.now(timezone.utc)
+    store.init()
+    with store.transaction("flag-import") as txn:
+        old_files = store.files(DATASET)
+        old = store.read(DATASET, flag_lists_schema()).to_pandas()
+        editions = pd.MultiIndex.from_frame(new[["regime", "list_year"]].drop_duplicates())
+        if len(old):
+            old = old[~pd.MultiIndex.from_frame(old[["regime", "list_year"]].astype({"list_year": "Int64"})).isin(editions)]
+        combined = pd.concat([old, new], ignore_index=True) if len(old) else new
+        combined["list_year"] = combined["list_year"].astype("Int64")
+        table = pa.Table.from_pandas(combined[[f.name for f in flag_lists_schema()]], schema=flag_lists_schema(),
+                                     preserve_index=False)
+        txn.write(DATASET, table)
+        # retract every earlier import: the new files hold the whole imported set
+        txn.retract({p.name.rsplit("-", 1)[0] for p in old_files})
+    counts = new.groupby(["regime", "list_year", "list"]).size()
+    return {"file": os.path.basename(path), "rows": len(new),
+            "editions": [{"regime": r, "list_year": int(y), "list": lst, "flags": int(n)}
+                         for (r, y, lst), n in counts.items()]}

@@ -1,0 +1,163 @@
+"""The one registry of risk rules: id, title, category, rationale, source, weight, parameters, status.
+
+A rule is data plus a pure, vectorised function of DataFrames (see `RuleData`): it never reads the
+store, never loops over rows, and returns its hits as a DataFrame (`hits_frame`). Rule modules
+live in the `piu.risk.rules` package and register themselves with `@rule(...)`; `all_rules()`
+imports every module of that package, so nothing else enumerates rules (the watchlist rules plug
+in by adding a module there). A rule's id is API: it appears in outputs and rules files.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+RULE_ID = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+CATEGORIES = ("manifest", "identity", "capacity", "history", "watchlist", "expression")
+STATUSES = ("verified", "unverified", "policy")
+
+# Columns of the DataFrame a rule function returns.
+HIT_COLUMNS = ("version_id", "evidence", "persons", "weight")
+
+
+@dataclass(frozen=True)
+class Param:
+    """A rule parameter: name, default value (its type is the parameter's type) and meaning."""
+
+    name: str
+    default: Any
+    description: str
+    check: Callable[[Any], str | None] | None = field(default=None, compare=False)  # returns a problem
+
+    @property
+    def kind(self) -> type:
+        """The Python type a rules file must give (int accepted where float is expected)."""
+        return type(self.default)
+
+
+@dataclass(frozen=True)
+class RuleData:
+    """What a rule sees: pure DataFrames, so the same function runs per partition on any engine.
+
+    calls: one row per call version being scored, with the features of `piu.risk.features`.
+    persons: the persons of those call versions, with person features (age_at_call, ...).
+    history_calls: current versions of every call in the history window (all ports), light columns.
+    history_persons: persons of history calls that can matter (same documents, same vessels).
+    reference: small reference tables by name (flag ratings, vessel norms).
+    """
+
+    calls: pd.DataFrame
+    persons: pd.DataFrame
+    history_calls: pd.DataFrame | None = None
+    history_persons: pd.DataFrame | None = None
+    reference: Mapping[str, Any] = field(default_factory=dict)
+
+
+RuleFunc = Callable[[RuleData, Mapping[str, Any]], "pd.DataFrame"]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One risk rule. `rationale` and `source` are what `piu rules show ID` prints."""
+
+    id: str
+    title: str
+    category: str
+    weight: int
+    rationale: str
+    source: str
+    status: str
+    params: tuple[Param, ...]
+    func: RuleFunc
+    history: bool = False          # needs history_calls / history_persons
+    expression: str | None = None  # set for analysts' expression rules
+
+    def defaults(self) -> dict[str, Any]:
+        """The parameters with their default values."""
+        return {p.name: p.default for p in self.params}
+
+    def param(self, name: str) -> Param | None:
+        """The parameter called `name`, if the rule has one."""
+        return next((p for p in self.params if p.name == name), None)
+
+
+_REGISTRY: dict[str, Rule] = {}
+_LOADED = False
+
+
+def rule(*, id: str, title: str, category: str, weight: int, rationale: str, source: str,  # noqa: A002
+         status: str, params: tuple[Param, ...] = (), history: bool = False) -> Callable[[RuleFunc], RuleFunc]:
+    """Register the decorated function as a rule (ids are unique and kebab-case)."""
+    if not RULE_ID.match(id):
+        raise ValueError(f"rule id {id!r} is not kebab-case")
+    if category not in CATEGORIES or status not in STATUSES:
+        raise ValueError(f"rule {id}: bad category or status")
+
+    def deco(func: RuleFunc) -> RuleFunc:
+        if id in _REGISTRY and _REGISTRY[id].func is not func:
+            raise ValueError(f"rule id {id!r} registered twice")
+        _REGISTRY[id] = Rule(id=id, title=title, category=category, weight=weight,
+                             rationale=" ".join(rationale.split()), source=source, status=status,
+                             params=params, func=func, history=history)
+        return func
+    return deco
+
+
+def all_rules() -> dict[str, Rule]:
+    """Every built-in rule by id, in registration order (imports the rules package once)."""
+    global _LOADED
+    if not _LOADED:
+        import piu.risk.rules as pkg
+        for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
+            importlib.import_module(f"{pkg.__name__}.{info.name}")
+        _LOADED = True
+    return dict(_REGISTRY)
+
+
+def get_rule(rule_id: str) -> Rule | None:
+    """The built-in rule with this id, or None."""
+    return all_rules().get(rule_id)
+
+
+def hits_frame(version_id: Any, evidence: Any, persons: Any = None, weight: Any = None) -> pd.DataFrame:
+    """A rule's result: one row per hit call (persons: list of source rows or None)."""
+    import pandas as pd
+
+    frame = pd.DataFrame({"version_id": pd.Series(version_id, dtype="str").reset_index(drop=True),
+                          "evidence": pd.Series(evidence, dtype="str").reset_index(drop=True)})
+    n = len(frame)
+    if persons is None:
+        frame["persons"] = pd.Series([None] * n, dtype="object")
+    else:
+        frame["persons"] = pd.Series(list(persons), dtype="object")
+    if weight is None:
+        frame["weight"] = pd.array([pd.NA] * n, dtype="Int64")
+    else:
+        frame["weight"] = pd.Series(weight).reset_index(drop=True).astype("Int64")
+    return frame
+
+
+def no_hits() -> pd.DataFrame:
+    """An empty rule result."""
+    return hits_frame([], [])
+
+
+def merge_hits(*frames: pd.DataFrame) -> pd.DataFrame:
+    """Join several results of one rule: one hit per call, evidence joined by '; ', rows united."""
+    import pandas as pd
+
+    frame = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) else no_hits()
+    if len(frame) == 0 or not frame["version_id"].duplicated().any():
+        return frame
+    g = frame.groupby("version_id", sort=False)
+    evidence = g["evidence"].agg("; ".join)
+    persons = g["persons"].agg(lambda s: sorted({r for rows in s if rows is not None for r in rows}) or None)
+    weight = g["weight"].max()
+    return hits_frame(evidence.index.to_series(), evidence, persons, weight)

@@ -1,0 +1,1 @@
+"""Built-in rule modules; each registers its rules with `piu.risk.registry.rule` on import."""

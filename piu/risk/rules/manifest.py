@@ -1,0 +1,156 @@
+"""Manifest integrity rules: counts, duplicate and expired documents, minors in the crew."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from piu.risk.features import group_rows, present, vessel_words
+from piu.risk.registry import Param, RuleData, hits_frame, merge_hits, no_hits, rule
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+FAL1 = "IMO FAL Convention, FAL Form 1 General Declaration (numbers of crew and passengers), FAL Forms 5 and 6"
+
+
+def _plural(n: pd.Series, one: str, many: str) -> pd.Series:
+    """'1 person' / '3 persons' for a column of counts."""
+    return n.astype("str") + " " + n.map(lambda k: one if k == 1 else many).astype("str")
+
+
+def _rows_word(lists: pd.Series) -> pd.Series:
+    """'row' or 'rows' for a column of row lists."""
+    return lists.map(lambda r: "row" if len(r) == 1 else "rows").astype("str")
+
+
+@rule(id="declared-count-mismatch", title="Persons listed differ from the General Declaration",
+      category="manifest", weight=3, status="verified", source=FAL1,
+      rationale="""The General Declaration (FAL Form 1) states the number of crew and passengers; the
+      crew and passenger lists (FAL Forms 5 and 6) must match it. A difference means persons were added
+      to or left off the lists. Fires only when at least one person is listed and the declared number is
+      given; a difference up to `tolerance` is accepted.""",
+      params=(Param("tolerance", 0, "difference between listed and declared numbers that is accepted"),))
+def declared_count_mismatch(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
+    """Crew or passengers listed differ from the numbers declared on FAL 1."""
+    c = d.calls
+    listed = c["persons_listed"] > 0
+    tol = int(p["tolerance"])
+    crew_bad = (listed & ((c["crew_listed"] - c["declared_crew"]).abs() > tol)).fillna(False).astype(bool)
+    pax_bad = (listed & ((c["passengers_listed"] - c["declared_passengers"]).abs() > tol)).fillna(False).astype(bool)
+    crew_txt = (c["crew_listed"].astype("str") + " crew listed, " + c["declared_crew"].astype("str") + " declared")
+    pax_txt = (c["passengers_listed"].astype("str") + " passengers listed, "
+               + c["declared_passengers"].astype("str") + " declared")
+    both = crew_bad & pax_bad
+    evidence = crew_txt.where(crew_bad, pax_txt).where(~both, crew_txt + "; " + pax_txt)
+    hit = crew_bad | pax_bad
+    return hits_frame(c.loc[hit, "version_id"], evidence[hit] + " on the General Declaration")
+
+
+@rule(id="duplicate-document", title="Same document twice, or one person on both lists",
+      category="manifest", weight=3, status="policy", source="Data integrity of FAL Forms 5 and 6 (DOMAIN.md §9 MAN-03)",
+      rationale="""A document number (of the same issuer) appears on two rows of one call, or the same name
+      and date of birth appear on both the crew and the passenger list. Either is a copy-paste error or a
+      borrowed or forged identity. Document numbers shorter than `min_length` (placeholders like 'NA')
+      are ignored.""",
+      params=(Param("min_length", 5, "shortest document number compared"),))
+def duplicate_document(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
+    """The same document number twice in a call, or one person on the crew and passenger lists."""
+    persons = d.persons
+    docs = persons[present(persons["doc_number"]) & (persons["doc_number"].str.len() >= int(p["min_length"]))]
+    docs = docs[docs.duplicated(["version_id", "doc_number"], keep=False)]
+    # the same number from two different issuers is two documents, not a duplicate
+    issuers = docs.groupby(["version_id", "doc_number"])["doc_issuer"].transform("nunique")
+    docs = docs[issuers <= 1]
+    out = []
+    if len(docs):
+        docs = docs.assign(issuer=docs.groupby(["version_id", "doc_number"])["doc_issuer"].transform("first"))
+        key = docs["version_id"] + "\x1f" + docs["doc_number"]
+        lists, texts = group_rows(docs.assign(k=key), "k")
+        first = docs.assign(k=key).drop_duplicates("k").set_index("k")
+        n = docs.assign(k=key).groupby("k").size()
+        issuer = first["issuer"].fillna("").map(lambda s: f" ({s})" if s else "").astype("str")
+        ev = ("document " + first["doc_number"] + issuer + " listed " + n.astype("str") + " times ("
+              + _rows_word(lists) + " " + texts + ")")
+        out.append(hits_frame(first["version_id"], ev, lists))
+    named = persons[present(persons["name_key"]) & persons["date_of_birth"].notna()]
+    roles = named.groupby(["version_id", "name_key", "date_of_birth"])["role"].transform("nunique")
+    both = named[roles >= 2]
+    if len(both):
+        key = both["version_id"] + "\x1f" + both["name_key"] + "\x1f" + both["date_of_birth"].astype("str")
+        lists, texts = group_rows(both.assign(k=key), "k")
+        first = both.assign(k=key).drop_duplicates("k").set_index("k")
+        ev = "same name and date of birth on both the crew and the passenger list (rows " + texts + ")"
+        out.append(hits_frame(first["version_id"], ev, lists))
+    return merge_hits(*out) if out else no_hits()
+
+
+@rule(id="document-expired", title="Document expired on or before the call date",
+      category="manifest", weight=2, status="verified",
+      source="FAL Forms 5 and 6 (expiry date of identity document); DOMAIN.md §9 MAN-02",
+      rationale="""A travel or identity document that expired on or before the call date cannot be used to
+      enter or leave; it may be a lapsed, borrowed or forged document. The weight rises to `weight_many`
+      when `many` or more persons of one call carry expired documents. Persons without an expiry date are
+      not counted.""",
+      params=(Param("many", 3, "number of persons from which weight_many applies"),
+              Param("weight_many", 3, "weight when `many` or more documents expired")))
+def document_expired(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
+    """Documents that expired on or before the call date."""
+    exp = d.persons[d.persons["doc_expired"]]
+    if len(exp) == 0:
+        return no_hits()
+    lists, texts = group_rows(exp)
+    n = exp.groupby("version_id", sort=False).size()
+    date = exp.groupby("version_id", sort=False)["call_date"].first().dt.strftime("%Y-%m-%d")
+    ev = (_plural(n, "document", "documents") + " expired on or before " + date + " (" + _rows_word(lists) + " " + texts + ")")
+    weight = n.map(lambda k: int(p["weight_many"]) if k >= int(p["many"]) else None)
+    return hits_frame(n.index.to_series(), ev, lists, weight.astype("Int64"))
+
+
+@rule(id="document-missing", title="Person without a document number",
+      category="manifest", weight=2, status="verified",
+      source="FAL Forms 5 and 6 (nature and number of identity document)",
+      rationale="""Every person on a crew or passenger list must be identified by a travel or identity
+      document. A person without a document number cannot be checked against any list.""")
+def document_missing(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
+    """Persons without any document number."""
+    miss = d.persons[d.persons["doc_missing"]]
+    if len(miss) == 0:
+        return no_hits()
+    lists, texts = group_rows(miss)
+    n = miss.groupby("version_id", sort=False).size()
+    ev = _plural(n, "person", "persons") + " without a document number (" + _rows_word(lists) + " " + texts + ")"
+    return hits_frame(n.index.to_series(), ev, lists)
+
+
+@rule(id="minor-in-crew", title="Child in the crew",
+      category="manifest", weight=4, status="unverified",
+      source="ILO C188 Work in Fishing Convention (minimum age 16) [not checked against the text]; "
+             "UNODC, Transnational Organized Crime in the Fishing Industry (2011): trafficking of children",
+      rationale="""A crew member younger than `min_age_fishing` on a fishing vessel, or younger than
+      `min_age_other` on any other vessel, on the call date. Children are trafficked for forced labour on
+      fishing boats. When the vessel type is unknown the lower (fishing) age applies. Persons without a
+      date of birth are not counted.""",
+      params=(Param("min_age_fishing", 16, "minimum crew age on fishing vessels"),
+              Param("min_age_other", 18, "minimum crew age on other vessels")))
+def minor_in_crew(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
+    """Crew members under the minimum age on the call date."""
+    import pandas as pd
+
+    crew = d.persons[(d.persons["role"] == "crew") & d.persons["age_at_call"].notna()]
+    category = crew["version_id"].map(pd.Series(d.calls["vessel_category"].to_numpy(),
+                                                index=d.calls["version_id"].to_numpy()))
+    fishing = (category == "fishing") | category.isna()
+    limit = pd.Series(int(p["min_age_other"]), index=crew.index).where(~fishing, int(p["min_age_fishing"]))
+    young = crew[(crew["age_at_call"] < limit) & (crew["age_at_call"] >= 0)].assign(limit=limit, category=category)
+    if len(young) == 0:
+        return no_hits()
+    young = young.sort_values(["version_id", "source_row"])
+    lists, texts = group_rows(young)
+    g = young.groupby("version_id", sort=False)
+    ages = g["age_at_call"].agg(lambda s: ", ".join(str(int(v)) for v in s))
+    kind = vessel_words(g["category"].first())
+    lim = g["limit"].first().astype("str")
+    ev = ("crew aged " + ages + " on " + kind + "; minimum age " + lim
+          + " (" + _rows_word(lists) + " " + texts + ")")
+    return hits_frame(ages.index.to_series(), ev, lists)

@@ -1,0 +1,236 @@
+"""Scoring: run the configured rules over call and person tables, sum weights into scores and bands,
+and score a store incrementally.
+
+`evaluate` and `summarise` are pure functions of DataFrames (the same functions a Dask engine runs
+per partition); `score_store` reads only what is needed - the calls in the selection, the persons
+of the calls to score, and for history rules the light columns of the calls in the history window
+plus the persons that share a document or a vessel with the calls being scored.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+from piu.risk import features as feat
+from piu.risk.config import SCORE_CAP, RulesConfig
+from piu.risk.registry import RuleData
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from piu.store import Store
+
+HISTORY_DAYS = 365
+HISTORY_CALL_COLUMNS = ["call_id", "version_id", "ingest_id", "port", "direction", "call_time", "vessel_name",
+                        "vessel_name_key", "imo", "mmsi", "flag"]
+HISTORY_PERSON_COLUMNS = ["version_id", "role", "name_key", "date_of_birth", "doc_number", "doc_issuer",
+                          "disembark_port", "source_row"]
+HIT_KEYS = ("rule", "title", "weight", "evidence", "persons")
+
+
+@dataclass
+class ScoreRun:
+    """The outcome of `score_store`: the selected calls with their scores, and what was done."""
+
+    frame: pd.DataFrame        # calls columns + persons_aboard, score, band, hits, ruleset_version, scored_at
+    ruleset_version: str
+    scored: int                # call versions scored now
+    reused: int                # call versions whose stored score was reused
+
+
+def reference_tables(store: Store | None, config: RulesConfig) -> dict[str, Any]:
+    """Reference data the rules read: effective flag ratings and the shipped vessel norms."""
+    from piu.risk import flags
+    from piu.risk.rules.capacity import load_norms
+
+    return {"flag_ratings": flags.effective(store), "vessel_norms": load_norms()}
+
+
+def reference_digest(reference: dict[str, Any], config: RulesConfig) -> str:
+    """The part of the rule-set version that comes from reference data (flag lists in use)."""
+    from piu.risk import flags
+
+    setting = config.settings.get("flag-risk")
+    if setting is None or not setting.enabled:
+        return ""
+    return flags.digest(reference["flag_ratings"])
+
+
+def evaluate(data: RuleData, config: RulesConfig) -> pd.DataFrame:
+    """Every enabled rule over the data: hits with version_id, rule, title, weight, evidence, persons."""
+    import pandas as pd
+
+    frames = []
+    for s in config.active():
+        if s.rule.history and data.history_calls is None:
+            continue
+        hits = s.rule.func(data, s.params)
+        if len(hits) == 0:
+            continue
+        hits = hits.assign(rule=s.rule.id, title=s.rule.title,
+                           weight=hits["weight"].astype("Int64").fillna(s.weight).astype("int64"))
+        frames.append(hits)
+    if not frames:
+        return pd.DataFrame({k: pd.Series(dtype="object") for k in ("version_id", *HIT_KEYS)})
+    hits = pd.concat(frames, ignore_index=True)
+    # a zero weight records nothing: the rule is switched off for that case (e.g. grey flags by default)
+    return hits[hits["weight"] > 0].reset_index(drop=True)
+
+
+def summarise(calls: pd.DataFrame, hits: pd.DataFrame, config: RulesConfig) -> pd.DataFrame:
+    """Per call version: persons_aboard, score (capped), band and hits as JSON text."""
+    import pandas as pd
+
+    out = pd.DataFrame({"version_id": calls["version_id"].to_numpy(),
+                        "persons_aboard": calls["persons_aboard"].to_numpy()})
+    if len(hits):
+        hits = hits.sort_values(["version_id", "weight", "rule"], ascending=[True, False, True])
+        # one json.dumps per hit (hits are few; calls and persons are never looped over)
+        texts = [json.dumps({"rule": r, "title": t, "weight": int(w), "evidence": e,
+                             "persons": [int(x) for x in (p if p is not None else [])]}, ensure_ascii=False)
+                 for r, t, w, e, p in zip(hits["rule"], hits["title"], hits["weight"], hits["evidence"], hits["persons"])]
+        per = pd.DataFrame({"version_id": hits["version_id"].to_numpy(), "j": texts, "w": hits["weight"].to_numpy()})
+        g = per.groupby("version_id", sort=False)
+        joined = "[" + g["j"].agg(",".join) + "]"
+        total = g["w"].sum()
+        out["hits"] = out["version_id"].map(joined).fillna("[]").astype("str")
+        out["score"] = out["version_id"].map(total).fillna(0).clip(upper=SCORE_CAP).astype("int64")
+    else:
+        out["hits"] = "[]"
+        out["score"] = 0
+    out["band"] = config.band(out["score"])
+    return out
+
+
+def score_frames(calls: pd.DataFrame, persons: pd.DataFrame, config: RulesConfig, *,
+                 history_calls: pd.DataFrame | None = None, history_persons: pd.DataFrame | None = None,
+                 reference: dict[str, Any] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Score call versions given as DataFrames: (summary per call, hits)."""
+    features, pfeat = feat.build(calls, persons)
+    if history_calls is not None:
+        history_calls = _with_vessel_key(history_calls)
+    data = RuleData(calls=features, persons=pfeat, history_calls=history_calls, history_persons=history_persons,
+                    reference=reference if reference is not None else reference_tables(None, config))
+    hits = evaluate(data, config)
+    return summarise(features, hits, config), hits
+
+
+def _with_vessel_key(calls: pd.DataFrame) -> pd.DataFrame:
+    import pandas as pd
+
+    out = calls.copy()
+    out["vessel_key"] = feat.vessel_key(out)
+    out["call_time"] = pd.to_datetime(out["call_time"], utc=True)
+    return out
+
+
+def _history_days(config: RulesConfig) -> int:
+    days = [HISTORY_DAYS]
+    for s in config.active():
+        if s.rule.history:
+            days += [int(v) for k, v in s.params.items() if k.endswith("_days")]
+    return max(days)
+
+
+def load_history(store: Store, calls: pd.DataFrame, persons: pd.DataFrame,
+                 config: RulesConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """History for the calls being scored: calls in the window, and persons that can matter."""
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    from piu.queries import current_calls
+    from piu.schema import persons_schema
+    from piu.timeparse import months_between
+
+    days = _history_days(config)
+    times = calls["call_time"]
+    since = times.min().to_pydatetime() - timedelta(days=days)
+    until = times.max().to_pydatetime() + timedelta(days=days)
+    hcalls = _with_vessel_key(current_calls(store, since=since, until=until, columns=HISTORY_CALL_COLUMNS))
+    keys = set(feat.vessel_key(calls).dropna())
+    related = hcalls.loc[hcalls["vessel_key"].isin(keys), "version_id"]
+    docs = persons.loc[feat.present(persons["doc_number"]), "doc_number"].unique()
+    names = persons.loc[feat.present(persons["name_key"]) & (persons["role"] == "crew"), "name_key"].unique()
+    current = pa.array(hcalls["version_id"].astype("str").tolist(), type=pa.string())
+    wanted = (ds.field("version_id").isin(pa.array(related.astype("str").tolist(), type=pa.string()))
+              | ds.field("doc_number").isin(pa.array([str(d) for d in docs], type=pa.string())))
+    _ = names  # crew are matched by name only inside related calls, which the filter already keeps
+    table = store.read("persons", persons_schema(), months=months_between(since, until),
+                       columns=HISTORY_PERSON_COLUMNS, filter=ds.field("version_id").isin(current) & wanted)
+    hpersons = table.to_pandas()
+    info = hcalls[["version_id", "call_id", "call_time", "port", "direction", "vessel_key", "vessel_name", "imo"]]
+    hpersons = hpersons.merge(info, on="version_id", how="inner")
+    return hcalls, hpersons
+
+
+def score_store(store: Store, config: RulesConfig, *, ports: list[str] | None = None,
+                since: datetime | None = None, until: datetime | None = None, rescore: bool = False,
+                now: datetime | None = None, user: str | None = None) -> ScoreRun:
+    """Score the selected calls not yet scored with this rule set (all with `rescore`); store the scores."""
+    import pandas as pd
+    import pyarrow as pa
+
+    from piu.queries import current_calls, latest_scores, persons_of
+    from piu.schema import scores_schema
+
+    reference = reference_tables(store, config)
+    version = config.version(reference_digest(reference, config))
+    if not store.exists():
+        return ScoreRun(_empty_frame(), version, 0, 0)
+    calls = current_calls(store, ports=ports, since=since, until=until, columns=feat.CALL_COLUMNS)
+    if len(calls) == 0:
+        return ScoreRun(_empty_frame(), version, 0, 0)
+    existing = latest_scores(store, ports=ports, since=since, until=until, ruleset_version=version)
+    done = set(existing["version_id"]) if len(existing) else set()
+    todo = calls if rescore else calls[~calls["version_id"].isin(done)]
+    new = None
+    if len(todo):
+        todo = todo.reset_index(drop=True)
+        t0, t1 = todo["call_time"].min().to_pydatetime(), todo["call_time"].max().to_pydatetime()
+        persons = persons_of(store, todo["version_id"], ports=sorted(todo["port"].dropna().unique()),
+                             since=t0, until=t1, columns=feat.PERSON_COLUMNS)
+        hc = hp = None
+        if any(s.rule.history for s in config.active()):
+            hc, hp = load_history(store, todo, persons, config)
+        summary, _hits = score_frames(todo, persons, config, history_calls=hc, history_persons=hp, reference=reference)
+        stamp = now or datetime.now(timezone.utc)
+        new = todo[["call_id", "version_id", "port", "call_time", "month"]].merge(summary, on="version_id")
+        new["ruleset_version"] = version
+        new["scored_at"] = pd.Timestamp(stamp).tz_convert("UTC") if pd.Timestamp(stamp).tzinfo else pd.Timestamp(stamp, tz="UTC")
+        new["scored_by"] = user or _user()
+        new["persons_aboard"] = new["persons_aboard"].astype("Int64")
+        new["score"] = new["score"].astype("int64")
+        table = pa.Table.from_pandas(new[[f.name for f in scores_schema()]], schema=scores_schema(), preserve_index=False)
+        with store.transaction("score") as txn:
+            txn.write("scores", table)
+    scores = existing[~existing["version_id"].isin(todo["version_id"])] if len(existing) else existing
+    parts = [s for s in (scores, new) if s is not None and len(s)]
+    cols = ["version_id", "persons_aboard", "score", "band", "hits", "ruleset_version", "scored_at"]
+    all_scores = pd.concat([s[cols] for s in parts], ignore_index=True) if parts else None
+    frame = calls.merge(all_scores, on="version_id", how="left") if all_scores is not None else calls
+    return ScoreRun(frame, version, len(todo), len(calls) - len(todo))
+
+
+def _empty_frame() -> pd.DataFrame:
+    import pandas as pd
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in (
+        *feat.CALL_COLUMNS, "persons_aboard", "score", "band", "hits", "ruleset_version", "scored_at")})
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name in some containers
+        return "unknown"
+
+
+def select_output(frame: pd.DataFrame, *, all_calls: bool) -> pd.DataFrame:
+    """Flagged calls (medium or high), or every call; highest score first, then latest first."""
+    if len(frame) == 0:
+        return frame
+    out = frame if all_calls else frame[frame["band"].isin(["medium", "high"])]
+    return out.sort_values(["score", "call_time", "call_id"], ascending=[False, False, True]).reset_index(drop=True)
