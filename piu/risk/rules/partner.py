@@ -105,7 +105,7 @@ def _person_matches(persons: pd.DataFrame, calls: pd.DataFrame, partner: pd.Data
     hits = hits.sort_values(["version_id", "source_row", "partner_date", "unit", "kind"],
                             ascending=[True, True, False, True, True])
     grouped = hits.groupby(["version_id", "source_row", "unit", "partner_date"], sort=False)["kind"].agg(
-        lambda s: " and ".join(dict.fromkeys(s))).reset_index()
+        lambda s: ", ".join(dict.fromkeys(s))).reset_index()
     grouped["text"] = ("row " + grouped["source_row"].astype("Int64").astype("str")
                        + " matches a person in a case flagged by unit " + grouped["unit"] + " on "
                        + grouped["partner_date"].dt.strftime("%Y-%m-%d") + " (" + grouped["kind"] + ")")
