@@ -154,7 +154,10 @@ class PortTable:
                                 or self._by_country_key.get((country, _strip_generic(nkey))))
                         if code:
                             return code
-            found = self._by_name(key_text(parts[0]))
+                    # the agent named the country: a same-named port elsewhere is not it
+                    return None
+            found = self._by_name(key_text(parts[0]))  # 'Tanjung Priok, Jakarta'
+
             if found:
                 return found
         stripped = _strip_generic(key)

@@ -1,0 +1,377 @@
+"""Case tables for every normaliser in piu.io.normalise, including what must be marked invalid."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from piu.io import normalise as n
+from piu.io.ports import PortTable
+
+NA = None
+
+
+def one(values: list) -> pd.Series:
+    return pd.Series(values, dtype="object")
+
+
+def as_list(s: pd.Series) -> list:
+    return [None if pd.isna(v) else v for v in s.tolist()]
+
+
+# ---- text --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("raw, expected", [
+    ("  Sea\u00a0 Star  ", "Sea Star"),
+    ("a\tb\nc", "a b c"),
+    ("\u3000x\u202fy\ufeff", "x y"),
+    ("", None),
+    ("   ", None),
+    (None, None),
+])
+def test_clean_text(raw, expected):
+    assert as_list(n.clean_text(one([raw]))) == [expected]
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("Nguyễn Văn Hùng", "NGUYEN VAN HUNG"),
+    ("o'brien-smith, john", "O BRIEN SMITH JOHN"),
+    ("  Müller  ", "MULLER"),
+    ("张伟", "ZHANGWEI"),
+    ("", None),
+])
+def test_name_key(raw, expected):
+    assert as_list(n.name_key(one([raw]))) == [expected]
+
+
+@pytest.mark.parametrize("raw", ["สมชาย ใจดี", "សុខ ចាន់", "အောင် ကို"])
+def test_name_key_transliterates_thai_khmer_burmese_to_ascii(raw):
+    key = n.name_key(one([raw])).iloc[0]
+    assert key and key.isascii() and key == key.upper()
+
+
+# ---- countries ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("raw, expected", [
+    ("Cambodia", "KHM"), ("KH", "KHM"), ("khm", "KHM"), ("Cambodian", "KHM"), ("Khmer", "KHM"),
+    ("Thai", "THA"), ("Thailand", "THA"), ("Vietnamese", "VNM"), ("Viet Nam", "VNM"),
+    ("Việt Nam", "VNM"), ("Filipino", "PHL"), ("Burmese", "MMR"), ("Burma", "MMR"),
+    ("Indonesian", "IDN"), ("Hong Kong, China", "HKG"), ("Korea, Republic of", "KOR"),
+    ("Republic of Korea", "KOR"), ("DPRK", "PRK"), ("Lao PDR", "LAO"), ("D", "DEU"),
+    ("GBD", "GBR"), ("XXA", "XXA"), ("Stateless", "XXA"), ("  united   kingdom ", "GBR"),
+    ("Bolivia, Plurinational State of", "BOL"), ("Timor-Leste", "TLS"), ("Kamboja", "KHM"),
+])
+def test_country_known(raw, expected):
+    result = n.country(one([raw]))
+    assert as_list(result.values) == [expected]
+    assert result.invalid.tolist() == [False]
+
+
+@pytest.mark.parametrize("raw, expected", [("Narnia", "NARNIA"), ("zz", "ZZ"), ("  Atlantis  land", "ATLANTIS LAND")])
+def test_country_unknown_kept_upper_and_invalid(raw, expected):
+    result = n.country(one([raw]))
+    assert as_list(result.values) == [expected]
+    assert result.invalid.tolist() == [True]
+
+
+def test_country_missing_is_not_invalid():
+    result = n.country(one([None, "", "Thai"]))
+    assert as_list(result.values) == [None, None, "THA"]
+    assert result.invalid.tolist() == [False, False, False]
+
+
+# ---- ports -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("raw, expected", [
+    ("KHKOS", "KHKOS"), ("KH KOS", "KHKOS"), ("kh-kos", "KHKOS"), ("Sihanoukville", "KHKOS"),
+    ("Kampong Saom", "KHKOS"), ("Kompong Som", "KHKOS"), ("Sihanoukville, Cambodia", "KHKOS"),
+    ("Port of Sihanoukville", "KHKOS"), ("Koh Kong", "KHKKO"), ("Bangkok", "THBKK"),
+    ("Port Klang", "MYPKG"), ("Batam", "IDBTM"), ("Tanjung Priok", "IDJKT"),
+    ("Laem Chabang Port", "THLCH"), ("Kawthaung", "MMVIC"), ("Lumut, Malaysia", "MYLUM"),
+    ("Tanjung Priok, Jakarta", "IDJKT"), ("Songkhla (Thailand)", "THSGK"),
+])
+def test_port(raw, expected):
+    result = n.port(one([raw]), PortTable.load(_empty_home()))
+    assert as_list(result.values) == [expected]
+    assert result.invalid.tolist() == [False]
+
+
+def _empty_home():
+    import tempfile
+    return tempfile.mkdtemp(prefix="piu-empty-")
+
+
+@pytest.mark.parametrize("raw, shown", [
+    ("Atlantis Harbour", "Atlantis Harbour"), ("zz qqq", "ZZQQQ"),
+    ("Lumut, Brunei", "Lumut, Brunei"),  # curated Lumut is in Malaysia: not what the agent meant
+])
+def test_port_unknown_kept_and_invalid(raw, shown):
+    result = n.port(one([raw]), PortTable.load(_empty_home()))
+    assert as_list(result.values) == [shown]
+    assert result.invalid.tolist() == [True]
+
+
+# ---- dates -------------------------------------------------------------------------------------
+
+NOV29 = np.datetime64("2026-11-29T00:00:00", "s")
+
+
+@pytest.mark.parametrize("raw", [
+    "2026-11-29", "29/11/2026", "29.11.2026", "29-11-2026", "29-Nov-2026", "29 Nov 2026",
+    "Nov 29 2026", "November 29, 2026", "29 November 2026", "20261129", "46355", "46355.0",
+    "29/11/26", "29-NOV-26", "2026/11/29", "2026-11-29 00:00:00", "2026-11-29T13:45:00",
+    "Sun, 29 Nov 2026", "29th Nov 2026", "11/29/2026",
+])
+def test_parse_dates_same_day(raw):
+    result = n.parse_dates(one([raw]))
+    assert result.values.dtype == "datetime64[s]"
+    assert result.values.iloc[0] == NOV29
+    assert result.invalid.tolist() == [False]
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("17 Agustus 2026", "2026-08-17"), ("1 Mei 2026", "2026-05-01"), ("5 Okt 2026", "2026-10-05"),
+    ("31/12/1985", "1985-12-31"), ("01/01/70", "1970-01-01"), ("29/02/2028", "2028-02-29"),
+    ("14-MAR-1990", "1990-03-14"), ("44927", "2023-01-01"),
+])
+def test_parse_dates_values(raw, expected):
+    result = n.parse_dates(one([raw]))
+    assert str(result.values.iloc[0].date()) == expected
+    assert result.invalid.tolist() == [False]
+
+
+@pytest.mark.parametrize("raw", ["31/02/2026", "29/02/2026", "2026-13-01", "32.01.2026", "1985",
+                                 "hello", "00/00/0000", "29 Foo 2026", "3000000", "12:30"])
+def test_parse_dates_invalid(raw):
+    result = n.parse_dates(one([raw]))
+    assert pd.isna(result.values.iloc[0])
+    assert result.invalid.tolist() == [True]
+
+
+def test_parse_dates_dayfirst_and_monthfirst():
+    s = one(["03/04/2026", "13/04/2026", "04/13/2026", None])
+    day = n.parse_dates(s)
+    month = n.parse_dates(s, dayfirst=False)
+    assert [str(v.date()) if not pd.isna(v) else None for v in day.values] == ["2026-04-03", "2026-04-13", "2026-04-13", None]
+    assert [str(v.date()) if not pd.isna(v) else None for v in month.values] == ["2026-03-04", "2026-04-13", "2026-04-13", None]
+    assert day.invalid.tolist() == [False, False, False, False]
+
+
+def test_parse_dates_keeps_index():
+    s = pd.Series(["29/11/2026", "bad"], index=[10, 20])
+    result = n.parse_dates(s)
+    assert result.values.index.tolist() == [10, 20]
+    assert result.invalid.to_dict() == {10: False, 20: True}
+
+
+# ---- times -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("raw, expected_utc", [
+    ("29/11/2026 14:30", "2026-11-29 07:30:00+00:00"),           # Sihanoukville is UTC+7
+    ("2026-11-29T14:30", "2026-11-29 07:30:00+00:00"),
+    ("2026-11-29 14:30:00+07:00", "2026-11-29 07:30:00+00:00"),
+    ("2026-11-29 14:30:00+0900", "2026-11-29 05:30:00+00:00"),   # a stated offset wins
+    ("2026-11-29T07:30Z", "2026-11-29 07:30:00+00:00"),
+    ("2026-11-29 07:30 UTC", "2026-11-29 07:30:00+00:00"),
+    ("29 Nov 2026 1430", "2026-11-29 07:30:00+00:00"),
+    ("29/11/2026 2:30 PM", "2026-11-29 07:30:00+00:00"),
+    ("29/11/2026 14.30", "2026-11-29 07:30:00+00:00"),
+    ("29/11/2026", "2026-11-28 17:00:00+00:00"),                 # midnight local
+    ("46355.6041666667", "2026-11-29 07:30:00+00:00"),           # Excel serial with time
+])
+def test_parse_times_to_utc(raw, expected_utc):
+    result = n.parse_times(one([raw]), "Asia/Phnom_Penh")
+    assert str(result.values.dtype) == "datetime64[us, UTC]"
+    assert str(result.values.iloc[0]) == expected_utc
+    assert result.invalid.tolist() == [False]
+
+
+def test_parse_times_zone_per_row_and_invalid():
+    s = one(["29/11/2026 14:30", "29/11/2026 14:30", "29/11/2026 25:00", None])
+    tz = pd.Series(["Asia/Phnom_Penh", "Asia/Jayapura", "Asia/Bangkok", "Asia/Bangkok"])
+    result = n.parse_times(s, tz)
+    assert [str(v) if not pd.isna(v) else None for v in result.values] == [
+        "2026-11-29 07:30:00+00:00", "2026-11-29 05:30:00+00:00", None, None]
+    assert result.invalid.tolist() == [False, False, True, False]
+
+
+def test_parse_times_monthfirst():
+    result = n.parse_times(one(["11/12/2026 08:00"]), "UTC", dayfirst=False)
+    assert str(result.values.iloc[0]) == "2026-11-12 08:00:00+00:00"
+
+
+# ---- IMO and MMSI ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("raw, imo, valid", [
+    ("IMO 9074729", "9074729", True), ("9074729", "9074729", True), ("imo:9074729", "9074729", True),
+    ("9074729.0", "9074729", True), ("IMO No. 9074729", "9074729", True),
+    ("9074728", "9074728", False),          # bad check digit: kept as sent, never corrected
+    ("907472", "907472", False), ("12345678", "12345678", False), ("ABC1234", "ABC1234", False),
+    ("N/A", None, None), ("", None, None), (None, None, None), ("0", None, None),
+])
+def test_imo(raw, imo, valid):
+    out = n.imo(one([raw]))
+    assert list(out.columns) == ["imo", "imo_valid"]
+    assert as_list(out["imo"]) == [imo]
+    assert as_list(out["imo_valid"]) == [valid]
+
+
+@pytest.mark.parametrize("number, ok", [("9074729", True), ("9176187", True), ("9074728", False),
+                                        ("907472", False), ("abcdefg", False)])
+def test_imo_check_digit(number, ok):
+    assert n.imo_check_digit_ok(number) is ok
+
+
+@pytest.mark.parametrize("raw, digits, valid, country", [
+    ("514123456", "514123456", True, "KHM"), ("567 123 456", "567123456", True, "THA"),
+    ("525123456.0", "525123456", True, "IDN"), ("MMSI: 533123456", "533123456", True, "MYS"),
+    ("51412345", "51412345", False, None),             # 8 digits
+    ("111514123", "111514123", False, None),           # MID 111 outside 201-775
+    ("800123456", "800123456", False, None),           # MID 800 outside 201-775
+    ("217123456", "217123456", False, None),           # 217 not allocated
+    ("abc", "abc", False, None), ("", None, None, None), (None, None, None, None),
+])
+def test_mmsi(raw, digits, valid, country):
+    out = n.mmsi(one([raw]))
+    assert list(out.columns) == ["mmsi", "mmsi_valid", "mmsi_country"]
+    assert as_list(out["mmsi"]) == [digits]
+    assert as_list(out["mmsi_valid"]) == [valid]
+    assert as_list(out["mmsi_country"]) == [country]
+
+
+# ---- documents and words -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("raw, expected", [
+    ("a 123-456.78/9", "A123456789"), ("  k1234567 ", "K1234567"), ("1234567.0", "1234567"), ("", None),
+])
+def test_doc_number(raw, expected):
+    assert as_list(n.doc_number(one([raw]))) == [expected]
+
+
+@pytest.mark.parametrize("raw, expected, invalid", [
+    ("M", "M", False), ("Male", "M", False), ("male", "M", False), ("F", "F", False),
+    ("Female", "F", False), ("W", "F", False), ("nam", "M", False), ("nữ", "F", False),
+    ("ชาย", "M", False), ("หญิง", "F", False), ("L", "M", False), ("P", "F", False),
+    ("Laki-laki", "M", False), ("Perempuan", "F", False), ("1", "M", False), ("2", "F", False),
+    ("X", "X", False), ("robot", "robot", True), (None, None, False),
+])
+def test_gender(raw, expected, invalid):
+    result = n.gender(one([raw]))
+    assert as_list(result.values) == [expected]
+    assert result.invalid.tolist() == [invalid]
+
+
+@pytest.mark.parametrize("raw, expected, invalid", [
+    ("Crew", "crew", False), ("C", "crew", False), ("crew member", "crew", False),
+    ("Master", "crew", False), ("Chief Officer", "crew", False), ("ABK", "crew", False),
+    ("2nd Engineer (Motor)", "crew", False), ("Passenger", "passenger", False),
+    ("P", "passenger", False), ("pax", "passenger", False), ("Penumpang", "passenger", False),
+    ("visitor", "visitor", True),
+])
+def test_role(raw, expected, invalid):
+    result = n.role(one([raw]))
+    assert as_list(result.values) == [expected]
+    assert result.invalid.tolist() == [invalid]
+
+
+@pytest.mark.parametrize("raw, expected, invalid", [
+    ("A", "arrival", False), ("Arr", "arrival", False), ("Arrival", "arrival", False),
+    ("inbound", "arrival", False), ("Kedatangan", "arrival", False), ("D", "departure", False),
+    ("Dep", "departure", False), ("outbound", "departure", False), ("Departure", "departure", False),
+    ("sideways", "sideways", True),
+])
+def test_direction(raw, expected, invalid):
+    result = n.direction(one([raw]))
+    assert as_list(result.values) == [expected]
+    assert result.invalid.tolist() == [invalid]
+
+
+@pytest.mark.parametrize("raw, expected, invalid", [
+    ("Y", True, False), ("yes", True, False), ("true", True, False), ("1", True, False),
+    ("x", True, False), ("Ya", True, False), ("N", False, False), ("no", False, False),
+    ("false", False, False), ("0", False, False), ("tidak", False, False),
+    ("maybe", None, True), (None, None, False),
+])
+def test_boolean(raw, expected, invalid):
+    result = n.boolean(one([raw]))
+    assert str(result.values.dtype) == "boolean"
+    assert as_list(result.values) == [expected]
+    assert result.invalid.tolist() == [invalid]
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("Passport", "passport"), ("PP", "passport"), ("P", "passport"), ("Passport No.", "passport"),
+    ("Seaman book", "seaman_book"), ("SIRB", "seaman_book"), ("CDC", "seaman_book"),
+    ("Seafarer ID", "seaman_book"), ("Seaman's Book (Indonesia)", "seaman_book"),
+    ("ID card", "id_card"), ("National ID", "id_card"), ("KTP", "id_card"),
+    ("Travel document", "other"), ("Laissez-passer", "other"),
+    ("Library card", "Library card"), ("", None),
+])
+def test_doc_type(raw, expected):
+    assert as_list(n.doc_type(one([raw]))) == [expected]
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("Fishing vessel", "fishing"), ("Trawler", "fishing"), ("Purse seiner", "fishing"),
+    ("Kapal Ikan", "fishing"), ("General cargo", "cargo"), ("Bulk carrier", "cargo"),
+    ("Container ship", "cargo"), ("Oil tanker", "tanker"), ("Chemical/Oil Products Tanker", "tanker"),
+    ("LPG carrier", "tanker"), ("Passenger ship", "passenger"), ("Ferry", "passenger"),
+    ("Ro-Ro passenger", "passenger"), ("Ro-Ro cargo", "cargo"), ("Tug", "other"), ("Yacht", "other"),
+    ("30", "fishing"), ("60", "passenger"), ("69", "passenger"), ("70", "cargo"), ("79", "cargo"),
+    ("80", "tanker"), ("89", "tanker"), ("52", "other"), ("Submarine", "other"), (None, None),
+])
+def test_vessel_category(raw, expected):
+    assert as_list(n.vessel_category(one([raw]))) == [expected]
+
+
+# ---- numbers -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("raw, expected, invalid", [
+    ("1,234", 1234, False), ("1.234.567", 1234567, False), ("75 GT", 75, False),
+    ("12 persons", 12, False), ("12.0", 12, False), ("1 234", 1234, False), ("NIL", 0, False),
+    ("N/A", None, False), ("-", None, False), ("12.5", None, True), ("twelve", None, True),
+    ("", None, False),
+])
+def test_to_int(raw, expected, invalid):
+    result = n.to_int(one([raw]))
+    assert str(result.values.dtype) == "Int64"
+    assert as_list(result.values) == [expected]
+    assert result.invalid.tolist() == [invalid]
+
+
+@pytest.mark.parametrize("raw, expected, invalid", [
+    ("1,234", 1234.0, False), ("1.234,5", 1234.5, False), ("1,234.5", 1234.5, False),
+    ("12,5", 12.5, False), ("0,125", 0.125, False), ("75.5 GT", 75.5, False), ("1.234", 1.234, False),
+    ("abc", None, True), ("1,23,4", None, True),
+])
+def test_to_float(raw, expected, invalid):
+    result = n.to_float(one([raw]))
+    assert str(result.values.dtype) == "Float64"
+    assert as_list(result.values) == [expected]
+    assert result.invalid.tolist() == [invalid]
+
+
+# ---- vectorised on unique values ---------------------------------------------------------------
+
+@pytest.mark.parametrize("func, inner, make", [
+    (n.parse_dates, "_parse_datetime_one", lambda i: f"{1 + i % 28:02d}/{1 + i // 28 % 12:02d}/{1950 + i // 336}"),
+    (n.country, "_country_one", lambda i: f"Country {i}"),
+    (n.name_key, "_name_key_one", lambda i: f"Nguyễn Văn {i}"),
+])
+def test_normalisers_work_once_per_unique_value(monkeypatch, func, inner, make):
+    uniques = [make(i) for i in range(2000)]
+    assert len(set(uniques)) == 2000
+    s = pd.Series(uniques * 100)  # 200,000 rows
+    calls = []
+    original = getattr(n, inner)
+
+    def counting(*args):
+        calls.append(args[0])
+        return original(*args)
+
+    monkeypatch.setattr(n, inner, counting)
+    result = func(s)
+    assert len(calls) == 2000
+    values = result.values if hasattr(result, "invalid") else result
+    assert len(values) == 200_000
