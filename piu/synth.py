@@ -346,7 +346,7 @@ def generate(n_calls: int, out_dir: Path, *, seed: int = 0, start: date = date(2
     if not out.is_dir() or not os.access(out, os.W_OK):
         raise InputError(f"cannot write to the output folder {out}", hint="choose a folder you can write to with --out")
     sample = build(n_calls, seed=seed, start=start, days=days, ports=ports, plant_rate=plant_rate)
-    summary: dict[str, Any] = {"shape": shape}
+    extra: dict[str, Any] = {}
     if shape == "flat":
         manifest = out / "manifest.csv"
         _write_csv(sample.flat(), manifest)
@@ -356,13 +356,12 @@ def generate(n_calls: int, out_dir: Path, *, seed: int = 0, start: date = date(2
         _write_csv(sample.calls, manifest)
         _write_csv(sample.persons, persons)
         files = [manifest, persons]
-        summary["persons_file"] = str(persons)
+        extra["persons_file"] = str(persons)
     truth = out / "truth.csv"
     _write_csv(sample.truth, truth)
-    summary.update({"manifest": str(manifest), "truth": str(truth), "calls": sample.calls.num_rows,
-                    "persons": sample.persons.num_rows, "planted": sample.planted,
-                    "files": [str(f) for f in files + [truth]]})
-    return summary
+    return {"manifest": str(manifest), "truth": str(truth), "calls": sample.calls.num_rows,
+            "persons": sample.persons.num_rows, "planted": sample.planted, "shape": shape, **extra,
+            "files": [str(f) for f in files + [truth]]}
 
 
 def _write_csv(table: "pa.Table", path: Path) -> None:
