@@ -28,8 +28,11 @@ def review(
                                                 help="With --list: only this call's reviews.")] = None,
     fmt: FormatOption = None,
 ) -> None:
-    """Record a review of a call's current version: who, when, the decision, the note, and the
-    rule-set version, score and band it had. Reviews are never rewritten; a new one supersedes."""
+    """Record an analyst's decision on a call, or list the review log with --list.
+
+    A review records who, when, the decision and note, and the rule-set version, score and band
+    the call's current version had. Reviews are never rewritten; a later one supersedes.
+    """
     from piu import render
     from piu.errors import UsageError
     from piu.reviews import REVIEW_KEYS, add_review, read_reviews, review_records

@@ -18,8 +18,11 @@ def show(
     call_id: Annotated[str, typer.Argument(help="The call id, as listed by `piu report`.", metavar="CALL_ID")],
     fmt: FormatOption = None,
 ) -> None:
-    """Particulars, persons aboard (with the rules they triggered), every hit with evidence,
-    source files and rows, earlier versions, the vessel's other calls, and the review history."""
+    """Everything about one call: particulars, persons, hits, sources, versions, history, reviews.
+
+    Persons a rule names are marked with it; every hit carries its evidence; source files and
+    row numbers lead back to what the agent sent; earlier versions show what an amendment changed.
+    """
     from piu import render
     from piu.render_report import write_call
     from piu.report import call_detail
