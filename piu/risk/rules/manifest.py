@@ -142,7 +142,9 @@ def minor_in_crew(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
                                                 index=d.calls["version_id"].to_numpy()))
     fishing = (category == "fishing") | category.isna()
     limit = pd.Series(int(p["min_age_other"]), index=crew.index).where(~fishing, int(p["min_age_fishing"]))
-    young = crew[(crew["age_at_call"] < limit) & (crew["age_at_call"] >= 0)].assign(limit=limit, category=category)
+    mask = ((crew["age_at_call"] < limit) & (crew["age_at_call"] >= 0)).fillna(False).astype(bool)
+    # assign before filtering: assigning to an empty frame would adopt the other Series' index
+    young = crew.assign(limit=limit, category=category)[mask]
     if len(young) == 0:
         return no_hits()
     young = young.sort_values(["version_id", "source_row"])

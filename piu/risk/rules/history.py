@@ -1,0 +1,321 @@
+"""History rules: across the whole store, not only the calls being scored (merges, never loops).
+
+They read `history_calls` (current versions of every call in the window, any port) and
+`history_persons` (persons of history calls that share a document with, or belong to the vessel
+of, a call being scored), which the engine prepares; the rules themselves stay pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from piu.risk.features import group_rows, imo_status, mmsi_status, present
+from piu.risk.registry import Param, RuleData, hits_frame, no_hits, rule
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+
+def _join(parts: list[pd.Series], sep: str = ", ") -> pd.Series:
+    """Join text columns row by row, skipping empty parts."""
+    out = parts[0]
+    for part in parts[1:]:
+        both = (out != "") & (part != "")
+        out = (out + sep + part).where(both, out + part)
+    return out
+
+
+def _utc(s: pd.Series) -> pd.Series:
+    import pandas as pd
+    return pd.to_datetime(s, utc=True)
+
+
+def _stamp(s: pd.Series) -> pd.Series:
+    """'2026-11-20 08:00 UTC'."""
+    return _utc(s).dt.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _gap_text(delta: pd.Series) -> pd.Series:
+    """'6 h' under two days, else '18 days'."""
+    hours = (delta.abs().dt.total_seconds() / 3600).round().astype("int64")
+    days = (hours / 24).round().astype("int64")
+    return (hours.astype("str") + " h").where(hours < 48, days.astype("str") + " days")
+
+
+def _diff(a: pd.Series, b: pd.Series) -> pd.Series:
+    """True where both values are given and differ."""
+    return (present(a) & present(b) & (a.astype("str") != b.astype("str"))).fillna(False).astype(bool)
+
+
+@rule(id="identity-change", title="Vessel seen with another name, flag or MMSI",
+      category="history", weight=3, status="verified", history=True,
+      source="IMO numbers never change on renaming, reflagging or sale; a new MMSI is required on reflagging "
+             "(DOMAIN.md §2.3); shadow-fleet and SIF/TMT vessel identity fraud patterns (§3.3)",
+      rationale="""Within `window_days` of this call, the same IMO number appears in another call with
+      another vessel name, flag or MMSI, or the same MMSI with another IMO number. Renaming and reflagging
+      are legal, but frequent changes hide a vessel's history and a false IMO or MMSI hides its identity.
+      The nearest such call is named.""",
+      params=(Param("window_days", 365, "days before or after this call that are searched"),))
+def identity_change(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
+    """The same IMO with another name, flag or MMSI; the same MMSI with another IMO."""
+    import pandas as pd
+
+    h = d.history_calls
+    if h is None or len(h) == 0:
+        return no_hits()
+    window = pd.Timedelta(days=int(p["window_days"]))
+    cols = ["version_id", "call_id", "call_time", "imo", "mmsi", "flag", "vessel_name", "vessel_name_key"]
+    t = d.calls[cols].assign(imo_ok=d.calls["imo_check"] == "ok", mmsi_ok=d.calls["mmsi_check"] == "ok")
+    t = t.assign(call_time=_utc(t["call_time"]))
+    hh = h[["call_id", "call_time", "port", "imo", "mmsi", "flag", "vessel_name", "vessel_name_key"]]
+    hh = hh.assign(imo_ok=imo_status(hh["imo"]) == "ok", mmsi_ok=mmsi_status(hh["mmsi"]) == "ok",
+                   call_time=_utc(hh["call_time"]))
+    out = []
+    m = t[t["imo_ok"]].merge(hh[hh["imo_ok"]], on="imo", suffixes=("", "_h"))
+    m = m[(m["call_id"] != m["call_id_h"]) & ((m["call_time"] - m["call_time_h"]).abs() <= window)]
+    name_d = _diff(m["vessel_name_key"], m["vessel_name_key_h"])
+    flag_d = _diff(m["flag"], m["flag_h"])
+    mmsi_d = _diff(m["mmsi"], m["mmsi_h"])
+    m = m.assign(name_d=name_d, flag_d=flag_d, mmsi_d=mmsi_d)[name_d | flag_d | mmsi_d]
+    if len(m):
+        m = m.assign(gap=(m["call_time"] - m["call_time_h"]).abs()).sort_values(["version_id", "gap", "call_id_h"])
+        near = m.drop_duplicates("version_id")
+        blank = pd.Series("", index=near.index, dtype="str")
+        parts = [
+            ("name " + near["vessel_name_h"].astype("str") + " (here " + near["vessel_name"].astype("str") + ")").where(near["name_d"], blank),
+            ("flag " + near["flag_h"].astype("str") + " (here " + near["flag"].astype("str") + ")").where(near["flag_d"], blank),
+            ("MMSI " + near["mmsi_h"].astype("str") + " (here " + near["mmsi"].astype("str") + ")").where(near["mmsi_d"], blank),
+        ]
+        ev = ("IMO " + near["imo"].astype("str") + " seen " + near["call_time_h"].dt.strftime("%Y-%m-%d") + " at "
+              + near["port"].astype("str") + " with " + _join(parts))
+        others = m.groupby("version_id")["call_id_h"].nunique().reindex(near["version_id"]).to_numpy() - 1
+        more = pd.Series(others, index=near.index)
+        ev = ev + more.map(lambda k: f" (+{k} other call{'s' if k > 1 else ''} with a different identity)" if k else "").astype("str")
+        out.append(hits_frame(near["version_id"], ev))
+    m = t[t["mmsi_ok"] & t["imo_ok"]].merge(hh[hh["mmsi_ok"] & hh["imo_ok"]], on="mmsi", suffixes=("", "_h"))
+    m = m[(m["call_id"] != m["call_id_h"]) & ((m["call_time"] - m["call_time_h"]).abs() <= window)
+          & (m["imo"] != m["imo_h"])]
+    if len(m):
+        m = m.assign(gap=(m["call_time"] - m["call_time_h"]).abs()).sort_values(["version_id", "gap", "call_id_h"])
+        near = m.drop_duplicates("version_id")
+        ev = ("MMSI " + near["mmsi"].astype("str") + " seen " + near["call_time_h"].dt.strftime("%Y-%m-%d") + " at "
+              + near["port"].astype("str") + " with IMO " + near["imo_h"].astype("str") + " (here "
+              + near["imo"].astype("str") + ")")
+        out.append(hits_frame(near["version_id"], ev))
+    from piu.risk.registry import merge_hits
+    return merge_hits(*out) if out else no_hits()
+
+
+def _doc_persons(d: RuleData, min_length: int) -> pd.DataFrame:
+    """Persons of the scored calls with a usable document number, with their call's id and time."""
+    import pandas as pd
+
+    ps = d.persons[present(d.persons["doc_number"]) & (d.persons["doc_number"].str.len() >= min_length)]
+    info = d.calls[["version_id", "call_id", "call_time", "vessel_key", "port", "direction"]]
+    ps = ps[["version_id", "role", "name_key", "date_of_birth", "doc_number", "doc_issuer", "source_row"]].merge(
+        info, on="version_id")
+    return ps.assign(call_time=_utc(ps["call_time"]), date_of_birth=pd.to_datetime(ps["date_of_birth"], errors="coerce"))
+
+
+def _history_docs(d: RuleData) -> pd.DataFrame:
+    import pandas as pd
+
+    hp = d.history_persons
+    hp = hp[present(hp["doc_number"])]
+    return hp.assign(call_time=_utc(hp["call_time"]), date_of_birth=pd.to_datetime(hp["date_of_birth"], errors="coerce"))
+
+
+@rule(id="document-reused", title="Document used by another person in another call",
+      category="history", weight=4, status="policy", history=True,
+      source="Identity fraud with borrowed or forged documents (DOMAIN.md §7.6, SIF/TMT Document Verification "
+             "Manual); data integrity across manifests",
+      rationale="""A document number (same issuer, or issuer missing on one side) appears in another call
+      within `window_days` under a different person: another name, or another date of birth. One passport
+      is being used by several people. Numbers shorter than `min_length` are ignored.""",
+      params=(Param("window_days", 365, "days before or after this call that are searched"),
+              Param("min_length", 5, "shortest document number compared")))
+def document_reused(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
+    """A document number used under another name or date of birth in another call."""
+    import pandas as pd
+
+    if d.history_persons is None or len(d.history_persons) == 0:
+        return no_hits()
+    t = _doc_persons(d, int(p["min_length"]))
+    h = _history_docs(d)
+    m = t.merge(h[["doc_number", "doc_issuer", "name_key", "date_of_birth", "call_id", "call_time", "port",
+                   "vessel_name"]], on="doc_number", suffixes=("", "_h"))
+    issuer_ok = ~_diff(m["doc_issuer"], m["doc_issuer_h"])
+    name_d = _diff(m["name_key"], m["name_key_h"])
+    dob_d = (m["date_of_birth"].notna() & m["date_of_birth_h"].notna()
+             & (m["date_of_birth"] != m["date_of_birth_h"])).fillna(False).astype(bool)
+    m = m.assign(name_d=name_d, dob_d=dob_d)
+    m = m[(m["call_id"] != m["call_id_h"]) & issuer_ok
+          & ((m["call_time"] - m["call_time_h"]).abs() <= pd.Timedelta(days=int(p["window_days"])))
+          & (name_d | dob_d)]
+    if len(m) == 0:
+        return no_hits()
+    m = m.assign(gap=(m["call_time"] - m["call_time_h"]).abs()).sort_values(["version_id", "source_row", "gap"])
+    m = m.drop_duplicates(["version_id", "source_row"])
+    what = (pd.Series("another name", index=m.index).where(~m["dob_d"], "another date of birth")
+            .where(~(m["name_d"] & m["dob_d"]), "another name and date of birth"))
+    issuer = m["doc_issuer"].fillna("").astype("str").map(lambda s: f" ({s})" if s else "").astype("str")
+    one = ("document " + m["doc_number"] + issuer + " (row " + m["source_row"].astype("str") + ") used "
+           + m["call_time_h"].dt.strftime("%Y-%m-%d") + " at " + m["port_h"].astype("str") + " on "
+           + m["vessel_name"].fillna("an unnamed vessel").astype("str") + " under " + what)
+    m = m.assign(one=one)
+    lists, _ = group_rows(m)
+    ev = m.groupby("version_id", sort=False)["one"].agg("; ".join)
+    return hits_frame(ev.index.to_series(), ev, lists.reindex(ev.index))
+
+
+@rule(id="person-on-two-vessels", title="Same person on two vessels within a day",
+      category="history", weight=4, status="policy", history=True,
+      source="Crew-list abuse: persons posing as crew (ITIC/BIMCO), borrowed identities (DOMAIN.md §3.5)",
+      rationale="""The same person (same document number and name) is listed on two different vessels whose
+      calls are within `within_hours` of each other - one of the listings is false. A transfer at one port
+      (arriving on one vessel, then departing on another from the same port) is not counted.""",
+      params=(Param("within_hours", 24, "hours between the two calls"),))
+def person_on_two_vessels(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
+    """The same document and name on another vessel within within_hours."""
+    import pandas as pd
+
+    if d.history_persons is None or len(d.history_persons) == 0:
+        return no_hits()
+    t = _doc_persons(d, 1)
+    t = t[present(t["name_key"])]
+    h = _history_docs(d)
+    m = t.merge(h[["doc_number", "name_key", "call_id", "call_time", "port", "direction", "vessel_key",
+                   "vessel_name", "imo"]], on=["doc_number", "name_key"], suffixes=("", "_h"))
+    gap = m["call_time"] - m["call_time_h"]
+    arr_then_dep = (((m["direction"] == "arrival") & (m["direction_h"] == "departure") & (gap <= pd.Timedelta(0)))
+                    | ((m["direction"] == "departure") & (m["direction_h"] == "arrival") & (gap >= pd.Timedelta(0))))
+    transfer = (m["port"] == m["port_h"]) & arr_then_dep
+    m = m[(m["call_id"] != m["call_id_h"]) & _diff(m["vessel_key"], m["vessel_key_h"]) & ~transfer
+          & (gap.abs() <= pd.Timedelta(hours=int(p["within_hours"])))]
+    if len(m) == 0:
+        return no_hits()
+    m = m.assign(gap=(m["call_time"] - m["call_time_h"]).abs()).sort_values(["version_id", "source_row", "gap"])
+    m = m.drop_duplicates(["version_id", "source_row"])
+    imo = m["imo"].fillna("").astype("str").map(lambda s: f" (IMO {s})" if s else "").astype("str")
+    one = ("document " + m["doc_number"] + " (row " + m["source_row"].astype("str") + ") also listed on "
+           + m["vessel_name"].fillna("an unnamed vessel").astype("str") + imo + ", " + m["direction_h"].astype("str")
+           + " " + m["port_h"].astype("str") + " " + _stamp(m["call_time_h"]) + ", " + _gap_text(m["gap"]) + " apart")
+    m = m.assign(one=one)
+    lists, _ = group_rows(m)
+    ev = m.groupby("version_id", sort=False)["one"].agg("; ".join)
+    return hits_frame(ev.index.to_series(), ev, lists.reindex(ev.index))
+
+
+def _previous_calls(targets: pd.DataFrame, h: pd.DataFrame, *, same_port: bool, direction: str | None,
+                    max_days: int) -> pd.DataFrame:
+    """For each target call, the latest earlier call of the same vessel (merge_asof, no loop)."""
+    import pandas as pd
+
+    by = ["vessel_key", "port"] if same_port else ["vessel_key"]
+    cand = h if direction is None else h[h["direction"] == direction]
+    cand = cand[present(cand["vessel_key"])][[*by, "call_time", "call_id", "version_id", "port" if not same_port else "direction"]]
+    cand = cand.rename(columns={"call_id": "prev_call_id", "version_id": "prev_version_id"})
+    cand = cand.assign(prev_time=_utc(cand["call_time"]), call_time=_utc(cand["call_time"]))
+    if not same_port:
+        cand = cand.rename(columns={"port": "prev_port"})
+    left = targets[present(targets["vessel_key"])][["version_id", "call_id", *by, "call_time"]]
+    left = left.assign(call_time=_utc(left["call_time"]))
+    if len(left) == 0 or len(cand) == 0:
+        return left.iloc[0:0].assign(prev_call_id=None, prev_version_id=None, prev_time=None)
+    merged = pd.merge_asof(left.sort_values("call_time"), cand.sort_values("call_time"), on="call_time", by=by,
+                           direction="backward", allow_exact_matches=False, tolerance=pd.Timedelta(days=max_days))
+    return merged[merged["prev_version_id"].notna() & (merged["prev_call_id"] != merged["call_id"])]
+
+
+def _present_in(people: pd.DataFrame, others: pd.DataFrame, key: str, other_key: str) -> pd.Series:
+    """Per row of `people`: is the same document or name in `others` (matched on key/other_key)?"""
+    found = False
+    for col in ("doc_number", "name_key"):
+        a = people[[key, col]].assign(_row=people.index)[present(people[col])]
+        b = others[[other_key, col]][present(others[col])].drop_duplicates().rename(columns={other_key: key})
+        hit = a.merge(b, on=[key, col], how="inner")["_row"]
+        found = people.index.isin(hit) | found
+    return found
+
+
+@rule(id="crew-missing-on-departure", title="Crew who arrived are missing on departure",
+      category="history", weight=3, status="verified", history=True,
+      source="CBP Vessel Inspection Guide: deserters and absconders; crew mustering (DOMAIN.md §3.5)",
+      rationale="""Crew on the vessel's arrival list at this port (its latest arrival within `max_days`
+      before this departure) who are not on the departure list, by document number or name, and whose
+      arrival entry does not name this port as their port of disembarkation (a planned sign-off). Crew who
+      vanish in port may be absconders or smuggled persons posing as crew. Departures without a crew list
+      are not judged.""",
+      params=(Param("max_days", 30, "longest stay in port between the arrival and the departure"),))
+def crew_missing_on_departure(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
+    """Arrival crew absent from the departure list without a sign-off."""
+    if d.history_calls is None or d.history_persons is None:
+        return no_hits()
+    deps = d.calls[(d.calls["direction"] == "departure") & (d.calls["crew_listed"] > 0).fillna(False)]
+    pairs = _previous_calls(deps, d.history_calls, same_port=True, direction="arrival", max_days=int(p["max_days"]))
+    if len(pairs) == 0:
+        return no_hits()
+    hp = d.history_persons
+    arr_crew = hp[hp["role"] == "crew"].merge(pairs[["version_id", "prev_version_id", "prev_call_id", "port"]],
+                                              left_on="version_id", right_on="prev_version_id",
+                                              suffixes=("_arr", ""))
+    if len(arr_crew) == 0:
+        return no_hits()
+    arr_crew = arr_crew.reset_index(drop=True)
+    dep_crew = d.persons[d.persons["role"] == "crew"]
+    here = _present_in(arr_crew, dep_crew, "version_id", "version_id")
+    signed_off = (arr_crew["disembark_port"].astype("str").str.upper() == arr_crew["port"].astype("str")).fillna(False)
+    missing = arr_crew[~here & ~signed_off.to_numpy()]
+    if len(missing) == 0:
+        return no_hits()
+    _, texts = group_rows(missing)
+    g = missing.groupby("version_id", sort=False)
+    n = g.size()
+    arr = g["prev_call_id"].first()
+    ev = (n.astype("str") + n.map(lambda k: " crew member" if k == 1 else " crew members").astype("str")
+          + " on the arrival list " + arr + " (rows " + texts.reindex(n.index)
+          + ") not on this departure list")
+    return hits_frame(n.index.to_series(), ev)
+
+
+@rule(id="crew-turnover", title="More than half the crew changed since the previous call",
+      category="history", weight=1, status="policy", history=True,
+      source="ITIC/BIMCO: migrants posing as crew arrive for 'crew changes'; the 50% share is a PIU choice",
+      rationale="""Compared with the vessel's previous call (any port, within `max_days`) that has a crew
+      list, more than `max_share` of this call's crew are new (by document number or name). Calls with fewer
+      than `min_crew` crew are not judged.""",
+      params=(Param("max_share", 0.5, "share of new crew (0-1) that is accepted"),
+              Param("max_days", 30, "the previous call must be at most this many days earlier"),
+              Param("min_crew", 4, "smallest crew judged")))
+def crew_turnover(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
+    """More than max_share of the crew is new since the vessel's previous call."""
+    if d.history_calls is None or d.history_persons is None:
+        return no_hits()
+    hp = d.history_persons
+    with_crew = hp.loc[hp["role"] == "crew", "version_id"].unique()
+    h = d.history_calls[d.history_calls["version_id"].isin(with_crew)]
+    targets = d.calls[(d.calls["crew_listed"] >= int(p["min_crew"])).fillna(False)]
+    pairs = _previous_calls(targets, h, same_port=False, direction=None, max_days=int(p["max_days"]))
+    if len(pairs) == 0:
+        return no_hits()
+    crew = d.persons[(d.persons["role"] == "crew") & d.persons["version_id"].isin(pairs["version_id"])]
+    crew = crew.merge(pairs[["version_id", "prev_version_id"]], on="version_id").reset_index(drop=True)
+    prev = hp[hp["role"] == "crew"].rename(columns={"version_id": "prev_version_id"})
+    known = _present_in(crew, prev, "prev_version_id", "prev_version_id")
+    crew = crew.assign(new=~known)
+    g = crew.groupby("version_id")
+    total, new = g.size(), g["new"].sum()
+    hit = (new / total) > float(p["max_share"])
+    if not hit.any():
+        return no_hits()
+    vids = hit[hit].index
+    fresh = crew[crew["new"] & crew["version_id"].isin(vids)]
+    lists, texts = group_rows(fresh)
+    info = pairs.set_index("version_id").reindex(vids)
+    gap = _utc(info["call_time"]) - _utc(info["prev_time"])
+    pct = (new[vids] * 100 / total[vids]).round().astype("int64").astype("str")
+    ev = (new[vids].astype("str") + " of " + total[vids].astype("str") + " crew (" + pct
+          + "%) were not on the crew list of the previous call " + info["prev_call_id"].astype("str") + ", "
+          + _gap_text(gap) + " earlier (rows " + texts.reindex(vids) + ")")
+    return hits_frame(vids.to_series(), ev, lists.reindex(vids))
