@@ -1,0 +1,645 @@
+"""Matching people, documents and vessels against watchlist entries, with an explanation per match.
+
+The scoring model follows OpenSanctions' nomenklatura (DOMAIN.md §6): a *main* feature (how alike
+the names are, or an exact identifier) plus *qualifiers* that lower the score when facts disagree
+(date of birth, nationality, gender); the result is clipped to [0, 1] and a match is a score at
+or above the threshold (0.70 by default, as yente's SCORE_THRESHOLD).
+
+Names. Both sides are transliterated to ASCII (anyascii: Vietnamese diacritics, Khmer, Thai and
+Burmese script), upper-cased, stripped of punctuation and honorifics ("MR", "BIN"), and repeated
+tokens are dropped (agents write a single name twice, "BUDI BUDI"). Each token also gets a
+*spelling skeleton* that folds the romanisation variants common in the region: silent or
+aspirating H (Sok/Sokh, Chanthou/Chantou), Y/I (Somchai/Somchay), W/V (Wichai/Vichai), OU/U,
+doubled letters. Names are then compared token by token, order ignored:
+
+  * every token of one name is paired with its most similar token of the other (Indel ratio on the
+    skeletons, as `rapidfuzz.fuzz.ratio`; a lone initial matches a token starting with it);
+  * a token similarity below 0.6 counts as no match, 0.6-1.0 is rescaled to 0-1, so a different
+    given name ("DARA" / "DAVY", 0.5) adds nothing while a typo ("HUNG" / "HUGN", 0.75) counts half;
+  * the name score is the length-weighted coverage of the *worse-covered* side, times 0.95 (a
+    spelling-variant or fuzzy match never reaches a literal one, 1.0).
+
+Why not Jaro-Winkler or a whole-string token-sort ratio alone: both reward long shared prefixes
+and shared family names, so look-alike different people ("SOK DARA" / "SOK DAVY", token-sort
+0.75; "NGUYEN VAN HUNG" / "NGUYEN VAN HUY") cross 0.70 on the name alone. Coverage per token
+keeps a different given name from being averaged away. A name that is a part of the other (a
+missing family name, as with Burmese and many Indonesian names, or a missing middle name) is
+a weaker feature (0.62 for one token, 0.68 for several) that needs an agreeing date of birth to
+reach the threshold.
+
+Dates of birth (qualifiers): equal +0.15; day and month swapped +0.05 (agents mix DD/MM and
+MM/DD); birth year equal when one side only has a year +0.03; same year, other day -0.25;
+years one apart -0.25; further apart -0.35. Nationality differs -0.20, gender differs -0.20.
+Missing values are not compared and say so.
+
+Screening is blocked (candidate selection) so it is not every person against every entry: two
+names are compared only when they share a pair of token prefixes (first four letters of the
+skeletons), or a token prefix and the birth year, or when one of them is a single token that
+the other contains. All comparisons run on the unique names of a table, vectorised.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+    import pandas as pd
+
+DEFAULT_THRESHOLD = 0.70
+
+# Main name features.
+NAME_EQUAL = 1.0
+FUZZY_FACTOR = 0.95           # spelling variants and typos stay below a literal match
+PARTIAL_ONE = 0.62            # one name is a single token of the other
+PARTIAL_MANY = 0.68           # one name (2+ tokens) is contained in the other
+TOKEN_FLOOR = 0.6             # token similarity below this counts as a different token
+# Qualifiers (added to the main feature).
+DOB_EQUAL = 0.15
+DOB_SWAPPED = 0.05
+DOB_YEAR_EQUAL = 0.03
+DOB_SAME_YEAR_DIFFERS = -0.25
+DOB_YEAR_NEAR = -0.25
+DOB_DIFFERS = -0.35
+NATIONALITY_DIFFERS = -0.20
+GENDER_DIFFERS = -0.20
+MAX_BONUS = DOB_EQUAL         # the largest positive qualifier (bounds which pairs can still match)
+DOCUMENT_SCORE = 1.0
+STRONG_NAME = 0.80            # name score from which name + date of birth is a strong match
+
+MAX_TOKENS = 6                # tokens kept per name (longer names are cut; rare)
+PREFIX = 4                    # letters of a skeleton used in blocking keys
+_CHUNK = 200_000              # name pairs per vectorised block (bounds memory)
+
+# Honorifics and patronymic particles that carry no identity ("Ahmad bin Ismail" = "Ahmad Ismail").
+PARTICLES = frozenset({"MR", "MRS", "MS", "MISS", "MSTR", "DR", "CAPT", "BIN", "BINTI", "BINTE", "BTE", "BT"})
+# Burmese honorifics: titles when they lead the name ("U Thein Sein" = "Thein Sein"); elsewhere
+# "U" is a name syllable (Kyaw Zaw U / Kyaw Zaw Oo).
+LEADING_TITLES = frozenset({"U", "DAW"})
+# Vessel-name prefixes of the vessel type ("MV", "M/V", "KM" kapal motor, "FV", "MT", ...).
+VESSEL_PREFIXES = frozenset({"MV", "MT", "MS", "MY", "FV", "FB", "SS", "KM", "KMP", "KLM", "TB", "TK", "RV", "LCT"})
+
+# Tokens so common in the region's names that sharing them says little (Vietnamese family and
+# middle names, Chinese and Khmer family names, Muslim given names), in skeleton form: they weigh
+# COMMON_WEIGHT of their length, so "NGUYEN VAN HUNG" and "NGUYEN VAN HANG" stay apart.
+COMMON_TOKENS = frozenset({
+    "NGUIEN", "TRAN", "LE", "PAM", "HOANG", "HUINH", "PAN", "VU", "VO", "DANG", "BUI", "DO", "HO", "NGO",
+    "DUONG", "LI", "VAN", "TI", "DUC", "MUHAMAD", "MOHAMED", "MOHAMAD", "MD", "ABDUL", "NUR", "SRI", "SITI",
+    "AUNG", "MAUNG", "KIAV", "TAN", "LIM", "VANG", "SANG", "CEN", "LIU", "SOK", "CEA", "KIM", "SUN",
+})
+COMMON_WEIGHT = 0.4
+_NON_ALNUM = re.compile(r"[^A-Z0-9]+")
+_DOUBLE = re.compile(r"(.)\1+")
+_SILENT_H = re.compile(r"(?<=[^AEIOU])H+")
+_VOWELS = re.compile(r"[AEIOU]")
+# Old Indonesian spelling (Soeharto, Widjaja, Tjahjadi) folds into the current one too.
+_SKELETON_SUBS = (("OE", "U"), ("DJ", "J"), ("TJ", "C"), ("OU", "U"), ("OO", "U"), ("EE", "I"), ("Y", "I"), ("W", "V"), ("Q", "K"), ("Z", "S"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Normalisation (scalar helpers, applied to unique values only)
+# ---------------------------------------------------------------------------------------------
+
+def fold(text: Any) -> str:
+    """ASCII, upper case, punctuation as spaces, spaces collapsed ('' for missing)."""
+    if text is None or (isinstance(text, float) and text != text):
+        return ""
+    from anyascii import anyascii
+
+    s = str(text)
+    if not s.isascii():
+        s = anyascii(s)
+    return " ".join(_NON_ALNUM.sub(" ", s.upper()).split())
+
+
+def name_tokens(text: Any) -> list[str]:
+    """The name's tokens: folded, honorifics and particles dropped, repeats dropped, order kept."""
+    out: list[str] = []
+    toks = fold(text).split()
+    if len(toks) > 1 and toks[0] in LEADING_TITLES:
+        toks = toks[1:]
+    for tok in toks:
+        if tok not in PARTICLES and tok not in out:
+            out.append(tok)
+    return out
+
+
+def skeleton(token: str) -> str:
+    """A token's spelling skeleton: romanisation variants (Sokh/Sok, Somchay/Somchai) fold together."""
+    s = token.upper()
+    if len(s) > 1:
+        # H after a consonant (KH, TH, PH, CH) or at the end goes; between vowels or leading it stays
+        s = _SILENT_H.sub("", s)
+        if s.endswith("H") and len(s) > 1:
+            s = s[:-1]
+    for a, b in _SKELETON_SUBS:
+        s = s.replace(a, b)
+    s = _DOUBLE.sub(r"\1", s)
+    return s or token
+
+
+def consonants(skel: str) -> str:
+    """First letter and the consonants of a skeleton (MUHAMAD and MOHAMED -> MHMD)."""
+    return _DOUBLE.sub(r"\1", skel[:1] + _VOWELS.sub("", skel[1:]))
+
+
+def vessel_name_key(text: Any) -> str:
+    """A vessel name for comparison: folded, type prefixes (MV, M/V, KM, FV...) dropped."""
+    toks = fold(text).split()
+    if len(toks) > 1 and toks[0] == "M" and toks[1] in ("V", "T", "Y", "S"):
+        toks = toks[2:]  # 'M/V' folds to 'M V'
+    elif toks and toks[0] in VESSEL_PREFIXES and len(toks) > 1:
+        toks = toks[1:]
+    return " ".join(toks)
+
+
+def fold_series(values: pd.Series, func: Any = fold) -> pd.Series:
+    """`func` applied to the unique values of a column, mapped back (vectorised over rows)."""
+    import pandas as pd
+
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    table = [func(u) for u in uniques] + [""]
+    import numpy as np
+    return pd.Series(np.asarray(table, dtype=object)[codes], index=values.index, dtype="str")
+
+
+# ---------------------------------------------------------------------------------------------
+# A table of unique names, as token-id matrices
+# ---------------------------------------------------------------------------------------------
+
+class NameTable:
+    """Unique names prepared for vectorised comparison: skeleton-token ids, lengths, sorted forms."""
+
+    def __init__(self, names: Iterable[str]) -> None:
+        import numpy as np
+        import pandas as pd
+
+        self.names = pd.Index(pd.unique(pd.Series(list(names), dtype="str").fillna("")))
+        n = len(self.names)
+        toks = pd.Series(self.names, dtype="str").map(name_tokens)
+        flat = toks.explode()
+        flat = flat[flat.notna()]
+        frame = pd.DataFrame({"nid": flat.index.to_numpy(dtype=np.int64), "tok": flat.to_numpy(dtype=object)})
+        utok = pd.unique(frame["tok"])
+        skel = {t: skeleton(t) for t in utok}
+        frame["sk"] = frame["tok"].map(skel)
+        frame = frame.drop_duplicates(["nid", "sk"])
+        frame["pos"] = frame.groupby("nid").cumcount()
+        frame = frame[frame["pos"] < MAX_TOKENS]
+        codes, vocab = pd.factorize(frame["sk"])
+        self.vocab = np.asarray(vocab, dtype=object)
+        self.tok = np.full((n, MAX_TOKENS), -1, dtype=np.int64)
+        self.tok[frame["nid"].to_numpy(), frame["pos"].to_numpy()] = codes
+        self.vlen = np.array([len(v) * (COMMON_WEIGHT if v in COMMON_TOKENS else 1.0) for v in self.vocab],
+                             dtype=np.float64)
+        cons = [consonants(v) for v in self.vocab]
+        self.cons = np.asarray(cons, dtype=object)
+        self.cons_ok = np.array([len(c) >= 4 for c in cons], dtype=bool)
+        self.ntok = (self.tok >= 0).sum(axis=1)
+        lit = frame.sort_values(["nid", "tok"]).groupby("nid")["tok"].agg(" ".join)
+        self.sorted_lit = np.full(n, "", dtype=object)
+        self.sorted_lit[lit.index.to_numpy()] = lit.to_numpy()
+        sk = frame.sort_values(["nid", "sk"]).groupby("nid")["sk"].agg(" ".join)
+        self.sorted_skel = np.full(n, "", dtype=object)
+        self.sorted_skel[sk.index.to_numpy()] = sk.to_numpy()
+        self.frame = frame  # nid, tok, sk, pos (for blocking keys)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def ids(self, names: pd.Series) -> np.ndarray:
+        """Positions of the given names in the table (-1 when absent)."""
+        return self.names.get_indexer(names.astype("str").fillna(""))
+
+
+def _token_sims(a_ids: np.ndarray, b_ids: np.ndarray, table: NameTable) -> np.ndarray:
+    """Similarity in [0, 1] of skeleton-token pairs (ids into the vocabulary), initials included."""
+    import numpy as np
+    from rapidfuzz import fuzz, process
+    from rapidfuzz.distance import Levenshtein
+
+    out = np.ones(len(a_ids), dtype=np.float64)
+    diff = a_ids != b_ids
+    if diff.any():
+        ia, ib = a_ids[diff], b_ids[diff]
+        sa, sb = table.vocab[ia], table.vocab[ib]
+        sims = process.cpdist(list(sa), list(sb), scorer=fuzz.ratio, workers=1) / 100.0
+        # one edit in a long token is a spelling variant (PISETH / PISITH), not another name
+        edits = process.cpdist(list(sa), list(sb), scorer=Levenshtein.distance, workers=1)
+        la = np.fromiter((len(x) for x in sa), dtype=np.int64, count=len(sa))
+        lb = np.fromiter((len(x) for x in sb), dtype=np.int64, count=len(sb))
+        first_a = np.array([x[0] for x in sa], dtype=object)
+        first_b = np.array([x[0] for x in sb], dtype=object)
+        initial = ((la == 1) | (lb == 1)) & (first_a == first_b)  # 'V' for 'VAN'
+        one_edit = (edits == 1) & (np.minimum(la, lb) >= 5)
+        # same consonant frame (4+ letters): vowel-only romanisation variants (MUHAMMAD / MOHAMMED)
+        frame = table.cons_ok[ia] & (table.cons[ia] == table.cons[ib])
+        out[diff] = np.where(initial | frame | one_edit, np.maximum(sims, 0.9), sims)
+    return out
+
+
+def name_scores(table: NameTable, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Score and feature code per name pair (a[i], b[i]): 0 none, 1 equal, 2 variant, 3 fuzzy, 4 partial."""
+    import numpy as np
+
+    score = np.zeros(len(a), dtype=np.float64)
+    feature = np.zeros(len(a), dtype=np.int8)
+    for start in range(0, len(a), _CHUNK):
+        sl = slice(start, start + _CHUNK)
+        s, f = _name_scores_chunk(table, a[sl], b[sl])
+        score[sl], feature[sl] = s, f
+    return score, feature
+
+
+def _name_scores_chunk(table: NameTable, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    import numpy as np
+
+    A, B = table.tok[a], table.tok[b]                      # (n, K) token ids, -1 padding
+    va = (A >= 0)[:, :, None] & (B >= 0)[:, None, :]       # (n, K, K) valid token pairs
+    V = len(table.vocab)
+    codes = np.where(va, A[:, :, None] * V + B[:, None, :], -1)
+    flat = codes[va]
+    sims = np.zeros(codes.shape, dtype=np.float64)
+    if len(flat):
+        uniq, inv = np.unique(flat, return_inverse=True)
+        usims = _token_sims(uniq // V, uniq % V, table)
+        sims[va] = usims[inv]
+    f = np.clip((sims - TOKEN_FLOOR) / (1.0 - TOKEN_FLOOR), 0.0, 1.0)
+    LA = np.where(A >= 0, table.vlen[np.maximum(A, 0)], 0.0)
+    LB = np.where(B >= 0, table.vlen[np.maximum(B, 0)], 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cov_a = (f.max(axis=2) * LA).sum(axis=1) / LA.sum(axis=1)
+        cov_b = (f.max(axis=1) * LB).sum(axis=1) / LB.sum(axis=1)
+    cov_a, cov_b = np.nan_to_num(cov_a), np.nan_to_num(cov_b)
+    na, nb = table.ntok[a], table.ntok[b]
+    fuzzy = np.minimum(cov_a, cov_b) * FUZZY_FACTOR
+    score = fuzzy.copy()
+    feature = np.where(fuzzy > 0, 3, 0).astype(np.int8)
+    # a missing name part: the shorter name is (almost) wholly inside the longer one
+    short_cov = np.where(na < nb, cov_a, cov_b)
+    part = (na != nb) & (np.minimum(na, nb) >= 1) & (short_cov >= 0.9)
+    part_score = np.where(np.minimum(na, nb) == 1, PARTIAL_ONE, PARTIAL_MANY) * short_cov
+    better = part & (part_score > score)
+    score = np.where(better, part_score, score)
+    feature = np.where(better, 4, feature).astype(np.int8)
+    variant = (table.sorted_skel[a] == table.sorted_skel[b]) & (na > 0)
+    score = np.where(variant, FUZZY_FACTOR, score)
+    feature = np.where(variant, 2, feature).astype(np.int8)
+    equal = (table.sorted_lit[a] == table.sorted_lit[b]) & (na > 0)
+    score = np.where(equal, NAME_EQUAL, score)
+    feature = np.where(equal, 1, feature).astype(np.int8)
+    return score, feature
+
+
+# ---------------------------------------------------------------------------------------------
+# Blocking: candidate name pairs
+# ---------------------------------------------------------------------------------------------
+
+def _pair_keys(table: NameTable, nids: np.ndarray) -> pd.DataFrame:
+    """Sorted pairs of token prefixes of each name (names with 2+ tokens): (nid, key)."""
+    import pandas as pd
+
+    fr = table.frame[table.frame["nid"].isin(nids)][["nid", "sk", "pos"]].copy()
+    fr["p"] = fr["sk"].str.slice(0, PREFIX)
+    m = fr.merge(fr, on="nid", suffixes=("_a", "_b"))
+    m = m[m["pos_a"] < m["pos_b"]]
+    lo = m["p_a"].where(m["p_a"] <= m["p_b"], m["p_b"])
+    hi = m["p_b"].where(m["p_a"] <= m["p_b"], m["p_a"])
+    return pd.DataFrame({"nid": m["nid"].to_numpy(), "key": (lo + "|" + hi).to_numpy()}).drop_duplicates()
+
+
+def _token_keys(table: NameTable, nids: np.ndarray) -> pd.DataFrame:
+    """One key per token prefix of each name: (nid, key)."""
+    import pandas as pd
+
+    fr = table.frame[table.frame["nid"].isin(nids)]
+    return pd.DataFrame({"nid": fr["nid"].to_numpy(), "key": fr["sk"].str.slice(0, PREFIX).to_numpy()}).drop_duplicates()
+
+
+def _join_keys(left: pd.DataFrame, right: pd.DataFrame) -> pd.DataFrame:
+    m = left.merge(right, on="key", suffixes=("_a", "_b"))
+    return m[["nid_a", "nid_b"]]
+
+
+def candidate_pairs(table: NameTable, a_rows: pd.DataFrame, b_rows: pd.DataFrame) -> pd.DataFrame:
+    """Name pairs (nid_a, nid_b) worth comparing; rows have columns nid and year (birth year or NA)."""
+    import numpy as np
+    import pandas as pd
+
+    a_n = np.unique(a_rows["nid"].to_numpy())
+    b_n = np.unique(b_rows["nid"].to_numpy())
+    parts = [_join_keys(_pair_keys(table, a_n), _pair_keys(table, b_n))]
+    # token prefix + birth year: catches a typo in the other token, or a missing name part
+    ay = a_rows.dropna(subset=["year"]).drop_duplicates(["nid", "year"])
+    by = b_rows.dropna(subset=["year"]).drop_duplicates(["nid", "year"])
+    if len(ay) and len(by):
+        ka = _token_keys(table, ay["nid"].unique()).merge(ay[["nid", "year"]], on="nid")
+        kb = _token_keys(table, by["nid"].unique()).merge(by[["nid", "year"]], on="nid")
+        ka["key"] = ka["key"] + "|" + ka["year"].astype("int64").astype("str")
+        kb["key"] = kb["key"] + "|" + kb["year"].astype("int64").astype("str")
+        parts.append(_join_keys(ka[["nid", "key"]], kb[["nid", "key"]]))
+    # single-token names (Burmese names, Indonesian single names) against any token of the other
+    single_a = a_n[table.ntok[a_n] == 1]
+    single_b = b_n[table.ntok[b_n] == 1]
+    if len(single_a):
+        parts.append(_join_keys(_token_keys(table, single_a), _token_keys(table, b_n)))
+    if len(single_b):
+        parts.append(_join_keys(_token_keys(table, a_n), _token_keys(table, single_b)))
+    out = pd.concat(parts, ignore_index=True).drop_duplicates()
+    return out.reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Screening persons
+# ---------------------------------------------------------------------------------------------
+
+def _dates(values: pd.Series) -> pd.Series:
+    import pandas as pd
+    return pd.to_datetime(values, errors="coerce").astype("datetime64[us]")
+
+
+def _text(frame: pd.DataFrame, col: str) -> pd.Series:
+    import pandas as pd
+    if col not in frame.columns:
+        return pd.Series(pd.NA, index=frame.index, dtype="str")
+    s = frame[col].astype("str")
+    return s.where(frame[col].notna() & (s.str.strip() != ""), pd.NA)
+
+
+def entry_names(entries: pd.DataFrame) -> pd.DataFrame:
+    """One row per name of each entry (its name and its ';'-separated aliases): (entry, name)."""
+    import pandas as pd
+
+    names = _text(entries, "name").fillna("")
+    if "aliases" in entries.columns:
+        names = names.str.cat(_text(entries, "aliases").fillna(""), sep=";")
+    split = names.str.split(";").explode()
+    out = pd.DataFrame({"entry": split.index.to_numpy(), "name": split.str.strip().to_numpy()})
+    out = out[out["name"] != ""]
+    return out.drop_duplicates().reset_index(drop=True)
+
+
+def screen_persons(persons: pd.DataFrame, entries: pd.DataFrame, *, threshold: float = DEFAULT_THRESHOLD,
+                   blocking: bool = True) -> pd.DataFrame:
+    """Person rows matching person entries, best match per (person, entry), at or above `threshold`.
+
+    persons: name_key (or name), date_of_birth, nationality, gender, doc_number, doc_issuer.
+    entries: name, aliases (';'-separated), date_of_birth, birth_year, nationality, gender,
+    doc_number, doc_issuer. Returns columns person, entry (positions in the inputs), score,
+    basis ('document', 'name+dob' or 'name') and explanation.
+    """
+    import numpy as np
+    import pandas as pd
+
+    persons = persons.reset_index(drop=True)
+    entries = entries.reset_index(drop=True)
+    name_col = "name_key" if "name_key" in persons.columns else "name"
+    p_names = _text(persons, name_col).fillna("")
+    e_names = entry_names(entries)
+    table = NameTable(pd.concat([p_names, e_names["name"]], ignore_index=True))
+    p_nid = table.ids(p_names)
+    e_nid = table.ids(e_names["name"])
+    p_dob = _dates(persons["date_of_birth"]) if "date_of_birth" in persons.columns else pd.Series(pd.NaT, index=persons.index)
+    e_dob = _dates(entries["date_of_birth"]) if "date_of_birth" in entries.columns else pd.Series(pd.NaT, index=entries.index)
+    e_year = (entries["birth_year"].astype("Int64") if "birth_year" in entries.columns
+              else pd.Series(pd.NA, index=entries.index, dtype="Int64")).fillna(e_dob.dt.year.astype("Int64"))
+
+    a_rows = pd.DataFrame({"nid": p_nid, "year": p_dob.dt.year.astype("Int64")})
+    b_rows = pd.DataFrame({"nid": e_nid, "year": e_year.reindex(e_names["entry"].to_numpy()).to_numpy()})
+    if blocking:
+        pairs = candidate_pairs(table, a_rows, b_rows)
+    else:
+        pa_ = np.unique(p_nid)
+        pb_ = np.unique(e_nid)
+        pairs = pd.DataFrame({"nid_a": np.repeat(pa_, len(pb_)), "nid_b": np.tile(pb_, len(pa_))})
+    score, feature = name_scores(table, pairs["nid_a"].to_numpy(), pairs["nid_b"].to_numpy())
+    pairs["name_score"], pairs["feature"] = score, feature
+    # only pairs that can still reach the threshold with the best qualifier
+    pairs = pairs[pairs["name_score"] + MAX_BONUS >= threshold - 1e-9]
+
+    # expand name pairs to (person row, entry): best name of the entry per person row
+    m = pairs.merge(pd.DataFrame({"nid_b": e_nid, "entry": e_names["entry"].to_numpy()}), on="nid_b")
+    m = m.sort_values("name_score", ascending=False).drop_duplicates(["nid_a", "entry"])
+    m = m.merge(pd.DataFrame({"nid_a": p_nid, "person": np.arange(len(persons))}), on="nid_a")
+    by_name = _qualify(m[["person", "entry", "name_score", "feature"]].reset_index(drop=True),
+                       persons, entries, p_dob, e_dob, e_year)
+    by_name = by_name[by_name["score"] >= threshold - 1e-9]
+
+    by_doc = screen_documents(persons, entries)
+    out = by_name.merge(by_doc[["person", "entry", "explanation"]].rename(columns={"explanation": "doc_expl"}),
+                        on=["person", "entry"], how="outer")
+    has_doc = out["doc_expl"].notna()
+    has_name = out["score"].notna()
+    out["explanation"] = out["doc_expl"].where(~has_name, out["doc_expl"].fillna("").str.cat(
+        out["explanation"].fillna(""), sep="; ").str.strip("; ")).where(has_doc, out["explanation"])
+    out["score"] = out["score"].where(~has_doc, DOCUMENT_SCORE).astype("float64")
+    out["basis"] = out["basis"].where(~has_doc, "document")
+    out = out.sort_values(["person", "score", "entry"], ascending=[True, False, True])
+    return out[["person", "entry", "score", "basis", "explanation"]].reset_index(drop=True)
+
+
+def _qualify(m: pd.DataFrame, persons: pd.DataFrame, entries: pd.DataFrame, p_dob: pd.Series,
+             e_dob: pd.Series, e_year: pd.Series) -> pd.DataFrame:
+    """Add date-of-birth, nationality and gender qualifiers, the score, basis and explanation."""
+    import numpy as np
+    import pandas as pd
+
+    pi, ei = m["person"].to_numpy(), m["entry"].to_numpy()
+    pd_ = p_dob.to_numpy()[pi]
+    ed_ = e_dob.to_numpy()[ei]
+    ey = e_year.to_numpy(dtype="float64", na_value=np.nan)[ei]
+    pdd = pd.DatetimeIndex(pd_)
+    edd = pd.DatetimeIndex(ed_)
+    py = pdd.year.to_numpy(dtype="float64", na_value=np.nan) if len(pdd) else np.array([])
+    both = ~np.isnat(pd_) & ~np.isnat(ed_)
+    year_only = ~np.isnat(pd_) & np.isnat(ed_) & ~np.isnan(ey)
+    pm, pday = pdd.month.to_numpy(dtype="float64", na_value=np.nan), pdd.day.to_numpy(dtype="float64", na_value=np.nan)
+    em, eday = edd.month.to_numpy(dtype="float64", na_value=np.nan), edd.day.to_numpy(dtype="float64", na_value=np.nan)
+    eyy = edd.year.to_numpy(dtype="float64", na_value=np.nan)
+    equal = both & (pd_ == ed_)
+    swapped = both & ~equal & (py == eyy) & (pm == eday) & (pday == em)
+    dy = np.abs(np.where(both, py - eyy, np.where(year_only, py - ey, np.nan)))
+    same_year_other_day = both & ~equal & ~swapped & (dy == 0)
+    y_equal = year_only & (dy == 0)
+    near = (both | year_only) & (dy == 1)
+    far = (both | year_only) & (dy >= 2)
+    dob_q = np.select([equal, swapped, y_equal, same_year_other_day, near, far],
+                      [DOB_EQUAL, DOB_SWAPPED, DOB_YEAR_EQUAL, DOB_SAME_YEAR_DIFFERS, DOB_YEAR_NEAR, DOB_DIFFERS], 0.0)
+    dob_txt = np.select([equal, swapped, y_equal, same_year_other_day, near, far],
+                        ["date of birth equal", "date of birth day/month swapped", "birth year equal",
+                         "date of birth differs (same year)", "date of birth differs (1 year apart)",
+                         "date of birth differs"], "date of birth not compared")
+
+    def qual(col: str) -> tuple[np.ndarray, np.ndarray]:
+        a = _text(persons, col).str.upper().to_numpy(dtype=object, na_value=None)[pi]
+        b = _text(entries, col).str.upper().to_numpy(dtype=object, na_value=None)[ei]
+        known = np.array([x is not None for x in a], dtype=bool) & np.array([x is not None for x in b], dtype=bool)
+        same = known & (a == b)
+        return known, same
+
+    nat_known, nat_same = qual("nationality")
+    gen_known, gen_same = qual("gender")
+    nat_q = np.where(nat_known & ~nat_same, NATIONALITY_DIFFERS, 0.0)
+    gen_q = np.where(gen_known & ~gen_same, GENDER_DIFFERS, 0.0)
+    nat_txt = np.where(nat_known, np.where(nat_same, "nationality equal", "nationality differs"), "")
+    gen_txt = np.where(gen_known & ~gen_same, "gender differs", "")
+
+    name = m["name_score"].to_numpy()
+    feat = m["feature"].to_numpy()
+    score = np.clip(name + dob_q + nat_q + gen_q, 0.0, 1.0)
+    num = pd.Series(name).map("{:.2f}".format).to_numpy(dtype=object)
+    name_txt = np.select([feat == 1, feat == 2, feat == 3, feat == 4, feat == 0],
+                         ["name equal", "name " + num + " spelling variant", "name " + num + " token-match",
+                          "name " + num + " partial (a name part missing)", "name not alike"], "")
+    expl = pd.Series(name_txt, dtype="str")
+    for piece in (dob_txt, nat_txt, gen_txt):
+        p = pd.Series(piece, dtype="str")
+        expl = expl.where(p == "", expl + ", " + p)
+    strong = (equal | swapped) & (name >= STRONG_NAME)
+    out = m[["person", "entry"]].copy()
+    out["score"] = score
+    out["basis"] = np.where(strong, "name+dob", "name")
+    out["explanation"] = expl.to_numpy()
+    return out.sort_values("score", ascending=False).drop_duplicates(["person", "entry"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Documents and vessels
+# ---------------------------------------------------------------------------------------------
+
+def doc_key(values: pd.Series) -> pd.Series:
+    """A document number for comparison: upper case, letters and digits only."""
+    return fold_series(values, lambda v: fold(v).replace(" ", ""))
+
+
+def screen_documents(persons: pd.DataFrame, entries: pd.DataFrame) -> pd.DataFrame:
+    """Persons whose document number equals an entry's (and issuer, when both are known)."""
+    import numpy as np
+    import pandas as pd
+
+    cols = ["person", "entry", "score", "basis", "explanation"]
+    if "doc_number" not in persons.columns or "doc_number" not in entries.columns:
+        return pd.DataFrame(columns=cols)
+    p = pd.DataFrame({"person": np.arange(len(persons)), "doc": doc_key(persons["doc_number"].reset_index(drop=True)),
+                      "iss_p": _text(persons.reset_index(drop=True), "doc_issuer").str.upper()})
+    e = pd.DataFrame({"entry": np.arange(len(entries)), "doc": doc_key(entries["doc_number"].reset_index(drop=True)),
+                      "iss_e": _text(entries.reset_index(drop=True), "doc_issuer").str.upper()})
+    p, e = p[p["doc"] != ""], e[e["doc"] != ""]
+    m = p.merge(e, on="doc")
+    known = m["iss_p"].notna() & m["iss_e"].notna()
+    m = m[~known | (m["iss_p"] == m["iss_e"])]
+    known = m["iss_p"].notna() & m["iss_e"].notna()
+    m = m.assign(score=DOCUMENT_SCORE, basis="document",
+                 explanation=np.where(known, "document number and issuer equal",
+                                      "document number equal (issuer not compared)"))
+    return m[cols].reset_index(drop=True)
+
+
+def _digits(values: pd.Series, width: int) -> pd.Series:
+    s = fold_series(values, lambda v: fold(v).replace(" ", "").removeprefix("IMO").removeprefix("MMSI"))
+    return s.where(s.str.fullmatch(rf"\d{{{width}}}") & (s != "0" * width), "")
+
+
+def screen_vessels(calls: pd.DataFrame, entries: pd.DataFrame) -> pd.DataFrame:
+    """Calls whose vessel matches a vessel entry: IMO or MMSI equal, else name plus flag or call sign.
+
+    calls: imo, mmsi, vessel_name (or vessel_name_key), flag, call_sign. entries: imo, mmsi,
+    name, aliases, flag (alpha-3, as `nationality` or `flag`), call_sign. Returns call, entry,
+    score, basis ('imo', 'mmsi', 'name+flag', 'name+call-sign'), explanation.
+    """
+    import numpy as np
+    import pandas as pd
+
+    cols = ["call", "entry", "score", "basis", "explanation"]
+    calls = calls.reset_index(drop=True)
+    entries = entries.reset_index(drop=True)
+    c = pd.DataFrame({"call": np.arange(len(calls))})
+    e = pd.DataFrame({"entry": np.arange(len(entries))})
+    parts = []
+    for col, width, label in (("imo", 7, "IMO"), ("mmsi", 9, "MMSI")):
+        if col in calls.columns and col in entries.columns:
+            c[col], e[col] = _digits(calls[col], width), _digits(entries[col], width)
+            m = c[c[col] != ""].merge(e[e[col] != ""], on=col)
+            parts.append(m.assign(score=0.95, basis=col, explanation=label + " " + m[col] + " equal"))
+    vname = calls["vessel_name"] if "vessel_name" in calls.columns else calls.get("vessel_name_key")
+    if vname is not None:
+        c["vkey"] = fold_series(vname, vessel_name_key)
+        en = entry_names(entries)
+        en["vkey"] = fold_series(en["name"], vessel_name_key)
+        en = en[en["vkey"] != ""].drop_duplicates(["entry", "vkey"])
+        m = c[c["vkey"] != ""].merge(en[["entry", "vkey"]], on="vkey")
+        flag_e = _text(entries, "flag") if "flag" in entries.columns else _text(entries, "nationality")
+        flag_c = _text(calls, "flag")
+        cs_c = fold_series(_text(calls, "call_sign").fillna(""), lambda v: fold(v).replace(" ", ""))
+        cs_e = fold_series(_text(entries, "call_sign").fillna(""), lambda v: fold(v).replace(" ", ""))
+        fc = flag_c.str.upper().to_numpy(dtype=object, na_value=None)[m["call"].to_numpy()]
+        fe = flag_e.str.upper().to_numpy(dtype=object, na_value=None)[m["entry"].to_numpy()]
+        same_flag = np.array([a is not None and a == b for a, b in zip(fc, fe)], dtype=bool)
+        cc = cs_c.to_numpy(dtype=object)[m["call"].to_numpy()]
+        ce = cs_e.to_numpy(dtype=object)[m["entry"].to_numpy()]
+        same_cs = (cc != "") & (cc == ce)
+        both = same_flag & same_cs
+        m = m.assign(score=np.where(both, 0.9, 0.85),
+                     basis=np.where(same_flag, "name+flag", "name+call-sign"),
+                     explanation=np.where(both, "name, flag and call sign equal",
+                                          np.where(same_flag, "name and flag equal", "name and call sign equal")))
+        parts.append(m[same_flag | same_cs])
+    if not parts:
+        return pd.DataFrame(columns=cols)
+    out = pd.concat([p[cols] for p in parts], ignore_index=True)
+    # one row per (call, entry): identifiers first, then name evidence
+    out = out.sort_values(["call", "entry", "score"], ascending=[True, True, False])
+    expl = out.groupby(["call", "entry"], sort=False)["explanation"].agg("; ".join)
+    out = out.drop_duplicates(["call", "entry"]).set_index(["call", "entry"])
+    out["explanation"] = expl
+    return out.reset_index()[cols]
+
+
+def score_pairs(persons: pd.DataFrame, entries: pd.DataFrame) -> pd.DataFrame:
+    """Score aligned pairs (row i of persons against row i of entries): score, basis, explanation."""
+    import numpy as np
+    import pandas as pd
+
+    persons = persons.reset_index(drop=True)
+    entries = entries.reset_index(drop=True)
+    if len(persons) != len(entries):
+        raise ValueError("score_pairs needs two tables of the same length")
+    name_col = "name_key" if "name_key" in persons.columns else "name"
+    p_names = _text(persons, name_col).fillna("")
+    e_names = entry_names(entries)
+    table = NameTable(pd.concat([p_names, e_names["name"]], ignore_index=True))
+    pairs = pd.DataFrame({"person": e_names["entry"].to_numpy(), "entry": e_names["entry"].to_numpy()})
+    score, feature = name_scores(table, table.ids(p_names)[pairs["person"].to_numpy()], table.ids(e_names["name"]))
+    pairs["name_score"], pairs["feature"] = score, feature
+    pairs = pairs.sort_values("name_score", ascending=False).drop_duplicates("entry")
+    missing = np.setdiff1d(np.arange(len(entries)), pairs["entry"].to_numpy())  # entries without a name
+    pairs = pd.concat([pairs, pd.DataFrame({"person": missing, "entry": missing, "name_score": 0.0,
+                                            "feature": np.int8(0)})], ignore_index=True)
+    p_dob = _dates(persons["date_of_birth"]) if "date_of_birth" in persons.columns else pd.Series(pd.NaT, index=persons.index)
+    e_dob = _dates(entries["date_of_birth"]) if "date_of_birth" in entries.columns else pd.Series(pd.NaT, index=entries.index)
+    e_year = (entries["birth_year"].astype("Int64") if "birth_year" in entries.columns
+              else pd.Series(pd.NA, index=entries.index, dtype="Int64")).fillna(e_dob.dt.year.astype("Int64"))
+    out = _qualify(pairs.reset_index(drop=True), persons, entries, p_dob, e_dob, e_year)
+    docs = screen_documents(persons, entries)
+    docs = docs[docs["person"] == docs["entry"]]
+    out = out.set_index("entry").sort_index()
+    if len(docs):
+        idx = docs["entry"].to_numpy()
+        out.loc[idx, "explanation"] = docs["explanation"].to_numpy() + "; " + out.loc[idx, "explanation"].to_numpy()
+        out.loc[idx, "score"] = DOCUMENT_SCORE
+        out.loc[idx, "basis"] = "document"
+    return out.reset_index()[["score", "basis", "explanation"]]
+
+
+def match_one(a: dict[str, Any], b: dict[str, Any]) -> tuple[float, str]:
+    """Score and explanation of one person against one entry (for tests and single lookups)."""
+    import pandas as pd
+
+    keys = ("date_of_birth", "nationality", "gender", "doc_number", "doc_issuer")
+    pa_ = {"name_key": a.get("name"), **{k: a.get(k) for k in keys}}
+    eb = {"name": b.get("name"), "aliases": b.get("aliases"), "birth_year": b.get("birth_year"),
+          **{k: b.get(k) for k in keys}}
+    res = score_pairs(pd.DataFrame([pa_]), pd.DataFrame([eb]))
+    return float(res["score"].iloc[0]), str(res["explanation"].iloc[0])
