@@ -115,10 +115,12 @@ def all_rules() -> dict[str, Rule]:
     global _LOADED
     if not _LOADED:
         import piu.risk.rules as pkg
-        for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
+        for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):  # noqa: B007
             importlib.import_module(f"{pkg.__name__}.{info.name}")
         _LOADED = True
-    return dict(_REGISTRY)
+    # manifest rules first, then identity, capacity, history, watchlist (stable within a category)
+    ordered = sorted(_REGISTRY.values(), key=lambda r: CATEGORIES.index(r.category))
+    return {r.id: r for r in ordered}
 
 
 def get_rule(rule_id: str) -> Rule | None:

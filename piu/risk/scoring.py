@@ -47,7 +47,13 @@ def reference_tables(store: Store | None, config: RulesConfig) -> dict[str, Any]
     from piu.risk import flags
     from piu.risk.rules.capacity import load_norms
 
-    return {"flag_ratings": flags.effective(store), "vessel_norms": load_norms()}
+    ref: dict[str, Any] = {"flag_ratings": flags.effective(store), "vessel_norms": load_norms()}
+    partner = config.settings.get("partner-alert")
+    if store is not None and store.exists() and partner is not None and partner.enabled:
+        # partner units' flagged cases (regional exchange) reach the partner-alert rule as reference data
+        from piu.exchange import partner_reference
+        ref.update(partner_reference(store))
+    return ref
 
 
 def reference_digest(reference: dict[str, Any], config: RulesConfig) -> str:

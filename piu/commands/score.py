@@ -1,0 +1,105 @@
+"""`piu score`: score calls with the rule set and print the flagged ones, highest score first."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from piu.commands._common import FormatOption, PortOption, SinceOption, UntilOption, check_format, store
+
+RulesOption = Annotated[Optional[str], typer.Option(
+    "--rules", envvar="PIU_RULES", metavar="FILE",
+    help="Rules file (TOML; default: $PIU_HOME/rules.toml when it exists, else the built-in rules).")]
+
+TABLE_HEADERS = {"call_time": "time", "port": "port", "vessel_name": "vessel", "imo": "IMO", "flag": "flag",
+                 "vessel_type": "type", "persons_aboard": "persons", "score": "score", "band": "band",
+                 "reasons": "main reasons"}
+
+
+def register(app: typer.Typer) -> None:
+    """Add the score command."""
+    app.command()(score)
+
+
+def resolve_port(home: object, text: Optional[str]) -> Optional[str]:
+    """A port name or UN/LOCODE from --port as a UN/LOCODE (None: every port)."""
+    from piu.errors import UsageError
+
+    if text is None or not text.strip():
+        return None
+    value = text.strip()
+    try:
+        from piu.io.ports import PortTable
+    except ImportError:  # pragma: no cover - the port table ships with piu
+        PortTable = None  # noqa: N806
+    if PortTable is not None:
+        code = PortTable.load(home).lookup(value)
+        if code:
+            return code
+    compact = value.replace(" ", "").upper()
+    if len(compact) == 5 and compact.isalnum():
+        return compact
+    raise UsageError(f"--port {value!r} is not a known port name or UN/LOCODE",
+                     hint="give a UN/LOCODE such as KHKOS, or see `piu ports`")
+
+
+def score(
+    port: PortOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    rules: RulesOption = None,
+    all_calls: Annotated[bool, typer.Option("--all", help="Print every call, not only flagged (medium, high) ones.")] = False,
+    rescore: Annotated[bool, typer.Option("--rescore", help="Score again calls already scored with this rule set.")] = False,
+    fmt: FormatOption = None,
+    fail_on: Annotated[Optional[str], typer.Option(
+        "--fail-on", metavar="BAND",
+        help="Exit with code 3 when any printed call is at or above BAND (low, medium, high).")] = None,
+) -> None:
+    """Score calls with transparent rules; print flagged calls, highest score first.
+
+    Calls already scored with the same rule set are not scored again (use --rescore); history
+    rules still look at the whole store. Exit codes: 0 done, 1 error, 2 usage, 3 --fail-on matched.
+    """
+    from piu import render
+    from piu.errors import EXIT_FAIL_ON, UsageError
+    from piu.risk import config as rconfig
+    from piu.risk.output import SCORE_KEYS, TABLE_COLUMNS, score_records
+    from piu.risk.scoring import score_store, select_output
+    from piu.schema import BANDS
+    from piu.timeparse import parse_time
+
+    out_fmt = check_format(fmt, render.FORMATS)
+    fail_band = None
+    if fail_on is not None:
+        fail_band = fail_on.strip().lower()
+        if fail_band not in BANDS:
+            raise UsageError(f"--fail-on {fail_on!r} is not a band", hint=f"use one of: {', '.join(BANDS)}")
+    st = store()
+    start = parse_time(since, option="--since") if since else None
+    end = parse_time(until, option="--until", end_of_day=True) if until else None
+    if start and end and start > end:
+        raise UsageError("--since is after --until", hint="swap them")
+    locode = resolve_port(st.home, port)
+    config = rconfig.load(rconfig.find_rules_file(rules, st.home))
+    run = score_store(st, config, ports=[locode] if locode else None, since=start, until=end, rescore=rescore)
+    shown = select_output(run.frame, all_calls=all_calls)
+    records = score_records(shown)
+    if out_fmt in ("json", "jsonl"):
+        render.write_rows(records, SCORE_KEYS, out_fmt)
+    elif out_fmt == "table":
+        render.write_rows(records, list(TABLE_HEADERS), "table", headers=TABLE_HEADERS,
+                          title=f"piu score (rule set {run.ruleset_version})")
+    else:
+        render.write_rows(records, TABLE_COLUMNS, out_fmt)
+    total = len(run.frame)
+    if total == 0:
+        render.info("No calls to score" + (" in this selection" if (locode or start or end) else ": the store is empty") + ".")
+    else:
+        flagged = int(run.frame["band"].isin(["medium", "high"]).sum())
+        render.info(f"{total} calls: {run.scored} scored now, {run.reused} already scored with rule set "
+                    f"{run.ruleset_version}; {flagged} flagged.")
+    if fail_band is not None:
+        rank = {b: i for i, b in enumerate(BANDS)}
+        if any(rank.get(r["band"], -1) >= rank[fail_band] for r in records):
+            raise typer.Exit(EXIT_FAIL_ON)
