@@ -1,0 +1,67 @@
+"""examples/daily.sh, the cron job, run end to end: generate manifests, ingest, score, report, mail, alert."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from piu.synth import generate
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPT = REPO / "examples" / "daily.sh"
+
+
+def run_daily(tmp_path: Path, **settings: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIU", "FORCE_COLOR", "NO_COLOR"))}
+    env.update({"PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+                "PIU_HOME": str(tmp_path / "store"), "PIU_INBOX": str(tmp_path / "inbox"),
+                "PIU_REPORT_DIR": str(tmp_path / "reports"), "PIU_SINCE": "4d", **settings})
+    return subprocess.run(["bash", str(SCRIPT)], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+
+
+@pytest.fixture()
+def inbox(tmp_path: Path) -> Path:
+    # three days of a port's manifests, a third of the calls carrying a planted risk scenario
+    generate(90, tmp_path / "inbox", seed=3, start=date.today() - timedelta(days=3), days=3, plant_rate=0.35)
+    (tmp_path / "inbox" / "truth.csv").unlink()  # the answer key is not a manifest
+    old = tmp_path / "inbox" / "last_week.csv"
+    old.write_text("not a manifest\n", encoding="utf-8")
+    os.utime(old, (0, 0))  # changed long ago: the daily job must not pick it up
+    return tmp_path / "inbox"
+
+
+def test_daily_run_writes_mails_and_alerts(tmp_path: Path, inbox: Path) -> None:
+    res = run_daily(tmp_path, PIU_MAILER="file", PIU_MAIL_TO="piu@example.org")
+    today = date.today().isoformat()
+    assert res.returncode == 3, res.stderr
+    assert res.stdout == ""
+    assert "ingesting 1 file(s)" in res.stderr
+    assert res.stderr.splitlines()[-1] == (f"ALERT: calls at or above high in the last 4d; "
+                                           f"see {tmp_path}/reports/piu-report-{today}.md")
+    report = (tmp_path / "reports" / f"piu-report-{today}.md").read_text(encoding="utf-8")
+    assert report.startswith("# Flagged vessel calls\n\nPeriod: ")
+    assert "| high |" in report
+    mail = (tmp_path / "reports" / "outbox" / f"piu-report-{today}.eml").read_text(encoding="utf-8")
+    assert mail.startswith(f"To: piu@example.org\nSubject: [ALERT: high] PIU daily report {today}\n")
+    assert mail.endswith(report)
+
+    # a rerun the same day ingests nothing new, and a mailer command receives the report
+    again = run_daily(tmp_path, PIU_MAILER='cat > "$PIU_REPORT_DIR/mailed.txt"', PIU_ALERT_BAND="high")
+    assert again.returncode == 3
+    assert "report mailed" in again.stderr
+    assert (tmp_path / "reports" / "mailed.txt").read_text(encoding="utf-8") == report
+
+
+def test_quiet_day_exits_0(tmp_path: Path) -> None:
+    (tmp_path / "inbox").mkdir()
+    res = run_daily(tmp_path, PIU_MAILER="file")
+    assert res.returncode == 0, res.stderr
+    assert "no new manifests" in res.stderr and "ALERT" not in res.stderr
+    mail = next((tmp_path / "reports" / "outbox").glob("*.eml")).read_text(encoding="utf-8")
+    assert mail.startswith("To: (not set)\nSubject: PIU daily report ")
+    assert "Calls received | Persons" in mail
