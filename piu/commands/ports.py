@@ -58,13 +58,12 @@ def list_(
 ) -> None:
     """List ports: the curated table, then the imported UN/LOCODE list."""
     from piu import render
-    from piu.cli import settings
     from piu.errors import UsageError
     from piu.io.countries import lookup_country
     from piu.io.ports import PortTable
 
     out_fmt = check_format(fmt, render.FORMATS)
-    rows = PortTable.load(settings.home).rows()
+    rows = PortTable.load(store().home).rows()
     if country:
         code = lookup_country(country)
         if code is None:
@@ -83,12 +82,11 @@ def show(
 ) -> None:
     """Show one port: code, name, country, time zone, aliases and where piu knows it from."""
     from piu import render
-    from piu.cli import settings
     from piu.errors import InputError
     from piu.io.ports import PortTable
 
     out_fmt = check_format(fmt, render.FORMATS)
-    table = PortTable.load(settings.home)
+    table = PortTable.load(store().home)
     code = table.lookup(port)
     info = table.info(code) if code else None
     if info is None:

@@ -111,12 +111,12 @@ class PortTable:
 
     @classmethod
     def load(cls, home: Path | str | None = None) -> PortTable:
-        """The curated table plus the UN/LOCODE list imported into the store at `home` (if any)."""
+        """The curated table plus the UN/LOCODE list imported into the store at `home` (None: curated only)."""
         from piu.store import Store
 
-        store = Store(home)
         imported = None
-        if store.exists() and store.files(DATASET):
+        store = Store(home) if home is not None else None
+        if store is not None and store.exists() and store.files(DATASET):
             imported = store.read(DATASET, ports_schema(),
                                   columns=["locode", "country", "name", "name_key", "aliases", "alias_keys"]
                                   ).to_pandas()
