@@ -191,3 +191,43 @@ def test_report_into_head_ends_silently(tmp_path: Path) -> None:
     assert res.stdout.count("\n") == 1
     assert res.stderr == ""  # no BrokenPipeError, no traceback, no "Exception ignored"
     assert res.returncode in (0, 141)  # 141: piu ended by SIGPIPE, as `yes | head` is
+
+
+# ---- end to end: generated manifests, real ingest and scoring --------------------------------
+
+def test_end_to_end_with_ingest_and_score(tmp_path: Path) -> None:
+    from datetime import date
+
+    from piu.synth import generate
+
+    sample = generate(120, tmp_path / "gen", seed=5, start=date.today() - timedelta(days=5), days=5, plant_rate=0.3)
+    home = str(tmp_path / "home")
+    runner = CliRunner()
+    assert runner.invoke(app, ["--home", home, "-q", "ingest", sample["manifest"]]).exit_code == 0
+    scored = runner.invoke(app, ["--home", home, "score", "-f", "json"])
+    assert scored.exit_code == 0
+    score_rows = json.loads(scored.stdout)
+    assert score_rows, "the planted scenarios flag some calls"
+
+    res = runner.invoke(app, ["--home", home, "report", "--since", "6d", "-f", "json"])
+    assert res.exit_code == 0
+    assert "not scored" not in res.stderr
+    doc = json.loads(res.stdout)
+    assert doc["summary"]["calls_received"] == 120 and doc["summary"]["calls_not_scored"] == 0
+    # same calls, same keys and values as `piu score -f json`, plus the reasons and the review
+    assert sorted(c["call_id"] for c in doc["calls"]) == sorted(r["call_id"] for r in score_rows)
+    by_id = {r["call_id"]: r for r in score_rows}
+    for call in doc["calls"]:
+        assert list(call) == [*score_rows[0], "reasons", "review_status", "reviewed_by", "reviewed_at"]
+        assert {k: call[k] for k in score_rows[0]} == by_id[call["call_id"]]
+
+    # piu show marks the persons each hit names; a review then shows in the report
+    top = doc["calls"][0]
+    detail = json.loads(runner.invoke(app, ["--home", home, "show", top["call_id"], "-f", "json"]).stdout)
+    for h in detail["hits"]:
+        named = {p["source_row"] for p in detail["persons"] if h["rule"] in p["hits"]}
+        assert named == {int(r) for r in h["persons"]}
+    assert runner.invoke(app, ["--home", home, "review", top["call_id"], "--status", "referred",
+                               "--by", "duty1"]).exit_code == 0
+    again = json.loads(runner.invoke(app, ["--home", home, "report", "--since", "6d", "-f", "json"]).stdout)
+    assert next(c for c in again["calls"] if c["call_id"] == top["call_id"])["review_status"] == "referred"
