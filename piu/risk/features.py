@@ -234,7 +234,7 @@ def build(calls: pd.DataFrame, persons: pd.DataFrame) -> tuple[pd.DataFrame, pd.
     c["call_date"] = _call_dates(c)
     clock = _local_clock(c)
     c["call_hour"] = clock.dt.hour.astype("Int64")
-    c["call_weekday"] = (clock.dt.dayofweek + 1).astype("Int64")
+    c["call_weekday"] = (clock.dt.day_of_week + 1).astype("Int64")
     c["vessel_age"] = (c["call_date"].dt.year - c["year_built"].astype("Int64")).astype("Int64")
     c["imo_check"] = imo_status(c["imo"])
     c["mmsi_check"] = mmsi_status(c["mmsi"])

@@ -138,7 +138,8 @@ def hits_frame(version_id: Any, evidence: Any, persons: Any = None, weight: Any 
     if persons is None:
         frame["persons"] = pd.Series([None] * n, dtype="object")
     else:
-        frame["persons"] = pd.Series(list(persons), dtype="object")
+        # a missing list (NaN from a reindex) becomes None
+        frame["persons"] = pd.Series([v if isinstance(v, list) else None for v in persons], dtype="object")
     if weight is None:
         frame["weight"] = pd.array([pd.NA] * n, dtype="Int64")
     else:

@@ -97,7 +97,7 @@ def summarise(calls: pd.DataFrame, hits: pd.DataFrame, config: RulesConfig) -> p
         hits = hits.sort_values(["version_id", "weight", "rule"], ascending=[True, False, True])
         # one json.dumps per hit (hits are few; calls and persons are never looped over)
         texts = [json.dumps({"rule": r, "title": t, "weight": int(w), "evidence": e,
-                             "persons": [int(x) for x in (p if p is not None else [])]}, ensure_ascii=False)
+                             "persons": [int(x) for x in (p if isinstance(p, list) else [])]}, ensure_ascii=False)
                  for r, t, w, e, p in zip(hits["rule"], hits["title"], hits["weight"], hits["evidence"], hits["persons"])]
         per = pd.DataFrame({"version_id": hits["version_id"].to_numpy(), "j": texts, "w": hits["weight"].to_numpy()})
         g = per.groupby("version_id", sort=False)

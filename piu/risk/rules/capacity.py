@@ -116,7 +116,8 @@ def passengers_on_non_passenger_vessel(d: RuleData, p: Mapping[str, Any]) -> pd.
         return no_hits()
     cc = c[hit]
     how = pd.Series(" listed", index=cc.index).where(listed[hit] >= declared[hit], " declared")
-    ev = (count[hit].astype("str") + " passengers" + how + " on " + vessel_words(cc["vessel_category"])
+    word = count[hit].map(lambda k: " passenger" if k == 1 else " passengers").astype("str")
+    ev = (count[hit].astype("str") + word + how + " on " + vessel_words(cc["vessel_category"])
           + " (allowed: " + limit[hit].astype("str") + ")")
     pax = d.persons[(d.persons["role"] == "passenger") & d.persons["version_id"].isin(cc["version_id"])]
     lists, _ = group_rows(pax) if len(pax) else (pd.Series(dtype="object"), None)
