@@ -274,7 +274,8 @@ def crew_missing_on_departure(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame
     n = g.size()
     arr = g["prev_call_id"].first()
     ev = (n.astype("str") + n.map(lambda k: " crew member" if k == 1 else " crew members").astype("str")
-          + " on the arrival list " + arr + " (rows " + texts.reindex(n.index)
+          + " on the arrival list " + arr + n.map(lambda k: " (row " if k == 1 else " (rows ").astype("str")
+          + texts.reindex(n.index)
           + ") not on this departure list")
     return hits_frame(n.index.to_series(), ev)
 
@@ -317,5 +318,6 @@ def crew_turnover(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
     pct = (new[vids] * 100 / total[vids]).round().astype("int64").astype("str")
     ev = (new[vids].astype("str") + " of " + total[vids].astype("str") + " crew (" + pct
           + "%) were not on the crew list of the previous call " + info["prev_call_id"].astype("str") + ", "
-          + _gap_text(gap) + " earlier (rows " + texts.reindex(vids) + ")")
+          + _gap_text(gap) + " earlier" + new[vids].map(lambda k: " (row " if k == 1 else " (rows ").astype("str")
+          + texts.reindex(vids) + ")")
     return hits_frame(vids.to_series(), ev, lists.reindex(vids))
