@@ -76,7 +76,7 @@ def compile_expression(text: str) -> Expression:
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
-        raise ExpressionError(f"syntax error at column {exc.offset or 0}: {exc.msg}") from None
+        raise ExpressionError(f"syntax error: {exc.msg}") from None
     nodes = list(ast.walk(tree))
     if len(nodes) > MAX_NODES:
         raise ExpressionError(f"the expression has more than {MAX_NODES} parts")

@@ -1,0 +1,165 @@
+"""Rules files: every problem reported at once with its line; init round trip; rule-set version."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from piu.errors import RulesError
+from piu.risk.config import defaults, init_text, load, parse
+from piu.risk.registry import all_rules
+from piu.risk.scoring import score_frames
+from tests.risk.factories import call, crew, frames
+
+
+def problems(text: str) -> list[str]:
+    with pytest.raises(RulesError) as info:
+        parse(text, name="r.toml")
+    return info.value.problems
+
+
+def test_init_text_parses_back_to_the_defaults() -> None:
+    text = init_text()
+    config = parse(text)
+    base = defaults()
+    assert config.bands == base.bands == {"medium": 3, "high": 5}
+    assert {k: (s.enabled, s.weight, s.params) for k, s in config.settings.items()} == \
+           {k: (s.enabled, s.weight, s.params) for k, s in base.settings.items()}
+    assert config.version() == base.version()
+    # every built-in rule and parameter is written out
+    doc = tomllib.loads(text)
+    for rid, rule in all_rules().items():
+        assert doc["rules"][rid]["weight"] == rule.weight
+        for p in rule.params:
+            assert doc["rules"][rid][p.name] == p.default
+
+
+def test_settings_change_weights_params_bands_and_enabled() -> None:
+    config = parse("[bands]\nmedium = 2\nhigh = 8\n\n[rules.vessel-age]\nweight = 2\nmax_age = 30\n\n"
+                   "[rules.flag-risk]\nenabled = false\nregimes = [\"paris\"]\n")
+    assert config.bands == {"medium": 2, "high": 8}
+    assert config.settings["vessel-age"].weight == 2
+    assert config.settings["vessel-age"].params["max_age"] == 30
+    assert config.settings["flag-risk"].enabled is False
+    assert "flag-risk" not in [s.rule.id for s in config.active()]
+    assert config.version() != defaults().version()
+
+
+def test_every_problem_at_once_with_its_line() -> None:
+    text = "\n".join([
+        "[bands]",                        # 1
+        "medium = 6",                     # 2
+        "high = 5",                       # 3
+        "",                               # 4
+        "[rules.overcapcity]",            # 5
+        "weight = 4",                     # 6
+        "",                               # 7
+        "[rules.vessel-age]",             # 8
+        "max_years = 20",                 # 9
+        "weight = -1",                    # 10
+        "",                               # 11
+        "[rules.flag-risk]",              # 12
+        "regimes = [\"abuja\"]",          # 13
+        "enabled = \"yes\"",              # 14
+        "",                               # 15
+        "[[expression]]",                 # 16
+        "id = \"crowded\"",               # 17
+        "title = \"Crowded\"",            # 18
+        "weight = 2",                     # 19
+        "when = \"crew_count > 30\"",     # 20
+        "",                               # 21
+        "[extra]",                        # 22
+    ])
+    assert problems(text) == [
+        "line 3: band high must be at least band medium",
+        "line 5: unknown rule 'overcapcity' (did you mean 'overcapacity'?)",
+        "line 9: vessel-age: unknown parameter 'max_years' (parameters: max_age; also weight, enabled)",
+        "line 10: vessel-age: weight must be a whole number from 0 to 100",
+        "line 13: flag-risk: regimes must list regimes among paris, tokyo",
+        "line 14: flag-risk: enabled must be true or false",
+        "line 20: expression rule crowded: unknown feature 'crew_count'; `piu rules features` lists them",
+        "line 22: unknown section 'extra' (expected bands, rules or expression)",
+    ]
+
+
+def test_the_error_message_and_hint() -> None:
+    with pytest.raises(RulesError) as info:
+        parse("[rules.nope]\n", name="r.toml")
+    assert info.value.one_line() == ("rules file r.toml has 1 problem; nothing was scored; fix them and run again "
+                                     "(`piu rules init` prints a complete valid file)")
+
+
+def test_wrong_parameter_types() -> None:
+    assert problems("[rules.overcapacity]\nnorm_factor = \"big\"\nnorms_file = \"/no/such.csv\"\n") == [
+        "line 2: overcapacity: norm_factor must be a number",
+        "line 3: overcapacity: norms_file file such.csv not found",
+    ]
+    assert problems("[rules.document-expired]\nmany = 2.5\n") == ["line 2: document-expired: many must be a whole number"]
+
+
+def test_invalid_toml_reports_its_line() -> None:
+    with pytest.raises(RulesError) as info:
+        parse("[bands]\nmedium = = 3\n", name="r.toml")
+    assert info.value.message == "rules file r.toml is not valid TOML"
+    assert info.value.problems[0].startswith("line 2: ")
+
+
+@pytest.mark.parametrize(("when", "why"), [
+    ("__import__('os')", "function calls are not allowed"),
+    ("().__class__", "attribute access (.) is not allowed"),
+    ("flag.upper() == 'KHM'", "function calls are not allowed"),
+    ("flag.real == 'KHM'", "attribute access (.) is not allowed"),
+    ("persons_aboard[0] > 1", "subscripts ([...]) are not allowed"),
+    ("(lambda: 1)() == 1", "function calls are not allowed"),
+    ("[x for x in flag] == 1", "comprehensions are not allowed"),
+    ("open('/etc/passwd')", "function calls are not allowed"),
+    ("persons_aboard", "the expression must be a condition (a comparison, 'and', 'or' or 'not'), not a number value"),
+    ("flag > 3", "a text value is compared with a number value (>)"),
+    ("flag < 'M'", "text can only be compared with == or !=, not <"),
+    ("flag in 'KHM'", "'in' needs a list of values, e.g. flag in ['KHM', 'TGO']"),
+    ("persons_aboard >", "syntax error: invalid syntax"),
+])
+def test_unsafe_or_wrong_expressions_are_refused_with_a_line(when: str, why: str) -> None:
+    text = f'[[expression]]\nid = "x-rule"\ntitle = "X"\nweight = 1\nwhen = "{when}"\n'
+    assert problems(text) == [f"line 5: expression rule x-rule: {why}"]
+
+
+def test_expression_rule_keys_checked() -> None:
+    text = '[[expression]]\nid = "Bad Id"\ntitle = "X"\nwhen = "port == \'KHKOS\'"\ncolour = 1\n\n[[expression]]\nid = "overcapacity"\ntitle = "Y"\nweight = 1\nwhen = "port == \'KHKOS\'"\n'
+    assert problems(text) == [
+        "line 1: expression rule Bad Id: weight is missing",
+        "line 2: expression rule id 'Bad Id' must be kebab-case, e.g. 'crowded-fishing-boat'",
+        "line 5: unknown key 'colour' in an expression rule (id, title, weight, when, rationale, enabled)",
+        "line 8: expression rule id 'overcapacity' is a built-in rule; choose another id",
+    ]
+
+
+def test_expression_rule_scores_with_evidence() -> None:
+    config = parse('[[expression]]\nid = "crowded-fishing-boat"\ntitle = "Crowded fishing boat"\nweight = 2\n'
+                   "when = \"persons_aboard > 30 and vessel_category == 'fishing'\"\n")
+    hit_call = call(vessel_category="fishing", gross_tonnage=500.0, call_time="2026-11-20 08:00")
+    quiet = call(vessel_category="fishing", gross_tonnage=500.0, imo="9176187", call_time="2026-11-21 08:00")
+    missing = call(vessel_category=None, imo="9231212", call_time="2026-11-22 08:00")
+    summary, hits = score_frames(*frames([hit_call, quiet, missing], crew(hit_call, 31) + crew(quiet, 30) + crew(missing, 40)),
+                                 config)
+    h = hits[hits["rule"] == "crowded-fishing-boat"]
+    assert list(h["version_id"]) == [hit_call["version_id"]]
+    assert list(h["evidence"]) == ["when persons_aboard > 30 and vessel_category == 'fishing': "
+                                   "persons_aboard = 31, vessel_category = fishing"]
+    assert list(h["weight"]) == [2]
+
+
+def test_load_missing_file() -> None:
+    with pytest.raises(RulesError) as info:
+        load("/no/such/rules.toml")
+    assert info.value.one_line() == ("rules file /no/such/rules.toml not found; check the path, "
+                                     "or run `piu rules init > rules.toml`")
+
+
+def test_version_is_stable_and_short(tmp_path: Path) -> None:
+    path = tmp_path / "rules.toml"
+    path.write_text(init_text(), encoding="utf-8")
+    assert load(str(path)).version() == defaults().version()
+    assert len(defaults().version()) == 12
