@@ -340,10 +340,19 @@ def report_document(report: dict[str, Any]) -> dict[str, Any]:
 
 
 def count_at_or_above(store: Store, period: Period, band: str, *, port: str | None = None,
-                      unreviewed: bool = False) -> int:
-    """Calls in the period scored at or above `band` (for --fail-on), optionally unreviewed only."""
-    report = build_report(store, period, port=port, min_band=band, unreviewed=unreviewed)
-    return report["summary"]["flagged"]
+                      unreviewed: bool = False, report: dict[str, Any] | None = None) -> int:
+    """Calls in the period scored at or above `band` (for --fail-on), optionally unreviewed only.
+
+    Counted from `report` when it already holds the answer (its threshold is not above `band`),
+    so `--fail-on` does not read the store twice.
+    """
+    band = check_band(band, "--fail-on")
+    if report is not None and report["port"] == port and report["period"]["since"] == _iso(period.since):
+        if band_rank(band) >= band_rank(report["min_band"]) and report["unreviewed_only"] == unreviewed:
+            return sum(band_rank(c["band"]) >= band_rank(band) for c in report["calls"])
+        if not unreviewed:
+            return sum(n for b, n in report["summary"]["by_band"].items() if band_rank(b) >= band_rank(band))
+    return build_report(store, period, port=port, min_band=band, unreviewed=unreviewed)["summary"]["flagged"]
 
 
 # ---- one call, for `piu show` --------------------------------------------------------------

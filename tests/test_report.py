@@ -185,3 +185,21 @@ def test_call_detail_unscored_and_unknown(store: Store) -> None:
     assert d["score"] is None and d["hits"] == [] and d["persons"] == []
     with pytest.raises(InputError, match=r"no call 'KHKOS-20261101-A-1234567' .*run `piu report` to find call ids"):
         call_detail(store, "KHKOS-20261101-A-1234567")
+
+
+def test_count_at_or_above_reuses_the_report(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    from piu.report import count_at_or_above
+
+    add_review(store, PEARL, "boarded", "", by="a")
+    medium = build_report(store, WEEK)
+    high_only = build_report(store, WEEK, min_band="high")
+    unrev = build_report(store, WEEK, unreviewed=True)
+    expected = {("high", False): 1, ("medium", False): 3, ("low", False): 4, ("high", True): 0, ("medium", True): 2,
+                ("low", True): 3}
+    for (band, only_unreviewed), n in expected.items():
+        assert count_at_or_above(store, WEEK, band, unreviewed=only_unreviewed) == n
+    monkeypatch.setattr("piu.report.build_report", lambda *a, **k: pytest.fail("read the store again"))
+    assert count_at_or_above(store, WEEK, "high", report=medium) == 1
+    assert count_at_or_above(store, WEEK, "low", report=high_only) == 4
+    assert count_at_or_above(store, WEEK, "high", unreviewed=True, report=unrev) == 0
+    assert count_at_or_above(store, WEEK, "medium", unreviewed=True, report=unrev) == 2

@@ -74,7 +74,7 @@ def report(
     render.info(f"{s['flagged']} flagged call{'' if s['flagged'] == 1 else 's'} in {period.text()}")
 
     if fail_band:
-        matched = count_at_or_above(st, period, fail_band, port=locode, unreviewed=unreviewed)
+        matched = count_at_or_above(st, period, fail_band, port=locode, unreviewed=unreviewed, report=model)
         if matched:
             if not settings.quiet:
                 typer.echo(f"Alert: {matched} call{'' if matched == 1 else 's'} at or above {fail_band} "
