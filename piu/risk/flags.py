@@ -13,7 +13,7 @@ are Tokyo MoU members; Paris because it is the reference scheme and its lists ar
 complete), the latest list year (or the `list_year` parameter). A flag missing from a *partial*
 edition falls back to the most recent earlier edition that rates it, but never past a list that
 the newer edition gives in full: Paris 2024's black list is complete, so a flag black in 2023 but
-absent from 2024 is not treated as black. A flag on no list is "not listed", which is not white.
+absent from 2024 is not treated as black; an edition whose rows are all `full` ends the fallback. A flag on no list is "not listed", which is not white.
 """
 
 from __future__ import annotations
@@ -110,6 +110,8 @@ def select(ratings: pd.DataFrame, regimes: list[str], list_year: int = 0) -> pd.
             picked.append(take)
             rated.update(take["iso3"].dropna())
             closed.update(edition.loc[edition["completeness"] == "full", "list"].dropna())
+            if (edition["completeness"] == "full").all():  # a complete edition rates every flag
+                closed.update(LISTS)
             if closed >= set(LISTS):
                 break
     if not picked:

@@ -1,0 +1,109 @@
+"""Scoring: sums, cap, bands, stored scores, incremental runs and --rescore."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+from piu.queries import latest_scores
+from piu.risk.config import defaults, parse
+from piu.risk.scoring import score_frames, score_store, select_output
+from piu.store import Store
+from tests.risk.factories import call, crew, frames, person, write
+
+NOW = datetime(2026, 11, 21, 9, 0, tzinfo=timezone.utc)
+
+
+def test_score_is_the_sum_of_weights_and_bands_follow() -> None:
+    c = call(imo="9074728", year_built=1990)          # imo-invalid 3 + vessel-age 1 = 4: medium
+    d = call(imo="9176187", call_time="2026-11-21 08:00", year_built=1990)  # vessel-age 1: low
+    summary, _ = score_frames(*frames([c, d], []), defaults())
+    assert summary[["score", "band"]].values.tolist() == [[4, "medium"], [1, "low"]]
+    hits = json.loads(summary["hits"][0])
+    assert [(h["rule"], h["weight"]) for h in hits] == [("imo-invalid", 3), ("vessel-age", 1)]
+    assert set(hits[0]) == {"rule", "title", "weight", "evidence", "persons"}
+
+
+def test_configurable_bands_and_cap() -> None:
+    config = parse("[bands]\nmedium = 1\nhigh = 2\n[rules.overcapacity]\nweight = 100\n")
+    c = call(capacity=1)
+    summary, _ = score_frames(*frames([c], crew(c, 2) + [person(c, doc_number=None)]), config)
+    assert summary["score"].tolist() == [100]  # 100 + 2 (document-missing), capped
+    assert summary["band"].tolist() == ["high"]
+
+
+def test_persons_aboard_from_lists_or_declared_counts() -> None:
+    a = call(declared_crew=5, declared_passengers=2)
+    b = call(imo="9176187", call_time="2026-11-21 08:00", declared_crew=7)
+    e = call(imo="9231212", call_time="2026-11-22 08:00")
+    summary, _ = score_frames(*frames([a, b, e], crew(a, 3)), defaults())
+    assert summary["persons_aboard"].iloc[:2].tolist() == [3, 7]
+    assert summary["persons_aboard"].isna().tolist() == [False, False, True]
+
+
+def test_store_scoring_is_incremental(tmp_path: Path) -> None:
+    st = Store(tmp_path)
+    a = call(imo="9074728", ingest_id="20261120T000000000000Z-aaaaaa")
+    write(st, [a], crew(a, 3))
+    first = score_store(st, defaults(), now=NOW, user="analyst")
+    assert (first.scored, first.reused) == (1, 0)
+    stored = latest_scores(st)
+    assert stored[["call_id", "score", "band", "scored_by", "persons_aboard"]].values.tolist() == [
+        [a["call_id"], 3, "medium", "analyst", 3]]
+    assert stored["ruleset_version"].tolist() == [first.ruleset_version]
+    assert stored["port"].tolist() == ["KHKOS"] and stored["month"].tolist() == ["2026-11"]
+
+    second = score_store(st, defaults(), now=NOW)
+    assert (second.scored, second.reused) == (0, 1)
+    assert second.frame["score"].tolist() == [3]
+    assert len(st.files("scores")) == 1  # nothing was written
+
+    b = call(imo="9176187", call_time="2026-11-21 08:00", ingest_id="20261121T000000000000Z-aaaaaa")
+    write(st, [b], [])
+    third = score_store(st, defaults(), now=NOW)
+    assert (third.scored, third.reused) == (1, 1)
+
+    again = score_store(st, defaults(), now=NOW, rescore=True)
+    assert (again.scored, again.reused) == (2, 0)
+
+
+def test_other_rules_rescore_and_amended_calls_rescore(tmp_path: Path) -> None:
+    st = Store(tmp_path)
+    a = call(imo="9074728", ingest_id="20261120T000000000000Z-aaaaaa")
+    write(st, [a], [])
+    score_store(st, defaults(), now=NOW)
+    changed = score_store(st, parse("[rules.imo-invalid]\nweight = 5\n"), now=NOW)
+    assert (changed.scored, changed.frame["score"].tolist(), changed.frame["band"].tolist()) == (1, [5], ["high"])
+    amended = call(imo="9074728", year_built=1980, ingest_id="20261121T000000000000Z-bbbbbb")
+    write(st, [amended], [])
+    run = score_store(st, defaults(), now=NOW)
+    assert run.scored == 1
+    assert run.frame["version_id"].tolist() == [amended["version_id"]]
+    assert run.frame["score"].tolist() == [4]
+
+
+def test_history_rules_see_calls_outside_the_selection(tmp_path: Path) -> None:
+    st = Store(tmp_path)
+    old = call(port="THBKK", call_time="2026-06-01 08:00", imo="9176187", mmsi="567000001", mmsi_country="THA",
+               flag="THA", ingest_id="20260601T000000000000Z-aaaaaa")
+    new = call(call_time="2026-11-20 08:00", ingest_id="20261120T000000000000Z-aaaaaa")
+    write(st, [old, new], [person(old, name_key="A B", doc_number="N1234567", date_of_birth=date(1980, 1, 1)),
+                           person(new, name_key="C D", doc_number="N1234567", date_of_birth=date(1980, 1, 1))])
+    run = score_store(st, defaults(), ports=["KHKOS"], since=datetime(2026, 11, 1, tzinfo=timezone.utc), now=NOW)
+    assert run.frame["call_id"].tolist() == [new["call_id"]]
+    assert [h["rule"] for h in json.loads(run.frame["hits"][0])] == ["document-reused"]
+
+
+def test_empty_store(tmp_path: Path) -> None:
+    run = score_store(Store(tmp_path / "none"), defaults())
+    assert (len(run.frame), run.scored, run.reused) == (0, 0, 0)
+    assert len(select_output(run.frame, all_calls=True)) == 0
+
+
+def test_select_output_flagged_first() -> None:
+    import pandas as pd
+    frame = pd.DataFrame({"call_id": ["a", "b", "c"], "call_time": [1, 2, 3], "score": [1, 6, 3],
+                          "band": ["low", "high", "medium"]})
+    assert select_output(frame, all_calls=False)["call_id"].tolist() == ["b", "c"]
+    assert select_output(frame, all_calls=True)["call_id"].tolist() == ["b", "c", "a"]
