@@ -200,6 +200,8 @@ def _from_opensanctions(raw: pd.DataFrame, summary: ImportSummary) -> pd.DataFra
     out["reason"] = _col(raw, "reason").fillna("listed in " + _col(raw, "source").fillna("OpenSanctions"))
     out["source"] = _col(raw, "source").fillna("OpenSanctions")
     out["listed_on"] = _col(raw, "listed_on").str.slice(0, 10)
+    for c in ("call_sign", "gender", "doc_issuer", "expires"):  # not in the simple export
+        out[c] = pd.Series(pd.NA, index=raw.index, dtype="str")
     out["source_row"] = raw["source_row"]
     return out
 
