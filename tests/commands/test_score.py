@@ -1,0 +1,147 @@
+"""`piu score`: output formats and keys, flagged-only by default, --fail-on exit codes, empty store."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from piu.cli import app
+from piu.risk.output import SCORE_KEYS, TABLE_COLUMNS
+from piu.store import Store
+from tests.risk.factories import call, crew, person, write
+
+runner = CliRunner()
+
+
+def invoke(home: Path, *args: str, env: dict[str, str] | None = None):  # noqa: ANN201
+    return runner.invoke(app, ["--home", str(home), *args], env=env)
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    st = Store(tmp_path)
+    high = call(imo="9074728", vessel_category="fishing", gross_tonnage=75.0, call_time="2026-11-20 08:00")
+    medium = call(imo="9176187", mmsi="567000001", mmsi_country="THA", flag="THA", port="THLCH",
+                  call_time="2026-11-21 08:00", declared_crew=5)
+    low = call(imo="9231212", mmsi="533000001", mmsi_country="MYS", flag="MYS", call_time="2026-11-22 08:00")
+    people = crew(high, 30) + crew(medium, 4) + crew(low, 6)
+    write(st, [high, medium, low], people)
+    return tmp_path
+
+
+def test_json_keys_and_order(home: Path) -> None:
+    res = invoke(home, "score", "-f", "json")
+    assert res.exit_code == 0, res.stderr
+    records = json.loads(res.stdout)
+    assert [list(r) for r in records] == [list(SCORE_KEYS)] * 2
+    assert [(r["call_id"], r["score"], r["band"]) for r in records] == [
+        ("KHKOS-20261120-A-9074728", 8, "high"), ("THLCH-20261121-A-9176187", 3, "medium")]
+    top = records[0]
+    assert top["call_time"] == "2026-11-20T08:00:00Z"
+    assert top["persons_aboard"] == 30
+    assert [h["rule"] for h in top["hits"]] == ["overcapacity", "imo-invalid"]
+    assert set(top["hits"][0]) == {"rule", "title", "weight", "evidence", "persons"}
+    assert top["hits"][0]["evidence"] == "30 persons aboard a 75 GT fishing vessel; norm for its size is 25"
+    assert res.stderr == "3 calls: 3 scored now, 0 already scored with rule set " + top["ruleset_version"] + "; 2 flagged.\n"
+
+
+def test_all_and_jsonl(home: Path) -> None:
+    res = invoke(home, "score", "--all", "-f", "jsonl")
+    lines = [json.loads(line) for line in res.stdout.splitlines()]
+    assert [r["band"] for r in lines] == ["high", "medium", "low"]
+
+
+def test_tsv_when_piped_and_csv(home: Path) -> None:
+    res = invoke(home, "score")
+    rows = res.stdout.splitlines()
+    assert rows[0].split("\t") == list(TABLE_COLUMNS)
+    assert rows[1].split("\t")[-1] == "overcapacity (5), imo-invalid (3)"
+    res = invoke(home, "score", "-f", "csv", "--all")
+    parsed = list(csv.reader(io.StringIO(res.stdout)))
+    assert parsed[0] == list(TABLE_COLUMNS) and len(parsed) == 4
+
+
+def test_table_columns(home: Path) -> None:
+    res = invoke(home, "score", "-f", "table", env={"COLUMNS": "220"})
+    header = res.stdout.splitlines()[2]
+    for word in ("time", "port", "vessel", "IMO", "flag", "type", "persons", "score", "band", "main reasons"):
+        assert word in header
+
+
+@pytest.mark.parametrize(("band", "code"), [("high", 3), ("medium", 3), ("low", 3)])
+def test_fail_on_matches(home: Path, band: str, code: int) -> None:
+    assert invoke(home, "score", "--fail-on", band, "-f", "json").exit_code == code
+
+
+def test_fail_on_not_matched_and_bad_band(home: Path) -> None:
+    assert invoke(home, "score", "--fail-on", "high", "--port", "THLCH", "-f", "json").exit_code == 0
+    res = invoke(home, "score", "--fail-on", "severe")
+    assert res.exit_code == 2
+    assert res.stderr == "Error: --fail-on 'severe' is not a band; use one of: low, medium, high\n"
+
+
+def test_port_name_and_period(home: Path) -> None:
+    res = invoke(home, "score", "--port", "sihanoukville", "--all", "-f", "json")
+    assert [r["call_id"] for r in json.loads(res.stdout)] == ["KHKOS-20261120-A-9074728", "KHKOS-20261122-A-9231212"]
+    res = invoke(home, "score", "--since", "2026-11-21", "--until", "2026-11-21", "--all", "-f", "json")
+    assert [r["call_id"] for r in json.loads(res.stdout)] == ["THLCH-20261121-A-9176187"]
+
+
+def test_incremental_and_rescore(home: Path) -> None:
+    invoke(home, "score")
+    again = invoke(home, "score", "-f", "json")
+    assert again.stderr.startswith("3 calls: 0 scored now, 3 already scored")
+    res = invoke(home, "score", "--rescore", "-f", "json")
+    assert res.stderr.startswith("3 calls: 3 scored now, 0 already scored")
+
+
+def test_rules_file_changes_scores(home: Path, tmp_path: Path) -> None:
+    rules = tmp_path / "mine.toml"
+    rules.write_text("[rules.overcapacity]\nenabled = false\n", encoding="utf-8")
+    res = invoke(home, "score", "--rules", str(rules), "-f", "json")
+    assert [r["score"] for r in json.loads(res.stdout)] == [3, 3]
+    (home / "rules.toml").write_text("[bands]\nmedium = 4\n", encoding="utf-8")
+    res = invoke(home, "score", "-f", "json")
+    assert [r["band"] for r in json.loads(res.stdout)] == ["high"]
+
+
+def test_bad_rules_file_scores_nothing(home: Path, tmp_path: Path) -> None:
+    rules = tmp_path / "bad.toml"
+    rules.write_text("[rules.overcapcity]\nweight = 2\n[rules.vessel-age]\nmax = 3\n", encoding="utf-8")
+    res = invoke(home, "score", "--rules", str(rules))
+    assert res.exit_code == 1
+    assert res.stdout == ""
+    assert res.stderr == (
+        "Error: rules file bad.toml has 2 problems; nothing was scored; fix them and run again "
+        "(`piu rules init` prints a complete valid file)\n"
+        "  line 1: unknown rule 'overcapcity' (did you mean 'overcapacity'?)\n"
+        "  line 4: vessel-age: unknown parameter 'max' (parameters: max_age; also weight, enabled)\n")
+    assert not Store(home).files("scores")
+
+
+@pytest.mark.parametrize(("fmt", "out"), [("json", "[]\n"), ("jsonl", ""),
+                                         ("tsv", "\t".join(TABLE_COLUMNS) + "\n"),
+                                         ("csv", ",".join(TABLE_COLUMNS) + "\n")])
+def test_empty_store(tmp_path: Path, fmt: str, out: str) -> None:
+    res = invoke(tmp_path / "empty", "score", "-f", fmt)
+    assert res.exit_code == 0
+    assert res.stdout == out
+    assert res.stderr == "No calls to score: the store is empty.\n"
+
+
+def test_no_matching_calls(home: Path) -> None:
+    res = invoke(home, "score", "--port", "IDJKT", "-f", "json")
+    assert (res.exit_code, res.stdout, res.stderr) == (0, "[]\n", "No calls to score in this selection.\n")
+
+
+def test_no_personal_data_on_stderr(home: Path) -> None:
+    st = Store(home)
+    c = call(imo="9334567", mmsi="533000002", call_time="2026-11-23 08:00")
+    write(st, [c], [person(c, name_key="SECRET NAME", doc_number="X9999999", doc_expiry=None)])
+    res = invoke(home, "score", "-f", "json")
+    assert "SECRET" not in res.stderr and "X9999999" not in res.stderr
