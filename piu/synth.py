@@ -34,7 +34,8 @@ import os
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from piu.errors import InputError, UsageError
 from piu.schema import CALL_FIELDS, CALL_REF, PERSON_FIELDS
@@ -312,7 +313,7 @@ def _check_args(n_calls: int, start: date, days: int, ports: Sequence[str], plan
     return list(dict.fromkeys(codes))
 
 
-def _weighted(rng: "np.random.Generator", pairs: Sequence[tuple[str, float]], size: int) -> list[str] | Any:
+def _weighted(rng: "np.random.Generator", pairs: Sequence[tuple[str, float]], size: int) -> "np.ndarray":
     """`size` values drawn from (value, weight) pairs."""
     import numpy as np
 
@@ -399,6 +400,7 @@ class _Builder:
 
     # -- vessels -------------------------------------------------------------------------------
     def vessels(self) -> None:
+        """The fleet: type, tonnage, crew size, build year, flag, capacity, home port, crew nationalities."""
         np, rng = self.np, self.rng
         n_visits = (self.n_calls + 1) // 2
         self.slots = max(1, self.days // 4)     # a visit takes up to 4 days: at most days//4 per vessel
@@ -494,6 +496,7 @@ class _Builder:
 
     # -- visits and calls ----------------------------------------------------------------------
     def visits(self) -> None:
+        """Visits (an arrival and, 1-3 days later, a departure) spread over each vessel's slots; the calls."""
         np, rng = self.np, self.rng
         n_v, n_visits, slots = self.n_v, self.n_visits, self.slots
         extra = n_visits - n_v
@@ -580,14 +583,7 @@ class _Builder:
         fishing, ferry = CATEGORIES.index("fishing"), CATEGORIES.index("passenger")
         cargoish = (CATEGORIES.index("cargo"), fishing)
 
-        def calls_of(visit: int) -> list[int]:
-            return [c for c in (self.arr_call[visit], self.dep_call[visit]) if c >= 0]
-
-        def one_call(visit: int) -> int:
-            cs = calls_of(visit)
-            return cs[int(rng.integers(len(cs)))]
-
-        def next_visit(sid: str, ok) -> int | None:  # noqa: ANN001 - a predicate on a visit index
+        def next_visit(sid: str, ok: Callable[[int], bool]) -> int | None:
             while pointer[sid] < self.n_visits:
                 v = int(visit_order[pointer[sid]])
                 pointer[sid] += 1
@@ -595,7 +591,7 @@ class _Builder:
                     return v
             return None
 
-        def next_vessel(sid: str, ok) -> int | None:  # noqa: ANN001
+        def next_vessel(sid: str, ok: Callable[[int], bool]) -> int | None:
             while pointer[sid] < self.n_v:
                 s = int(vessel_order[pointer[sid]])
                 pointer[sid] += 1
@@ -657,6 +653,7 @@ class _Builder:
         self.planted_count = len(self.planted)
 
     def _visits_of(self, vessel: int) -> "np.ndarray":
+        """Indices of a vessel's visits, in time order."""
         return self.np.arange(self.v_first[vessel], self.v_first[vessel] + self.v_count[vessel])
 
     def _plant_vessel(self, sid: str, s: int, visits: "np.ndarray") -> list[int]:
@@ -754,7 +751,6 @@ class _Builder:
         seg: list[dict[str, Any]] = []     # person segments
         rows: list[tuple] = []             # (call, person, role 0/1, order)
         n_calls = len(self.c_visit)
-        end_day = self.ref + self.days + 3
 
         # Roster: each vessel's crew sails on all its calls; positions 0.. give the ranks.
         roster_off = np.concatenate([[0], np.cumsum(self.crew)[:-1]])
@@ -871,12 +867,13 @@ class _Builder:
         self.dup_pairs, self.reuse_pairs = dup_pairs, reuse_pairs
         self.roster_off = roster_off
         self.n_roster = n_r
-        self.end_day = end_day
 
     def _visit_calls(self, v: int) -> list[int]:
+        """The arrival and (when there is one) the departure call of visit `v`."""
         return [int(c) for c in (self.arr_call[v], self.dep_call[v]) if c >= 0]
 
     def _crew_nat(self, vessel: "np.ndarray") -> "np.ndarray":
+        """Nationality codes of new crew members of the given vessels."""
         np = self.np
         return np.where(self.rng.random(len(vessel)) < self.mix[vessel], self.second_nat[vessel], self.main_nat[vessel])
 
@@ -903,6 +900,7 @@ class _Builder:
 
     # -- tables --------------------------------------------------------------------------------
     def tables(self) -> Sample:
+        """Arrow tables of strings: calls in time order, persons grouped by call, truth."""
         import pyarrow as pa
         import pyarrow.compute as pc
 
@@ -1090,6 +1088,7 @@ class _Builder:
         return out
 
     def run(self) -> Sample:
+        """All phases in order."""
         self.vessels()
         self.visits()
         self.plant()
@@ -1119,6 +1118,7 @@ def _dates(pa: Any, pc: Any, np: Any, days: "np.ndarray") -> "pa.Array":
 
 
 def _as_str(pa: Any, values: Any) -> "pa.Array":
+    """A string Arrow array (Arrow arrays pass through)."""
     if isinstance(values, (pa.Array, pa.ChunkedArray)):
         return values
     return pa.array(values, type=pa.string())
