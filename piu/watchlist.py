@@ -419,3 +419,17 @@ def remove_list(store: Store, list_name: str) -> int:
             raise InputError(f"no watchlist named {list_name!r}", hint="see the lists with `piu watchlist list`")
         txn.retract(earlier)
     return n
+
+
+def digest(reference: dict[str, Any]) -> str:
+    """A short hash of the active entries in use ('' when none), so a changed list means a new rule-set version."""
+    import hashlib
+
+    parts = []
+    for key in ("watchlist_persons", "watchlist_documents", "watchlist_vessels"):
+        frame = reference.get(key)
+        if frame is not None and len(frame):
+            parts.extend(sorted(frame["import_id"].astype("str") + "/" + frame["entry_id"].astype("str")))
+    if not parts:
+        return ""
+    return "wl:" + hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]

@@ -53,17 +53,23 @@ def reference_tables(store: Store | None, config: RulesConfig) -> dict[str, Any]
         # partner units' flagged cases (regional exchange) reach the partner-alert rule as reference data
         from piu.exchange import partner_reference
         ref.update(partner_reference(store))
+    if store is not None and store.exists():
+        # active (non-expired) watchlist entries reach the watchlist rules as reference data
+        from piu.watchlist import reference_tables as watchlist_reference
+        ref.update(watchlist_reference(store))
     return ref
 
 
 def reference_digest(reference: dict[str, Any], config: RulesConfig) -> str:
     """The part of the rule-set version that comes from reference data (flag lists in use)."""
     from piu.risk import flags
+    from piu.watchlist import digest as watchlist_digest
 
+    listed = watchlist_digest(reference)  # a changed or expired watchlist entry means scores must be redone
     setting = config.settings.get("flag-risk")
     if setting is None or not setting.enabled:
-        return ""
-    return flags.digest(reference["flag_ratings"])
+        return listed
+    return flags.digest(reference["flag_ratings"]) + listed
 
 
 def evaluate(data: RuleData, config: RulesConfig) -> pd.DataFrame:
