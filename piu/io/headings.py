@@ -101,7 +101,7 @@ _ALIAS_SOURCE: dict[str, tuple[str, ...]] = {
                       "Jumlah awak kapal", "Jumlah ABK", "Số thuyền viên"),
     "declared_passengers": ("Declared passengers", "Number of passengers", "No. of passengers",
                             "No of passengers", "Passenger count", "Passengers count", "Total passengers",
-                            "Pax", "No. of pax", "Jumlah penumpang", "Số hành khách"),
+                            "Pax", "No. of pax", "Declared pax", "Pax count", "Jumlah penumpang", "Số hành khách"),
     "agent": ("Agent", "Ship's agent", "Ships agent", "Shipping agent", "Local agent", "Agency",
               "Name and contact details of ship's agent", "Agent name", "Agen", "Keagenan", "Đại lý"),
     CALL_REF: ("Call ref", "Call reference", "Manifest ref", "Manifest reference", "Manifest no",
