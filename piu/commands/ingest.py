@@ -67,8 +67,8 @@ def render_summary(summary) -> str:  # noqa: ANN001 - IngestSummary, imported la
             f"({f.calls_unchanged} unchanged), {f.persons} person(s); {f.quarantined} row(s) quarantined")
         for reason, n in f.reasons.most_common(3):
             lines.append(f"  quarantined {n}: {reason}")
-        for w in f.warnings:
-            lines.append(f"  warning: {w}")
+        lines.extend(f"  note: {n}" for n in f.notes)
+        lines.extend(f"  warning: {w}" for w in f.warnings)
     t = summary.totals()
     if len(summary.files) > 1:
         lines.append(f"total: {len(summary.files)} files, {t['calls_new']} new and {t['calls_amended']} amended calls, "

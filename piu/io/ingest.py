@@ -53,6 +53,7 @@ class FileSummary:
     quarantined: int = 0
     reasons: Counter = field(default_factory=Counter)
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     previous_ingest: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
@@ -63,7 +64,7 @@ class FileSummary:
             "calls_amended": self.calls_amended, "calls_unchanged": self.calls_unchanged,
             "persons": self.persons, "quarantined": self.quarantined,
             "quarantine_reasons": dict(self.reasons.most_common()), "warnings": self.warnings,
-            "previous_ingest": self.previous_ingest,
+            "notes": self.notes, "previous_ingest": self.previous_ingest,
         }
 
 
@@ -130,6 +131,8 @@ def ingest_files(store: Store, paths: Sequence[str], *, mapping_path: str | None
 
     # Shape 3: call files (no persons) may come with person files that reference them.
     call_tables = [t for r in results for t in r.tables if _is_call_table(t)]
+    # refs that person files join to: those calls are stored once, with their persons
+    joined_refs = {ref for r in results for t in r.tables if _needs_join(t) for ref in _refs(t.frame)}
 
     prepared: list[_Prepared] = []
     seen_in_command: set[str] = set()
@@ -142,7 +145,7 @@ def ingest_files(store: Store, paths: Sequence[str], *, mapping_path: str | None
             continue
         seen_in_command.add(res.sha256)
         say(f"normalising {res.source_name}")
-        prepared.append(_prepare(res, summary, call_tables, ports, dayfirst=dayfirst))
+        prepared.append(_prepare(res, summary, call_tables, ports, dayfirst=dayfirst, joined_refs=joined_refs))
 
     if strict:
         bad = [p.summary for p in prepared if p.summary.quarantined]
@@ -189,17 +192,32 @@ def _ingested_hashes(store: Store) -> dict[str, str]:
     return dict(zip(log["source_sha256"].to_pylist(), log["ingest_id"].to_pylist()))
 
 
-def _table_rows(t: RawTable, res: ReadResult, call_tables: list[RawTable]) -> pd.DataFrame:
+def _needs_join(t: RawTable) -> bool:
+    """A person table that names its call only by reference (shape 3)."""
+    cols = set(t.frame.columns) | set(t.header)
+    return CALL_REF in t.frame.columns and _is_person_table(t) and not any(c in cols for c in VESSEL_ID_FIELDS)
+
+
+def _refs(frame: pd.DataFrame) -> pd.Series:
+    """Reference values compared case- and space-insensitively."""
+    return frame[CALL_REF].astype("str").str.strip().str.upper()
+
+
+def _table_rows(t: RawTable, res: ReadResult, call_tables: list[RawTable], joined_refs: set[str]) -> pd.DataFrame:
     """One RawTable as a frame of text columns plus provenance, header block broadcast in."""
     import pandas as pd
 
     frame = t.frame.copy()
+    rows = t.source_rows
     for key, value in t.header.items():
         if key not in frame.columns or frame[key].isna().all():
             frame[key] = value
-    if CALL_REF in frame.columns and _is_person_table(t) and not any(c in frame.columns for c in VESSEL_ID_FIELDS):
+    if _needs_join(t):
         frame = _join_calls(frame, call_tables, res.source_name)
-    frame["source_row"] = pd.Series(t.source_rows, index=frame.index, dtype="int64")
+    elif _is_call_table(t) and joined_refs:
+        keep = ~_refs(frame).isin(joined_refs).to_numpy()
+        frame, rows = frame[keep], rows[keep]
+    frame["source_row"] = pd.Series(rows, index=frame.index, dtype="int64")
     frame["source_sheet"] = t.sheet or ""
     frame["_kind"] = "persons" if _is_person_table(t) else "calls"
     return frame
@@ -216,8 +234,8 @@ def _join_calls(persons: pd.DataFrame, call_tables: list[RawTable], source: str)
     calls = calls.drop_duplicates(CALL_REF, keep="last")
     keep = [c for c in calls.columns if c in CALL_FIELDS or c in ("call_date", "call_hour") or c == CALL_REF]
     calls = calls[keep]
-    ref_p = persons[CALL_REF].astype("str").str.strip().str.upper()
-    ref_c = calls[CALL_REF].astype("str").str.strip().str.upper()
+    ref_p = _refs(persons)
+    ref_c = _refs(calls)
     calls = calls.assign(_ref=ref_c.values).drop(columns=[CALL_REF])
     merged = persons.assign(_ref=ref_p.values).merge(calls, on="_ref", how="left", suffixes=("", "_call"))
     merged.index = persons.index
@@ -225,7 +243,7 @@ def _join_calls(persons: pd.DataFrame, call_tables: list[RawTable], source: str)
 
 
 def _prepare(res: ReadResult, summary: FileSummary, call_tables: list[RawTable], ports: Any,
-             *, dayfirst: bool) -> _Prepared:
+             *, dayfirst: bool, joined_refs: set[str]) -> _Prepared:
     import pandas as pd
 
     started = datetime.now(timezone.utc)
@@ -235,14 +253,16 @@ def _prepare(res: ReadResult, summary: FileSummary, call_tables: list[RawTable],
     for t in res.tables:
         if _is_call_table(t) and not _is_person_table(t):
             # a calls-only table: its calls are stored even without persons (rows are calls)
-            frames.append(_table_rows(t, res, call_tables))
+            frames.append(_table_rows(t, res, call_tables, joined_refs))
         elif _is_person_table(t) or any(c in t.frame.columns for c in VESSEL_ID_FIELDS):
-            frames.append(_table_rows(t, res, call_tables))
+            frames.append(_table_rows(t, res, call_tables, joined_refs))
     if not frames:
         raise InputError(f"{res.source_name}: no table with call or person columns",
                          hint="check the headings, or map them with --map FILE")
     raw = pd.concat(frames, ignore_index=True)
-    summary.rows = len(raw)
+    summary.rows = sum(len(t.frame) for t in res.tables)
+    if summary.rows > len(raw):
+        summary.notes.append(f"{summary.rows - len(raw)} call(s) stored with their persons from the person file")
     canon, problems = _normalise(raw, ports, dayfirst=dayfirst, summary=summary)
     canon["ingest_id"] = ingest_id
     canon["source_file"] = res.source_name
@@ -317,7 +337,7 @@ def _normalise(raw: pd.DataFrame, ports: Any, *, dayfirst: bool, summary: FileSu
     direction = nz.direction(txt["direction"])
     out["direction"] = direction.values.fillna("arrival")
     flag(direction.invalid, "direction", "direction is neither arrival nor departure")
-    if txt["direction"].isna().all():
+    if n and txt["direction"].isna().all():
         summary.warnings.append("no direction column: calls read as arrivals")
 
     tz = ports.timezone(out["port"])
