@@ -85,16 +85,34 @@ def rows_text(rows: pd.Series, limit: int = 12) -> str:
     return text + (f", +{len(values) - limit} more" if len(values) > limit else "")
 
 
-def group_rows(frame: pd.DataFrame, key: str = "version_id") -> tuple[pd.Series, pd.Series]:
-    """Per group: the list of source rows and its 'rows ...' text (one pass over hit rows only)."""
-    grouped = frame.groupby(key, sort=False)["source_row"]
-    lists = grouped.agg(lambda s: sorted(int(v) for v in s.dropna()))
-    texts = grouped.agg(rows_text)
-    return lists, texts
+def group_rows(frame: pd.DataFrame, key: str = "version_id", limit: int = 12) -> tuple[pd.Series, pd.Series]:
+    """Per group: the sorted list of source rows and its '14, 15, 19' text, aggregated in Arrow."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    f = frame[[key, "source_row"]].dropna(subset=["source_row"]).sort_values([key, "source_row"], kind="stable")
+    table = pa.table({"k": pa.array(f[key].astype("str").to_numpy(dtype=object), type=pa.string()),
+                      "r": pa.array(f["source_row"].astype("int64").to_numpy(), type=pa.int64())})
+    # use_threads=False keeps the sorted input order inside each list
+    g = table.group_by("k", use_threads=False).aggregate([("r", "list"), ("r", "count")])
+    shown = pc.list_slice(g["r_list"], 0, limit).cast(pa.list_(pa.string()))
+    text = pd.Series(pc.binary_join(shown, ", ").to_numpy(zero_copy_only=False), dtype="str")
+    count = pd.Series(g["r_count"].to_numpy(), dtype="int64")
+    more = (count - limit).where(count > limit, 0)
+    text = text.where(more == 0, text + ", +" + more.astype("str") + " more")
+    index = pd.Index(g["k"].to_pylist(), name=key)
+    lists = pd.Series(g["r_list"].to_pylist(), index=index, dtype="object")
+    text.index = index
+    return lists, text
 
 
 # What agents write when they have no number: treated as missing, not as an invalid number.
-_PLACEHOLDERS = {"N/A", "NA", "NIL", "NONE", "-", "--", "UNKNOWN", "TBA", "0", "NULL"}
+_PLACEHOLDERS = ["N/A", "NA", "NIL", "NONE", "-", "--", "UNKNOWN", "TBA", "0", "NULL", ""]
+
+
+def _digits(s: pd.Series, i: int) -> pd.Series:
+    return s.str.slice(i, i + 1).astype("int64")
 
 
 def imo_status(imo: pd.Series) -> pd.Series:
@@ -102,19 +120,15 @@ def imo_status(imo: pd.Series) -> pd.Series:
     import pandas as pd
 
     codes, uniques = pd.factorize(imo, use_na_sentinel=True)
-    out: list[Any] = []
-    for raw in uniques:  # unique identifiers only: a few thousand at most
-        text = str(raw).strip().upper()
-        if text.startswith("IMO"):
-            text = text[3:].strip()
-        if not text or text in _PLACEHOLDERS:
-            out.append(None)
-        elif len(text) != 7 or not text.isdigit() or text == "0000000":
-            out.append("format")
-        else:
-            check = sum(int(d) * w for d, w in zip(text[:6], range(7, 1, -1))) % 10
-            out.append("ok" if check == int(text[6]) else "check")
-    return _lookup(out, codes, imo.index)
+    u = pd.Series(uniques, dtype="str").str.strip().str.upper().str.removeprefix("IMO").str.strip()
+    out = pd.Series("format", index=u.index, dtype="object")
+    seven = u.str.fullmatch(r"\d{7}").fillna(False).astype(bool) & (u != "0000000")
+    d = u[seven]
+    if len(d):
+        total = sum(_digits(d, i) * w for i, w in zip(range(6), range(7, 1, -1)))
+        out[seven] = (total % 10 == _digits(d, 6)).map({True: "ok", False: "check"})
+    out[u.isin(_PLACEHOLDERS) | u.isna()] = None
+    return _lookup(out.tolist(), codes, imo.index)
 
 
 def mmsi_status(mmsi: pd.Series) -> pd.Series:
@@ -122,16 +136,14 @@ def mmsi_status(mmsi: pd.Series) -> pd.Series:
     import pandas as pd
 
     codes, uniques = pd.factorize(mmsi, use_na_sentinel=True)
-    out: list[Any] = []
-    for raw in uniques:
-        text = str(raw).strip().upper()
-        if not text or text in _PLACEHOLDERS:
-            out.append(None)
-        elif len(text) != 9 or not text.isdigit():
-            out.append("format")
-        else:
-            out.append("ok" if 201 <= int(text[:3]) <= 775 else "mid")
-    return _lookup(out, codes, mmsi.index)
+    u = pd.Series(uniques, dtype="str").str.strip().str.upper()
+    out = pd.Series("format", index=u.index, dtype="object")
+    nine = u.str.fullmatch(r"\d{9}").fillna(False).astype(bool)
+    mid = pd.to_numeric(u.str.slice(0, 3).where(nine), errors="coerce")
+    out[nine] = "mid"
+    out[nine & (mid >= 201) & (mid <= 775)] = "ok"
+    out[u.isin(_PLACEHOLDERS) | u.isna()] = None
+    return _lookup(out.tolist(), codes, mmsi.index)
 
 
 def _lookup(values: list[Any], codes: Any, index: Any) -> pd.Series:

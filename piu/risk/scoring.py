@@ -101,11 +101,11 @@ def summarise(calls: pd.DataFrame, hits: pd.DataFrame, config: RulesConfig) -> p
                         "persons_aboard": calls["persons_aboard"].to_numpy()})
     if len(hits):
         hits = hits.sort_values(["version_id", "weight", "rule"], ascending=[True, False, True])
-        # one json.dumps per hit (hits are few; calls and persons are never looped over)
-        texts = [json.dumps({"rule": r, "title": t, "weight": int(w), "evidence": e,
-                             "persons": [int(x) for x in (p if isinstance(p, list) else [])]}, ensure_ascii=False)
-                 for r, t, w, e, p in zip(hits["rule"], hits["title"], hits["weight"], hits["evidence"], hits["persons"])]
-        per = pd.DataFrame({"version_id": hits["version_id"].to_numpy(), "j": texts, "w": hits["weight"].to_numpy()})
+        # each hit's JSON object is built with column operations (no per-hit Python loop)
+        texts = ('{"rule": ' + _json_text(hits["rule"]) + ', "title": ' + _json_text(hits["title"])
+                 + ', "weight": ' + hits["weight"].astype("int64").astype("str")
+                 + ', "evidence": ' + _json_text(hits["evidence"]) + ', "persons": ' + _json_rows(hits["persons"]) + "}")
+        per = pd.DataFrame({"version_id": hits["version_id"].to_numpy(), "j": texts.to_numpy(), "w": hits["weight"].to_numpy()})
         g = per.groupby("version_id", sort=False)
         joined = "[" + g["j"].agg(",".join) + "]"
         total = g["w"].sum()
@@ -116,6 +116,25 @@ def summarise(calls: pd.DataFrame, hits: pd.DataFrame, config: RulesConfig) -> p
         out["score"] = 0
     out["band"] = config.band(out["score"])
     return out
+
+
+def _json_text(s: pd.Series) -> pd.Series:
+    """JSON string literals for a text column (quotes, backslashes and control characters escaped)."""
+    esc = (s.fillna("").astype("str").str.replace("\\", "\\\\", regex=False).str.replace('"', '\\"', regex=False)
+           .str.replace("\n", "\\n", regex=False).str.replace("\t", "\\t", regex=False)
+           .str.replace("\r", "\\r", regex=False).str.replace(r"[\x00-\x1f]", " ", regex=True))
+    return '"' + esc + '"'
+
+
+def _json_rows(persons: pd.Series) -> pd.Series:
+    """JSON arrays of source rows ('[]' when none), joined in Arrow."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    lists = pa.array([v if isinstance(v, list) else [] for v in persons], type=pa.list_(pa.int64()))
+    joined = pc.binary_join(lists.cast(pa.list_(pa.string())), ",")
+    return "[" + pd.Series(joined.to_numpy(zero_copy_only=False), index=persons.index, dtype="str") + "]"
 
 
 def score_frames(calls: pd.DataFrame, persons: pd.DataFrame, config: RulesConfig, *,
