@@ -316,8 +316,8 @@ def _normalise(raw: pd.DataFrame, ports: Any, *, dayfirst: bool, summary: FileSu
     if txt["full_name"].notna().any():
         txt["given_names"] = txt["given_names"].mask(names_missing, txt["full_name"])
     if txt["doc_combined"].notna().any():
-        parts = txt["doc_combined"].str.extract(r"^\s*(?P<t>[^\d:]*?)[\s:#.-]*(?P<n>[A-Z0-9][A-Z0-9 \-/]*)\s*$",
-                                                flags=2)  # re.IGNORECASE
+        # 'Passport AA1234567', 'Seaman book: SB-1234': the number is the last token with a digit
+        parts = txt["doc_combined"].str.extract(r"^\s*(?P<t>.*?)[\s:#]*(?P<n>[^\s:#]*\d[^\s:#]*)\s*$")
         txt["doc_type"] = txt["doc_type"].fillna(nz.clean_text(parts["t"]))
         txt["doc_number"] = txt["doc_number"].fillna(nz.clean_text(parts["n"]))
     if txt["birth_combined"].notna().any():
