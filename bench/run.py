@@ -49,8 +49,10 @@ class Context:
 
     @property
     def period(self) -> list[str]:
-        """--since/--until covering every generated call (departures run up to 3 days late)."""
-        return ["--since", self.start.isoformat(), "--until", (self.start + timedelta(days=self.days + 3)).isoformat()]
+        """--since/--until (UTC days) covering every generated call: local times east of UTC start
+        on the day before, departures run up to 3 days past the period."""
+        return ["--since", (self.start - timedelta(days=1)).isoformat(),
+                "--until", (self.start + timedelta(days=self.days + 3)).isoformat()]
 
 
 @dataclass

@@ -16,10 +16,11 @@ which, and ordinary calls are built to trigger none of them:
 - crew embarked at a home port that is never the call's last port; the departure lists every
   crew member of the arrival (sometimes plus one who joined in port).
 
-A call carries a scenario id when the evidence is visible at that call given the calls before
-it: `identity-change` marks the calls under the new name/flag, `document-reused` the calls of
-the second holder, `crew-missing-on-departure` the departure. Vessel-level scenarios
-(`imo-invalid`, `mmsi-flag-mismatch`, `flag-risk`, `vessel-age`) mark every call of the vessel.
+A call carries a scenario id when the evidence shows on that call, looking at the other calls
+before or after it as the history rules do: `identity-change` marks every call of the vessel
+(under the old and the new name/flag/MMSI), `document-reused` the calls of both holders of the
+number, `crew-missing-on-departure` the departure only. Vessel-level scenarios (`imo-invalid`,
+`mmsi-flag-mismatch`, `flag-risk`, `vessel-age`) mark every call of the vessel.
 
 Everything is vectorised with numpy and pyarrow (the Python loops run over vessel types, flags
 and planted scenarios, never over persons), so 50,000 calls take seconds. Same seed, same bytes.
@@ -681,8 +682,8 @@ class _Builder:
             options = [f for f, _ in FLAG_CHOICES[CATEGORIES[self.cat[s]]] if f != self.id_flag[s]]
             self.id_flag[new] = options[int(rng.integers(len(options)))]
             self._set_identity_codes(np.array([new]))
-            calls = [int(c) for v in visits[change:] for c in (self.arr_call[v], self.dep_call[v]) if c >= 0]
-            self.c_ident[calls] = new
+            renamed = [int(c) for v in visits[change:] for c in (self.arr_call[v], self.dep_call[v]) if c >= 0]
+            self.c_ident[renamed] = new
         return calls
 
     def _plant_visit(self, sid: str, v: int, used_visit: "np.ndarray", used_vessel: "np.ndarray") -> list[int] | None:
@@ -741,7 +742,7 @@ class _Builder:
             a = int(candidates[int(rng.integers(len(candidates)))])
             used_visit[a] = True
             self.reused.append((a, v))
-            return all_calls
+            return all_calls + self._visit_calls(a)
         raise AssertionError(sid)  # pragma: no cover
 
     # -- persons and rows ----------------------------------------------------------------------
@@ -1030,9 +1031,13 @@ class _Builder:
             planted[c] = ";".join(sorted(set(ids), key=SCENARIOS.index))
         date_key = pc.strftime(pa.array(((self.ref * _DAY_MIN + self.c_min) * 60).astype(np.int64),
                                         type=pa.timestamp("s")), format="%Y%m%d").to_numpy(zero_copy_only=False)
-        # call_id as the store derives it (architecture.md): port-YYYYMMDD(local)-A|D-IMO.
+        # call_id as the store derives it (architecture.md): port-YYYYMMDD(local)-A|D-vessel key,
+        # the key being the IMO number when its check digit holds, else the MMSI.
+        imo_num = imo.astype(np.int64)
+        imo_ok = _imo_check(np, imo_num // 10) == imo_num % 10
+        vkey = np.where(imo_ok, imo, self.id_mmsi[ident])
         call_id = np.char.add(np.char.add(np.char.add(port.astype("U5"), "-"), date_key.astype("U8")),
-                              np.char.add(np.where(self.c_dir == 0, "-A-", "-D-"), imo))
+                              np.char.add(np.where(self.c_dir == 0, "-A-", "-D-"), vkey))
         truth = pa.table({
             "vessel_name": calls.column("vessel_name"), "imo": calls.column("imo"), "port": calls.column("port"),
             "direction": calls.column("direction"), "call_time": calls.column("call_time"),

@@ -79,23 +79,21 @@ def detect(manifest: pd.DataFrame) -> dict[str, set[str]]:
     found["imo-invalid"] = {k for k, imo in calls["imo"].items() if not imo_ok(imo)}
     mids = mid_table()
     found["mmsi-flag-mismatch"] = {k for k, r in calls.iterrows() if mids.get(r["mmsi"][:3]) != r["flag"]}
-    ident = calls.assign(idn=calls["vessel_name"] + "|" + calls["flag"]).sort_values("t")
+    # Another call of the same IMO within a year (before or after) under another name/flag/MMSI.
+    ident = calls.assign(idn=calls["vessel_name"] + "|" + calls["flag"] + "|" + calls["mmsi"])
     changed = set()
     for _, g in ident.groupby("imo"):
-        seen: list[tuple] = []
         for k, r in g.iterrows():
-            if any(i != r["idn"] and (r["t"] - t).days <= 365 for t, i in seen):
+            if any(i != r["idn"] and abs((r["t"] - t).days) <= 365 for t, i in zip(g["t"], g["idn"])):
                 changed.add(k)
-            seen.append((r["t"], r["idn"]))
     found["identity-change"] = changed
     found["flag-risk"] = keys(calls["flag"].isin(["TGO", "TZA", "CMR"]))
     found["vessel-age"] = keys((calls["t"].dt.year - calls["year_built"].astype(int)) > 25)
-    first = docs.groupby(["doc_number", "who"])["t"].min().reset_index()
-    reused = set()
-    for _, r in docs.merge(first, on="doc_number", suffixes=("", "_other")).iterrows():
-        if r["who_other"] != r["who"] and r["t_other"] < r["t"]:
-            reused.add(r["key"])
-    found["document-reused"] = reused
+    # A document number held by another person on another call (before or after).
+    holders = docs[["doc_number", "who", "key"]].drop_duplicates()
+    pairs = holders.merge(holders, on="doc_number", suffixes=("", "_other"))
+    pairs = pairs[(pairs["who"] != pairs["who_other"]) & (pairs["key"] != pairs["key_other"])]
+    found["document-reused"] = set(pairs["key"])
     # Pair each departure with the latest earlier arrival of the same IMO at the same port.
     seq = calls.reset_index().sort_values(["imo", "port", "t"])
     prev = seq.groupby(["imo", "port"]).shift(1)
