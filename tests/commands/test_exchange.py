@@ -8,6 +8,7 @@ import json
 import re
 import shutil
 import zipfile
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -245,3 +246,30 @@ def test_import_with_a_bad_key_file_says_how_to_make_one(thai: dict[str, Path], 
     assert (res.exit_code, res.stderr) == (1, f"Error: the exchange key from {bad} is not hexadecimal text; make one "
                                               "with `piu exchange keygen -o FILE` and share it with the partner "
                                               "units over a secure channel\n")
+
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "example-package"
+
+
+def test_the_documented_example_package_verifies_and_matches_a_fresh_export(thai: dict[str, Any]) -> None:
+    key = ex.load_key(str(EXAMPLE / "demo.key"))
+    data = (EXAMPLE / "th-sgz-2026-11.zip").read_bytes()
+    pkg = ex.read_package(data, key, name="example")
+    assert (pkg.manifest["unit"], pkg.manifest["counts"], pkg.manifest["created_at"]) == (
+        "TH-SGZ", {"cases": 12, "persons": 177, "hits": 17}, "2026-12-01T00:00:00Z")
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        assert zf.read("manifest.json") == (EXAMPLE / "manifest.json").read_bytes()
+        assert zf.read("cases.jsonl") == (EXAMPLE / "cases.jsonl").read_bytes()
+    fresh, _ = ex.export_package(Store(thai["home"]), key, unit="TH-SGZ",
+                                 since=datetime(2026, 11, 1, tzinfo=timezone.utc),
+                                 until=datetime(2026, 11, 30, 23, 59, 59, 999999, tzinfo=timezone.utc))
+    again = ex.read_package(fresh, key)
+
+    def stable(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{k: v for k, v in c.items() if k not in ("scored_at", "ruleset_version")} for c in cases]
+    assert stable(again.cases) == stable(pkg.cases)
+    people = Store(thai["home"]).read("persons", persons_schema()).to_pandas()
+    needles = {str(v) for col in ("family_name", "given_names", "name_key", "doc_number") for v in people[col].dropna()}
+    # the unpacked members are the zip's members (checked above): scan them and the VRS file
+    for name in ("manifest.json", "cases.jsonl", "vrs-th-sgz-2026-11.csv"):
+        assert (name, _word_hits(needles, (EXAMPLE / name).read_text())) == (name, [])
