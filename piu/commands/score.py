@@ -65,7 +65,7 @@ def score(
     from piu.errors import EXIT_FAIL_ON, UsageError
     from piu.risk import config as rconfig
     from piu.risk.output import SCORE_KEYS, TABLE_COLUMNS, score_records
-    from piu.risk.scoring import score_store, select_output
+    from piu.risk.scoring import score_store, select_output, with_hits
     from piu.schema import BANDS
     from piu.timeparse import parse_time
 
@@ -83,7 +83,7 @@ def score(
     locode = resolve_port(st.home, port)
     config = rconfig.load(rconfig.find_rules_file(rules, st.home))
     run = score_store(st, config, ports=[locode] if locode else None, since=start, until=end, rescore=rescore)
-    shown = select_output(run.frame, all_calls=all_calls)
+    shown = with_hits(st, select_output(run.frame, all_calls=all_calls), run.ruleset_version)
     records = score_records(shown)
     if out_fmt in ("json", "jsonl"):
         render.write_rows(records, SCORE_KEYS, out_fmt)

@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from piu.store import Store
 
 HISTORY_DAYS = 365
+TARGETED_MAX = 5000  # up to this many calls to score, history is read by identifier, not whole
 HISTORY_CALL_COLUMNS = ["call_id", "version_id", "ingest_id", "port", "direction", "call_time", "vessel_name",
                         "vessel_name_key", "imo", "mmsi", "flag"]
 HISTORY_PERSON_COLUMNS = ["version_id", "role", "name_key", "date_of_birth", "doc_number", "doc_issuer",
@@ -96,6 +97,8 @@ def evaluate(data: RuleData, config: RulesConfig) -> pd.DataFrame:
 def summarise(calls: pd.DataFrame, hits: pd.DataFrame, config: RulesConfig) -> pd.DataFrame:
     """Per call version: persons_aboard, score (capped), band and hits as JSON text."""
     import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
 
     out = pd.DataFrame({"version_id": calls["version_id"].to_numpy(),
                         "persons_aboard": calls["persons_aboard"].to_numpy()})
@@ -105,10 +108,15 @@ def summarise(calls: pd.DataFrame, hits: pd.DataFrame, config: RulesConfig) -> p
         texts = ('{"rule": ' + _json_text(hits["rule"]) + ', "title": ' + _json_text(hits["title"])
                  + ', "weight": ' + hits["weight"].astype("int64").astype("str")
                  + ', "evidence": ' + _json_text(hits["evidence"]) + ', "persons": ' + _json_rows(hits["persons"]) + "}")
-        per = pd.DataFrame({"version_id": hits["version_id"].to_numpy(), "j": texts.to_numpy(), "w": hits["weight"].to_numpy()})
-        g = per.groupby("version_id", sort=False)
-        joined = "[" + g["j"].agg(",".join) + "]"
-        total = g["w"].sum()
+        table = pa.table({"v": pa.array(hits["version_id"].astype("str").to_numpy(dtype=object), type=pa.string()),
+                          "j": pa.array(texts.to_numpy(dtype=object), type=pa.string()),
+                          "w": pa.array(hits["weight"].astype("int64").to_numpy(), type=pa.int64())})
+        # use_threads=False keeps the heaviest-first order inside each call's list
+        g = table.group_by("v", use_threads=False).aggregate([("j", "list"), ("w", "sum")])
+        index = pd.Index(g["v"].to_pylist())
+        joined = pd.Series(pc.binary_join(g["j_list"], ",").to_numpy(zero_copy_only=False), index=index, dtype="str")
+        joined = "[" + joined + "]"
+        total = pd.Series(g["w_sum"].to_numpy(), index=index)
         out["hits"] = out["version_id"].map(joined).fillna("[]").astype("str")
         out["score"] = out["version_id"].map(total).fillna(0).clip(upper=SCORE_CAP).astype("int64")
     else:
@@ -167,6 +175,35 @@ def _history_days(config: RulesConfig) -> int:
     return max(days)
 
 
+def _related_calls(store: Store, calls: pd.DataFrame, persons: pd.DataFrame, since: datetime,
+                   until: datetime) -> pd.DataFrame:
+    """Current versions of the window's calls that share a vessel identifier or a document with `calls`."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.dataset as ds
+
+    from piu.queries import latest_versions
+    from piu.schema import calls_schema, persons_schema
+    from piu.timeparse import months_between
+
+    def arr(values: Any) -> Any:
+        return pa.array(sorted({str(v) for v in values if isinstance(v, str) and v.strip()}), type=pa.string())
+
+    months = months_between(since, until)
+    window = (ds.field("call_time") >= pc.scalar(since)) & (ds.field("call_time") <= pc.scalar(until))
+    docs = persons.loc[feat.present(persons["doc_number"]), "doc_number"]
+    doc_calls = store.read("persons", persons_schema(), months=months, columns=["version_id"],
+                           filter=ds.field("doc_number").isin(arr(docs))).column("version_id")
+    match = (ds.field("imo").isin(arr(calls["imo"])) | ds.field("mmsi").isin(arr(calls["mmsi"]))
+             | ds.field("vessel_name_key").isin(arr(calls["vessel_name_key"]))
+             | ds.field("version_id").isin(pa.array(doc_calls.to_pylist(), type=pa.string())))
+    ids = store.read("calls", calls_schema(), months=months, columns=["call_id"], filter=window & match).column("call_id")
+    # every version of the matched calls, so that "current" means what it means everywhere else
+    versions = store.read("calls", calls_schema(), months=months, columns=HISTORY_CALL_COLUMNS,
+                          filter=window & ds.field("call_id").isin(pc.unique(ids))).to_pandas()
+    return latest_versions(versions)
+
+
 def load_history(store: Store, calls: pd.DataFrame, persons: pd.DataFrame,
                  config: RulesConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
     """History for the calls being scored: calls in the window, and persons that can matter."""
@@ -181,7 +218,10 @@ def load_history(store: Store, calls: pd.DataFrame, persons: pd.DataFrame,
     times = calls["call_time"]
     since = times.min().to_pydatetime() - timedelta(days=days)
     until = times.max().to_pydatetime() + timedelta(days=days)
-    hcalls = _with_vessel_key(current_calls(store, since=since, until=until, columns=HISTORY_CALL_COLUMNS))
+    if len(calls) <= TARGETED_MAX:
+        hcalls = _with_vessel_key(_related_calls(store, calls, persons, since, until))
+    else:  # scoring much of the store: reading the whole window is cheaper than long filters
+        hcalls = _with_vessel_key(current_calls(store, since=since, until=until, columns=HISTORY_CALL_COLUMNS))
     keys = set(feat.vessel_key(calls).dropna())
     related = hcalls.loc[hcalls["vessel_key"].isin(keys), "version_id"]
     docs = persons.loc[feat.present(persons["doc_number"]), "doc_number"].unique()
@@ -205,7 +245,7 @@ def score_store(store: Store, config: RulesConfig, *, ports: list[str] | None = 
     import pandas as pd
     import pyarrow as pa
 
-    from piu.queries import current_calls, latest_scores, persons_of
+    from piu.queries import current_calls, persons_of
     from piu.schema import scores_schema
 
     reference = reference_tables(store, config)
@@ -215,9 +255,8 @@ def score_store(store: Store, config: RulesConfig, *, ports: list[str] | None = 
     calls = current_calls(store, ports=ports, since=since, until=until, columns=feat.CALL_COLUMNS)
     if len(calls) == 0:
         return ScoreRun(_empty_frame(), version, 0, 0)
-    existing = latest_scores(store, ports=ports, since=since, until=until, ruleset_version=version)
-    done = set(existing["version_id"]) if len(existing) else set()
-    todo = calls if rescore else calls[~calls["version_id"].isin(done)]
+    existing = _stored_scores(store, version, ports=ports, since=since, until=until)
+    todo = calls if rescore else calls[~_isin(calls["version_id"], existing["version_id"])]
     new = None
     if len(todo):
         todo = todo.reset_index(drop=True)
@@ -238,12 +277,71 @@ def score_store(store: Store, config: RulesConfig, *, ports: list[str] | None = 
         table = pa.Table.from_pandas(new[[f.name for f in scores_schema()]], schema=scores_schema(), preserve_index=False)
         with store.transaction("score") as txn:
             txn.write("scores", table)
-    scores = existing[~existing["version_id"].isin(todo["version_id"])] if len(existing) else existing
+    scores = existing[~_isin(existing["version_id"], todo["version_id"])] if len(existing) else existing
     parts = [s for s in (scores, new) if s is not None and len(s)]
     cols = ["version_id", "persons_aboard", "score", "band", "hits", "ruleset_version", "scored_at"]
-    all_scores = pd.concat([s[cols] for s in parts], ignore_index=True) if parts else None
+    all_scores = pd.concat([s.reindex(columns=cols) for s in parts], ignore_index=True) if parts else None
     frame = calls.merge(all_scores, on="version_id", how="left") if all_scores is not None else calls
     return ScoreRun(frame, version, len(todo), len(calls) - len(todo))
+
+
+def _isin(values: pd.Series, candidates: pd.Series) -> Any:
+    """Boolean mask of `values` found in `candidates`, computed in Arrow (fast for large string sets)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(values.astype("str").to_numpy(dtype=object), type=pa.string())
+    cand = pa.array(candidates.astype("str").to_numpy(dtype=object), type=pa.string())
+    return pc.is_in(arr, value_set=cand).to_numpy(zero_copy_only=False)
+
+
+def _score_filter(version: str, since: datetime | None, until: datetime | None, ids: Any = None) -> Any:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.dataset as ds
+
+    expr = ds.field("ruleset_version") == version
+    if since is not None:
+        expr = expr & (ds.field("call_time") >= pc.scalar(since))
+    if until is not None:
+        expr = expr & (ds.field("call_time") <= pc.scalar(until))
+    if ids is not None:
+        expr = expr & ds.field("version_id").isin(pa.array(list(ids), type=pa.string()))
+    return expr
+
+
+def _stored_scores(store: Store, version: str, *, ports: list[str] | None, since: datetime | None,
+                   until: datetime | None) -> pd.DataFrame:
+    """Latest stored score per call version for this rule set, without the (large) hits column."""
+    from piu.schema import scores_schema
+    from piu.timeparse import months_between, now_utc
+
+    months = months_between(since, until or now_utc()) if since is not None else None
+    cols = ["version_id", "persons_aboard", "score", "band", "ruleset_version", "scored_at"]
+    frame = store.read("scores", scores_schema(), ports=ports, months=months, columns=cols,
+                       filter=_score_filter(version, since, until)).to_pandas()
+    if len(frame) == 0:
+        return frame
+    return frame.sort_values(["version_id", "scored_at"]).drop_duplicates("version_id", keep="last")
+
+
+def with_hits(store: Store, frame: pd.DataFrame, version: str) -> pd.DataFrame:
+    """Fill in the hits of rows whose score was reused (read only for these call versions)."""
+    from piu.schema import scores_schema
+
+    if len(frame) == 0 or "hits" not in frame.columns or not frame["hits"].isna().any():
+        return frame
+    missing = frame.loc[frame["hits"].isna(), "version_id"].astype("str")
+    ports = sorted(frame.loc[frame["hits"].isna(), "port"].dropna().astype("str").unique())
+    months = sorted(frame.loc[frame["hits"].isna(), "month"].dropna().astype("str").unique())
+    stored = store.read("scores", scores_schema(), ports=ports, months=months,
+                        columns=["version_id", "hits", "scored_at"],
+                        filter=_score_filter(version, None, None, missing.tolist())).to_pandas()
+    stored = stored.sort_values(["version_id", "scored_at"]).drop_duplicates("version_id", keep="last")
+    out = frame.copy()
+    mapped = out["version_id"].map(stored.set_index("version_id")["hits"]).astype("str")
+    out["hits"] = mapped.where(out["hits"].isna(), out["hits"].astype("object")).astype("str")
+    return out
 
 
 def _empty_frame() -> pd.DataFrame:

@@ -107,3 +107,21 @@ def test_select_output_flagged_first() -> None:
                           "band": ["low", "high", "medium"]})
     assert select_output(frame, all_calls=False)["call_id"].tolist() == ["b", "c"]
     assert select_output(frame, all_calls=True)["call_id"].tolist() == ["b", "c", "a"]
+
+
+def test_targeted_and_whole_window_history_agree(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    import piu.risk.scoring as scoring
+
+    st = Store(tmp_path)
+    old = call(port="THBKK", call_time="2026-06-01 08:00", vessel_name="OLD NAME", ingest_id="20260601T000000000000Z-aaaaaa")
+    other = call(port="THBKK", call_time="2026-07-01 08:00", imo="9176187", mmsi="567000001", mmsi_country="THA",
+                 flag="THA", ingest_id="20260701T000000000000Z-aaaaaa")
+    new = call(call_time="2026-11-20 08:00", ingest_id="20261120T000000000000Z-aaaaaa")
+    write(st, [old, other, new], [person(other, name_key="A B", doc_number="N1234567"),
+                                  person(new, name_key="C D", doc_number="N1234567")])
+    targeted = score_store(st, defaults(), now=NOW)
+    monkeypatch.setattr(scoring, "TARGETED_MAX", 0)
+    whole = score_store(st, defaults(), now=NOW, rescore=True)
+    assert targeted.frame[["call_id", "score", "hits"]].values.tolist() == whole.frame[["call_id", "score", "hits"]].values.tolist()
+    assert sorted(h["rule"] for h in json.loads(whole.frame.set_index("call_id").loc[new["call_id"], "hits"])) == [
+        "document-reused", "identity-change"]
