@@ -911,3 +911,29 @@ def export_line(result: ExportResult) -> str:
     if result.evidence_withheld:
         line += f"; evidence of {result.evidence_withheld} hit(s) withheld because it could identify a person"
     return line
+
+
+def partner_digest(reference: dict[str, Any]) -> str:
+    """A short digest of the partner data and key in use, for the rule-set version ('' when none).
+
+    Adding it to the rule-set version makes `piu score` re-check calls after a package is imported.
+    """
+    vessels = reference.get("partner_vessels")
+    persons = reference.get("partner_persons")
+    if vessels is None or len(vessels) == 0:
+        return ""
+    h = hashlib.sha256()
+    for value in sorted(set(zip(vessels["unit"].astype(str), vessels["call_id"].astype(str)))):
+        h.update(f"{value[0]}\x1f{value[1]}\n".encode())
+    hasher = reference.get("partner_hasher")
+    h.update(f"persons={0 if persons is None else len(persons)};key={hasher.key.key_id if hasher else ''}".encode())
+    return "p" + h.hexdigest()[:8]
+
+
+def partner_key_note(reference: dict[str, Any]) -> str | None:
+    """The one-line note a command prints when partner persons cannot be matched for want of a key."""
+    persons = reference.get("partner_persons")
+    if reference.get("partner_hasher") is None and persons is not None and len(persons):
+        return (f"no regional key: partner-alert matches vessels only, not persons "
+                f"(set {KEY_ENV} or put the key in $PIU_HOME/{KEY_FILE_NAME})")
+    return None

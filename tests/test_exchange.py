@@ -7,6 +7,7 @@ import hmac
 import io
 import json
 import os
+import re
 import stat
 import zipfile
 from datetime import date, datetime, timezone
@@ -475,3 +476,20 @@ def test_vrs_rows_are_aggregates_without_personal_data(tmp_path: Path) -> None:
     }]
     assert set(rows[0]) == set(ex.VRS_COLUMNS)
     assert ex.vrs_rows(st, unit="TH-SGZ", since=datetime(2026, 1, 1, tzinfo=UTC), until=datetime(2026, 2, 1, tzinfo=UTC)) == []
+
+
+def test_partner_digest_and_key_note(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(ex.KEY_ENV, raising=False)
+    st, _ = thai_store(tmp_path / "th")
+    (tmp_path / "p.zip").write_bytes(build(st)[0])
+    kh = Store(tmp_path / "kh")
+    empty = ex.partner_reference(kh)
+    assert (ex.partner_digest(empty), ex.partner_key_note(empty)) == ("", None)
+    ex.import_package(kh, str(tmp_path / "p.zip"), KEY)
+    without, with_key = ex.partner_reference(kh), ex.partner_reference(kh, key=KEY)
+    assert ex.partner_key_note(without) == ("no regional key: partner-alert matches vessels only, not persons "
+                                            "(set PIU_EXCHANGE_KEY or put the key in $PIU_HOME/exchange.key)")
+    assert ex.partner_key_note(with_key) is None
+    assert re.fullmatch(r"p[0-9a-f]{8}", ex.partner_digest(with_key))
+    assert ex.partner_digest(with_key) != ex.partner_digest(without)
+    assert ex.partner_digest(with_key) == ex.partner_digest(ex.partner_reference(kh, key=KEY))
