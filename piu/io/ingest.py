@@ -14,7 +14,8 @@ import hashlib
 import json
 import os
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -54,6 +55,7 @@ class FileSummary:
     reasons: Counter = field(default_factory=Counter)
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    value_counts: Counter = field(default_factory=Counter)
     previous_ingest: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
@@ -95,9 +97,11 @@ class _Prepared:
 
     summary: FileSummary
     calls: Any          # pd.DataFrame, one row per call (this file's version)
-    persons: Any        # pd.DataFrame
+    persons: list[Any]  # parts: Arrow tables in memory, or staged Arrow files (big files)
     quarantine: Any     # pd.DataFrame
     started_at: datetime
+    keep: set[str] | None = None  # call ids to store (None: all); set by the store comparison
+    stage: Any = None             # _Stage holding staged persons of a big file
 
 
 # ---------------------------------------------------------------------------------------------
@@ -114,25 +118,30 @@ def ingest_files(store: Store, paths: Sequence[str], *, mapping_path: str | None
     """
     from piu.io.headings import load_mapping
     from piu.io.ports import PortTable
-    from piu.io.readers import read_file
+    from piu.io.readers import open_batches, read_file
 
     say = progress or (lambda _msg: None)
     if not paths:
         raise InputError("no files given", hint="name one or more manifest files, or - for stdin")
     mapping = load_mapping(mapping_path) if mapping_path else None
-    results: list[ReadResult] = []
+    results: list[Any] = []  # ReadResult, or BatchedRead for big flat files (read in batches)
     for path in paths:
         say(f"reading {path}")
-        results.append(read_file(path, mapping=mapping))
+        batched = open_batches(path, mapping=mapping)
+        if batched is not None and _batchable(batched.headings, mapping):
+            results.append(batched)
+        else:
+            results.append(read_file(path, mapping=mapping))
 
     store.check_version()
     ports = PortTable.load(store.home if store.exists() else None)
     known = _ingested_hashes(store) if store.exists() else {}
 
     # Shape 3: call files (no persons) may come with person files that reference them.
-    call_tables = [t for r in results for t in r.tables if _is_call_table(t)]
+    whole = [r for r in results if hasattr(r, "tables")]
+    call_tables = [t for r in whole for t in r.tables if _is_call_table(t)]
     # refs that person files join to: those calls are stored once, with their persons
-    joined_refs = {ref for r in results for t in r.tables if _needs_join(t) for ref in _refs(t.frame)}
+    joined_refs = {ref for r in whole for t in r.tables if _needs_join(t) for ref in _refs(t.frame)}
 
     prepared: list[_Prepared] = []
     seen_in_command: set[str] = set()
@@ -141,7 +150,7 @@ def ingest_files(store: Store, paths: Sequence[str], *, mapping_path: str | None
         if res.sha256 in known or res.sha256 in seen_in_command:
             summary.status = "already-ingested"
             summary.previous_ingest = known.get(res.sha256)
-            prepared.append(_Prepared(summary, None, None, None, datetime.now(timezone.utc)))
+            prepared.append(_Prepared(summary, None, [], None, datetime.now(timezone.utc)))
             continue
         seen_in_command.add(res.sha256)
         say(f"normalising {res.source_name}")
@@ -158,19 +167,30 @@ def ingest_files(store: Store, paths: Sequence[str], *, mapping_path: str | None
                 hint="fix the rows (see `piu ingest --dry-run -f json`) or ingest without --strict")
 
     todo = [p for p in prepared if p.calls is not None]
-    if dry_run:
-        for p in todo:
-            _classify_against_store(store, p)
-            p.summary.status = "dry-run"
-        return IngestSummary([p.summary for p in prepared], dry_run=True)
-
-    if todo:
-        say("writing to the store")
-        with store.transaction("ingest") as txn:
+    try:
+        if dry_run:
             for p in todo:
-                _classify_against_store(store, p)  # under the lock: no race with another ingest
-                _write(txn, p)
-    return IngestSummary([p.summary for p in prepared])
+                _classify_against_store(store, p)
+                p.summary.status = "dry-run"
+            return IngestSummary([p.summary for p in prepared], dry_run=True)
+        if todo:
+            say("writing to the store")
+            with store.transaction("ingest") as txn:
+                for p in todo:
+                    _classify_against_store(store, p)  # under the lock: no race with another ingest
+                    _write(txn, p)
+        return IngestSummary([p.summary for p in prepared])
+    finally:
+        for p in prepared:
+            _drop_staged(p)
+
+
+def _batchable(headings: list[str], mapping: dict[str, str] | None) -> bool:
+    """A flat file can be read in batches unless its persons join calls by reference."""
+    from piu.io.headings import map_headings
+
+    mapped = set(map_headings(headings, mapping)[0].values())
+    return not (CALL_REF in mapped and not mapped & set(VESSEL_ID_FIELDS))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -242,41 +262,85 @@ def _join_calls(persons: pd.DataFrame, call_tables: list[RawTable], source: str)
     return merged.drop(columns=["_ref"])
 
 
-def _prepare(res: ReadResult, summary: FileSummary, call_tables: list[RawTable], ports: Any,
+def _prepare(res: Any, summary: FileSummary, call_tables: list[RawTable], ports: Any,
              *, dayfirst: bool, joined_refs: set[str]) -> _Prepared:
+    """Normalise a file batch by batch; calls are combined at the end, persons staged per batch."""
     import pandas as pd
 
     started = datetime.now(timezone.utc)
     ingest_id = new_txn_id()
     summary.ingest_id = ingest_id
-    frames = []
-    for t in res.tables:
-        if _is_call_table(t) and not _is_person_table(t):
-            # a calls-only table: its calls are stored even without persons (rows are calls)
-            frames.append(_table_rows(t, res, call_tables, joined_refs))
-        elif _is_person_table(t) or any(c in t.frame.columns for c in VESSEL_ID_FIELDS):
-            frames.append(_table_rows(t, res, call_tables, joined_refs))
-    if not frames:
-        raise InputError(f"{res.source_name}: no table with call or person columns",
-                         hint="check the headings, or map them with --map FILE")
-    raw = pd.concat(frames, ignore_index=True)
-    summary.rows = sum(len(t.frame) for t in res.tables)
-    if summary.rows > len(raw):
-        summary.notes.append(f"{summary.rows - len(raw)} call(s) stored with their persons from the person file")
-    canon, problems = _normalise(raw, ports, dayfirst=dayfirst, summary=summary)
-    canon["ingest_id"] = ingest_id
-    canon["source_file"] = res.source_name
-    canon["source_sha256"] = res.sha256
+    batched = not hasattr(res, "tables")
+    batches = res.batches() if batched else [res.tables]
+    partials, persons_parts, quarantines = [], [], []
+    stage = _Stage(ingest_id) if batched else None
+    try:
+        for tables in batches:
+            tables = [tables] if batched else tables
+            frames = [_table_rows(t, res, call_tables, joined_refs) for t in tables
+                      if _is_call_table(t) or _is_person_table(t) or any(c in t.frame.columns for c in VESSEL_ID_FIELDS)]
+            if not frames:
+                if batched:
+                    continue
+                raise InputError(f"{res.source_name}: no table with call or person columns",
+                                 hint="check the headings, or map them with --map FILE")
+            raw = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0].reset_index(drop=True)
+            rows_in = sum(len(t.frame) for t in tables)
+            summary.rows += rows_in
+            if rows_in > len(raw):
+                summary.notes.append(f"{rows_in - len(raw)} call(s) stored with their persons from the person file")
+            canon, problems = _normalise(raw, ports, dayfirst=dayfirst, summary=summary)
+            canon["ingest_id"] = ingest_id
+            canon["source_file"] = res.source_name
+            canon["source_sha256"] = res.sha256
+            bad = problems.notna()
+            if bad.any():  # the first problem of each row, with the row as sent
+                quarantines.append(_quarantine_frame(raw[bad.values], problems[bad], canon[bad], ingest_id, res))
+                summary.quarantined += int(bad.sum())
+                summary.reasons.update(problems[bad].str.split("\t").str[1].tolist())
+            good = _with_call_ids(canon[~bad.values].reset_index(drop=True), ingest_id)
+            partials.append(_call_partial(good))
+            persons = _to_arrow(good[good["_kind"] == "persons"], persons_schema())
+            summary.persons += persons.num_rows
+            persons_parts.append(stage.put(persons) if stage else persons)
+    except BaseException:
+        if stage:
+            stage.drop()
+        raise
+    summary.warnings.extend(_value_warnings(summary))
+    calls = _finish_calls(partials, ingest_id, started)
+    quarantine = pd.concat(quarantines, ignore_index=True) if quarantines else None
+    return _Prepared(summary, calls, persons_parts, quarantine, started, stage=stage)
 
-    # quarantine: the first problem of each row, with the row as sent
-    bad = problems.notna()
-    quarantine = _quarantine_frame(raw[bad.values], problems[bad], canon[bad], ingest_id, res)
-    summary.quarantined = int(bad.sum())
-    summary.reasons = Counter(problems[bad].str.split("\t").str[1].tolist())
-    good = canon[~bad.values].reset_index(drop=True)
-    calls, persons = _build_calls(good, ports, ingest_id, started)
-    summary.persons = len(persons)
-    return _Prepared(summary, calls, persons, quarantine, started)
+
+class _Stage:
+    """Persons of a big file staged on local disk between batches (bounded memory)."""
+
+    def __init__(self, ingest_id: str) -> None:
+        import tempfile
+
+        self.dir = Path(tempfile.mkdtemp(prefix=f"piu-ingest-{ingest_id}-"))
+        self.n = 0
+
+    def put(self, table: Any) -> Path:
+        """Write one batch of persons; returns its file."""
+        import pyarrow.feather as feather
+
+        path = self.dir / f"persons-{self.n}.arrow"
+        self.n += 1
+        feather.write_feather(table, path, compression="lz4")
+        return path
+
+    def drop(self) -> None:
+        """Remove the staged files."""
+        import shutil
+
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _drop_staged(p: _Prepared) -> None:
+    if p.stage is not None:
+        p.stage.drop()
 
 
 def _col(frame: pd.DataFrame, name: str) -> pd.Series:
@@ -337,7 +401,7 @@ def _normalise(raw: pd.DataFrame, ports: Any, *, dayfirst: bool, summary: FileSu
     direction = nz.direction(txt["direction"])
     out["direction"] = direction.values.fillna("arrival")
     flag(direction.invalid, "direction", "direction is neither arrival nor departure")
-    if n and txt["direction"].isna().all():
+    if n and txt["direction"].isna().all() and "no direction column: calls read as arrivals" not in summary.warnings:
         summary.warnings.append("no direction column: calls read as arrivals")
 
     tz = ports.timezone(out["port"])
@@ -381,7 +445,7 @@ def _normalise(raw: pd.DataFrame, ports: Any, *, dayfirst: bool, summary: FileSu
     role = nz.role(txt["role"])
     out["role"] = role.values.fillna("crew")  # crew lists are the common case; FAL 6 headers say passenger
     flag(is_person & role.invalid, "role", "role is neither crew nor passenger")
-    if is_person.any() and txt["role"].isna().all():
+    if is_person.any() and txt["role"].isna().all() and "no crew/passenger column: persons read as crew" not in summary.warnings:
         summary.warnings.append("no crew/passenger column: persons read as crew")
     out["rank"] = txt["rank"]
     nat = nz.country(txt["nationality"])
@@ -422,10 +486,14 @@ def _normalise(raw: pd.DataFrame, ports: Any, *, dayfirst: bool, summary: FileSu
 
 
 def _warn_values(summary: FileSummary, invalid: pd.Series, column: str, what: str) -> None:
-    """A warning (never personal data: counts only) for values kept or left empty."""
+    """Count values kept as sent or left empty (warned once per file, counts only: no personal data)."""
     count = int(invalid.fillna(False).astype(bool).sum())
     if count:
-        summary.warnings.append(f"{column}: {count} value(s) {what}")
+        summary.value_counts[(column, what)] += count
+
+
+def _value_warnings(summary: FileSummary) -> list[str]:
+    return [f"{column}: {n} value(s) {what}" for (column, what), n in summary.value_counts.items()]
 
 
 def _extra_json(raw: pd.DataFrame, cols: list[str]) -> pd.Series:
@@ -470,14 +538,13 @@ def _quarantine_frame(raw_bad: pd.DataFrame, problems: pd.Series, canon_bad: pd.
     })
 
 
-def _build_calls(good: pd.DataFrame, ports: Any, ingest_id: str, started: datetime
-                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Group rows into calls with a stable call_id; persons keep their call's version id."""
-    import numpy as np
-    import pandas as pd
+_CALL_TEXT = ("port", "direction", "call_time", "call_time_local")
 
+
+def _with_call_ids(good: pd.DataFrame, ingest_id: str) -> pd.DataFrame:
+    """Each row's stable call_id (port, local date, direction, vessel) and version id."""
     if len(good) == 0:
-        return pd.DataFrame(columns=calls_schema().names), pd.DataFrame(columns=persons_schema().names)
+        return good.assign(call_id=pd_str([]), version_id=pd_str([]))
     # local date of the call in its port's zone: the day an analyst would name
     local_date = _local_dates(good["call_time"], good["_tz"])
     vkey = good["imo"].where(good["imo_valid"].fillna(False).astype(bool))
@@ -488,38 +555,70 @@ def _build_calls(good: pd.DataFrame, ports: Any, ingest_id: str, started: dateti
     port_txt = good["port"].fillna("").str.replace(r"[^A-Za-z0-9]", "", regex=True).str.upper().str[:8]
     call_id = port_txt + "-" + local_date + "-" + dir_code + "-" + vkey
     good = good.assign(call_id=call_id.values, version_id=(call_id + "@" + ingest_id).values)
+    good["month"] = good["call_time"].dt.strftime("%Y-%m")
+    return good
+
+
+def pd_str(values: list[str]) -> Any:
+    """An empty-safe string Series."""
+    import pandas as pd
+
+    return pd.Series(values, dtype="str")
+
+
+def _person_hash(persons: pd.DataFrame) -> Any:
+    """32-bit content hash per person row; sums of these per call are order-insensitive and exact."""
+    import numpy as np
+    import pandas as pd
+
+    pcols = [c for c in persons_schema().names if c in persons.columns and c not in PROVENANCE_COLS
+             and c not in ("call_id", "version_id", "port", "call_time", "month")]
+    return pd.util.hash_pandas_object(persons[pcols].astype("str"), index=False).to_numpy(np.uint64) >> np.uint64(32)
+
+
+def _call_partial(good: pd.DataFrame) -> pd.DataFrame:
+    """Per call of one batch: first non-null call fields, first source row, persons' hash sum."""
+    import numpy as np
 
     call_cols = [c for c in calls_schema().names if c in good.columns and c not in ("call_id", "version_id")]
     grouped = good.groupby("call_id", sort=False)
-    first = grouped[call_cols].first()     # first non-null value of each call field
-    first["source_row"] = grouped["source_row"].min()
-    first["source_sheet"] = grouped["source_sheet"].first()
-    calls = first.reset_index()
+    part = grouped[[*call_cols, "_tz"]].first()
+    part["source_row"] = grouped["source_row"].min()
+    part["source_sheet"] = grouped["source_sheet"].first()
+    is_person = (good["_kind"] == "persons").to_numpy()
+    ph = np.where(is_person, _person_hash(good), np.uint64(0)) if len(good) else np.zeros(0, np.uint64)
+    part["_phash"] = good.assign(_ph=ph).groupby("call_id", sort=False)["_ph"].sum()
+    return part
+
+
+def _finish_calls(partials: list[pd.DataFrame], ingest_id: str, started: datetime) -> pd.DataFrame:
+    """Calls of the whole file from the batches' partials, with version ids and content hashes."""
+    import numpy as np
+    import pandas as pd
+
+    partials = [p for p in partials if len(p)]
+    if not partials:
+        return pd.DataFrame(columns=calls_schema().names)
+    both = pd.concat(partials) if len(partials) > 1 else partials[0]
+    if len(partials) > 1:  # a call whose rows span batches: combine in file order
+        grouped = both.groupby(level=0, sort=False)
+        combined = grouped.first()
+        combined["source_row"] = grouped["source_row"].min()
+        combined["_phash"] = grouped["_phash"].sum()
+        both = combined
+    calls = both.rename_axis("call_id").reset_index()
     calls["version_id"] = calls["call_id"] + "@" + ingest_id
     calls["ingested_at"] = pd.Timestamp(started)
     calls["month"] = calls["call_time"].dt.strftime("%Y-%m")
-    calls["call_time_local"] = _local_iso(calls["call_time"], grouped["_tz"].first().reindex(calls["call_id"]).values)
-
-    persons = good[good["_kind"] == "persons"].copy()
-    persons["month"] = persons["call_time"].dt.strftime("%Y-%m")
-    # a call's persons take the call's canonical time/port (the first row's), so partitions agree
-    persons["call_time"] = persons["call_id"].map(calls.set_index("call_id")["call_time"])
-    persons["port"] = persons["call_id"].map(calls.set_index("call_id")["port"])
-    persons["month"] = persons["call_id"].map(calls.set_index("call_id")["month"])
-
+    calls["call_time_local"] = _local_iso(calls["call_time"], calls["_tz"].values)
     # content hash: call fields + persons, order-insensitive, so a re-sent identical manifest is "unchanged"
-    hash_cols = [c for c in call_cols if c not in PROVENANCE_COLS and c not in ("ingest_id", "_tz")]
+    hash_cols = [c for c in calls.columns if c in calls_schema().names and c not in PROVENANCE_COLS
+                 and c not in ("call_id", "version_id", "ingest_id", "ingested_at", "content_hash", "month",
+                               "call_time_local", "source_row", "source_sheet")]
     call_h = pd.util.hash_pandas_object(calls[hash_cols].astype("str"), index=False).to_numpy(np.uint64)
-    pcols = [c for c in persons_schema().names if c in persons.columns and c not in PROVENANCE_COLS
-             and c not in ("call_id", "version_id", "port", "call_time", "month")]
-    if len(persons):
-        ph = pd.util.hash_pandas_object(persons[pcols].astype("str"), index=False).to_numpy(np.uint64)
-        psum = pd.Series(ph, index=persons["call_id"].values).groupby(level=0).sum()
-        person_h = psum.reindex(calls["call_id"]).fillna(0).to_numpy(np.uint64)
-    else:
-        person_h = np.zeros(len(calls), dtype=np.uint64)
+    person_h = calls["_phash"].fillna(0).to_numpy(np.uint64)
     calls["content_hash"] = [f"{a:016x}{b:016x}" for a, b in zip(call_h, person_h)]
-    return calls, persons
+    return calls.drop(columns=["_phash"])
 
 
 def _local_dates(times: pd.Series, tzs: pd.Series) -> pd.Series:
@@ -581,10 +680,10 @@ def _classify_against_store(store: Store, p: _Prepared) -> None:
     p.summary.calls_unchanged = int(unchanged.sum())
     p.summary.calls_amended = int(amended.sum())
     p.summary.calls_new = int(prev.isna().sum())
-    keep_ids = set(calls.loc[~unchanged.values, "call_id"])
     p.calls = calls[~unchanged.values].reset_index(drop=True)
-    p.persons = p.persons[p.persons["call_id"].isin(keep_ids)].reset_index(drop=True)
-    p.summary.persons = len(p.persons)
+    if unchanged.any():
+        p.keep = set(p.calls["call_id"])
+        p.summary.persons = sum(t.num_rows for t in _persons_tables(p))
 
 
 def _to_arrow(frame: pd.DataFrame, schema: Any) -> Any:
@@ -614,7 +713,8 @@ def _write(txn: Any, p: _Prepared) -> None:
 
     s = p.summary
     txn.write("calls", _to_arrow(p.calls, calls_schema()))
-    txn.write("persons", _to_arrow(p.persons, persons_schema()))
+    for persons in _persons_tables(p, aligned_to=p.calls):
+        txn.write("persons", persons)
     if p.quarantine is not None and len(p.quarantine):
         txn.write("quarantine", _to_arrow(p.quarantine, quarantine_schema()))
     log = pd.DataFrame([{
@@ -625,6 +725,29 @@ def _write(txn: Any, p: _Prepared) -> None:
         "quarantined": s.quarantined, "piu_version": __version__, "user": _user(),
     }])
     txn.write("ingests", _to_arrow(log, ingests_schema()))
+
+
+def _persons_tables(p: _Prepared, aligned_to: pd.DataFrame | None = None) -> Iterator[Any]:
+    """The file's persons part by part: only calls being stored, with their call's port, time, month."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.feather as feather
+
+    lookup = None
+    if aligned_to is not None and len(aligned_to):
+        ids = pa.array(aligned_to["call_id"].astype("str").tolist(), type=pa.string())
+        lookup = (ids, pa.Table.from_pandas(aligned_to[["port", "call_time", "month"]], preserve_index=False))
+    for part in p.persons:
+        table = feather.read_table(part) if isinstance(part, Path) else part
+        if p.keep is not None:
+            table = table.filter(pc.is_in(table["call_id"], value_set=pa.array(sorted(p.keep), type=pa.string())))
+        if lookup is not None and table.num_rows:
+            # a call's persons take the call's canonical port/time (its first row's), so partitions agree
+            pos = pc.index_in(table["call_id"], value_set=lookup[0])
+            for col in ("port", "call_time", "month"):
+                i = table.schema.get_field_index(col)
+                table = table.set_column(i, col, lookup[1][col].take(pos).cast(table.schema.field(col).type))
+        yield table
 
 
 def _user() -> str:

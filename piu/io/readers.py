@@ -691,3 +691,141 @@ def _no_columns(name: str, found: list[str]) -> InputError:
 
 
 __all__ = ["RawTable", "ReadResult", "read_file"]
+
+
+# --------------------------------------------------------------------------------------------
+# streaming: big flat CSV files in batches (bounded memory)
+
+BATCH_MIN_BYTES = 32 << 20      # smaller files are read whole
+_CHUNK = 16 << 20
+
+
+@dataclass
+class BatchedRead:
+    """A flat delimited file read in batches: identity first, then RawTables one batch at a time."""
+
+    source_name: str
+    sha256: str
+    size: int
+    warnings: list[str]
+    path: str
+    delimiter: str
+    headings: list[str]
+    record_lines: np.ndarray        # the line each data record starts on (1-based)
+    mapping: dict[str, str] | None
+    batch_bytes: int = 32 << 20
+
+    def batches(self):  # noqa: ANN201 - Iterator[RawTable]
+        """RawTables of consecutive records, each about `batch_bytes` of the file."""
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+
+        names = [f"c{i}" for i in range(len(self.headings))]
+        headings = _unique_headings(self.headings, letters=False)
+        reader = pacsv.open_csv(
+            self.path,
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=self.batch_bytes,
+                                           encoding="utf8"),
+            parse_options=pacsv.ParseOptions(delimiter=self.delimiter, newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                                 strings_can_be_null=False, quoted_strings_can_be_null=False))
+        start = 0
+        try:
+            for batch in reader:
+                frame = batch.to_pandas()
+                frame.columns = headings
+                rows = self.record_lines[start:start + len(frame)]
+                start += len(frame)
+                yield _finish_table(frame, rows, "", {}, self.mapping, [])
+        except (pa.ArrowInvalid, pa.ArrowException):
+            raise InputError(f"{self.source_name}: cannot parse as CSV near line {int(self.record_lines[min(start, len(self.record_lines) - 1)])}",
+                             hint="check quotes and the number of columns on that line, or re-save the file from a spreadsheet") from None
+
+
+def open_batches(path: str, *, mapping: dict[str, str] | None = None,
+                 min_bytes: int = BATCH_MIN_BYTES, batch_bytes: int = 32 << 20) -> BatchedRead | None:
+    """A big flat UTF-8 CSV/TSV file with headings on line 1, ready to read in batches; else None.
+
+    One streaming pass computes the SHA-256, checks UTF-8 and finds where each record starts
+    (quote-aware, carried across chunks), so the file is never held in memory whole. Anything
+    else (small files, stdin, XLSX, FAL layouts, other encodings) returns None: use read_file.
+    """
+    import codecs
+    import hashlib
+
+    if path == "-":
+        return None
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+    except OSError:
+        return None
+    if size < min_bytes:
+        return None
+    with open(p, "rb") as fh:
+        head = fh.read(_HEAD_BYTES)
+    if head.startswith((b"PK", b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head:
+        return None
+    try:
+        head_text = head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 4:  # not a character cut at the end of the window
+            return None
+        head_text = head[:exc.start].decode("utf-8")
+    if head_text.lstrip().startswith("{"):
+        return None
+    delim = _sniff_delimiter(head_text)
+    cut = head_text[: head_text.rfind("\n") + 1]
+    try:
+        head_rows, head_lines = _parse_records(cut, delim, p.name)
+    except InputError:
+        return None
+    layout = _analyse_layout(head_rows, mapping)
+    if layout.header_idx is None or head_lines[layout.header_idx] != 1 or layout.header:
+        return None
+
+    sha = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    all_newlines: list[np.ndarray] = []
+    all_ends: list[np.ndarray] = []       # newlines that end a record (outside quotes)
+    before_end: list[np.ndarray] = []     # the byte just before each of those newlines
+    offset, in_quotes, last_byte = 0, 0, 10
+    with open(p, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            sha.update(chunk)
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError:
+                return None  # not UTF-8: the whole-file reader handles other encodings
+            arr = np.frombuffer(chunk, dtype=np.uint8)
+            newlines = np.flatnonzero(arr == 10)
+            if in_quotes or b'"' in chunk:  # a newline ends a record only outside quotes
+                parity = (np.cumsum(arr == 34, dtype=np.int64) + in_quotes) & 1
+                ends = newlines[parity[newlines] == 0]
+                in_quotes = int(parity[-1])
+            else:
+                ends = newlines
+            prev = np.concatenate(([last_byte], arr))[ends]  # arr[e - 1], or the previous chunk's last byte
+            all_newlines.append(newlines + offset)
+            all_ends.append(ends + offset)
+            before_end.append(prev)
+            last_byte = int(arr[-1])
+            offset += len(chunk)
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return None
+    newlines = np.concatenate(all_newlines) if all_newlines else np.zeros(0, dtype=np.int64)
+    ends = np.concatenate(all_ends) if all_ends else np.zeros(0, dtype=np.int64)
+    prev = np.concatenate(before_end) if before_end else np.zeros(0, dtype=np.uint8)
+    # the same rule as _record_start_lines, on offsets gathered chunk by chunk
+    starts = np.concatenate(([0], ends + 1))
+    stops = np.concatenate((ends, [offset]))
+    length = stops - starts
+    byte_before_stop = np.concatenate((prev, [last_byte]))
+    keep = (length > 0) & ~((length == 1) & (byte_before_stop == 13))
+    keep[0] = False  # the heading record
+    record_lines = (np.searchsorted(newlines, starts[keep], side="left") + 1).astype(np.int64)
+    return BatchedRead(source_name=p.name, sha256=sha.hexdigest(), size=size, warnings=[], path=str(p),
+                       delimiter=delim, headings=head_rows[0], record_lines=record_lines, mapping=mapping,
+                       batch_bytes=batch_bytes)

@@ -316,3 +316,38 @@ def test_two_ingests_at_once_both_land_once(tmp_path: Path) -> None:
     assert len(versions) == 13 and versions["call_id"].is_unique
     log = run(home, "ingest", "--list", "-f", "json")
     assert sorted(r["source_file"] for r in json.loads(log.stdout)) == [FAL.name, FLAT.name]
+
+
+def test_batched_reading_stores_exactly_what_whole_reading_stores(tmp_path: Path, big_manifest: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import piu.io.readers as readers
+    from piu.io.ingest import ingest_files
+
+    whole = Store(tmp_path / "whole")
+    monkeypatch.setattr(readers, "BATCH_MIN_BYTES", 1 << 40)
+    ingest_files(whole, [str(big_manifest)])
+    batched = Store(tmp_path / "batched")
+    real_open = readers.open_batches
+    seen = []
+
+    def small_batches(path, **kw):
+        br = real_open(path, mapping=kw.get("mapping"), min_bytes=0, batch_bytes=1 << 20)
+        seen.append(br)
+        return br
+
+    monkeypatch.setattr(readers, "open_batches", small_batches)
+    summary = ingest_files(batched, [str(big_manifest)])
+    assert seen and seen[0] is not None
+    assert len(list(seen[0].batches())) > 10  # really read in many batches
+    assert summary.files[0].rows == 4000 * 0 + summary.files[0].persons + summary.files[0].quarantined
+
+    def canon(store: Store) -> tuple[pd.DataFrame, pd.DataFrame]:
+        calls = queries.current_calls(store).drop(columns=["version_id", "ingest_id", "ingested_at"])
+        calls = calls.sort_values("call_id").reset_index(drop=True)
+        persons = queries.persons_of(store, queries.current_calls(store)["version_id"])
+        persons = persons.drop(columns=["version_id", "ingest_id"]).sort_values(["call_id", "source_row"])
+        return calls, persons.reset_index(drop=True)
+
+    (c1, p1), (c2, p2) = canon(whole), canon(batched)
+    pd.testing.assert_frame_equal(c1, c2)
+    pd.testing.assert_frame_equal(p1, p2)
