@@ -39,6 +39,7 @@ if TYPE_CHECKING:  # pragma: no cover
 DEFAULT_CHUNK_CALLS = 5000
 LOCAL_SCHEDULERS = ("threads", "processes", "synchronous")
 SUMMARY_COLUMNS = ["version_id", "persons_aboard", "score", "band", "hits"]
+CONNECT_TIMEOUT = "10s"  # how long to wait for a scheduler address before a one-line error
 
 
 def _require_dask() -> None:
@@ -118,7 +119,7 @@ def compute(tasks: list[Any], scheduler: str | None) -> list[Any]:
         raise UsageError("a Dask scheduler address needs dask.distributed, which is not installed",
                          hint="pip install 'piu[dask]'") from None
     try:
-        client = Client(name, timeout="10s", set_as_default=False)
+        client = Client(name, timeout=CONNECT_TIMEOUT, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:
         raise InputError(f"cannot reach the Dask scheduler at {name} ({type(exc).__name__})",
                          hint="check the address, or start one with `dask scheduler` and `dask worker ADDRESS`") from None
