@@ -55,6 +55,12 @@ def score(
     fail_on: Annotated[Optional[str], typer.Option(
         "--fail-on", metavar="BAND",
         help="Exit with code 3 when any printed call is at or above BAND (low, medium, high).")] = None,
+    engine: Annotated[str, typer.Option(
+        "--engine", envvar="PIU_ENGINE", metavar="ENGINE",
+        help="pandas (one process) or dask (partitions in parallel, out of core or on a cluster; pip install 'piu[dask]').")] = "pandas",
+    scheduler: Annotated[Optional[str], typer.Option(
+        "--scheduler", envvar="PIU_DASK_SCHEDULER", metavar="ADDRESS",
+        help="With --engine dask: a Dask scheduler address (tcp://host:8786), or threads (default), processes, synchronous.")] = None,
 ) -> None:
     """Score calls with transparent rules; print flagged calls, highest score first.
 
@@ -82,7 +88,13 @@ def score(
         raise UsageError("--since is after --until", hint="swap them")
     locode = resolve_port(st.home, port)
     config = rconfig.load(rconfig.find_rules_file(rules, st.home))
-    run = score_store(st, config, ports=[locode] if locode else None, since=start, until=end, rescore=rescore)
+    engine = engine.strip().lower()
+    if engine not in ("pandas", "dask"):
+        raise UsageError(f"--engine {engine!r} is not an engine", hint="use pandas or dask")
+    if scheduler and engine != "dask":
+        raise UsageError("--scheduler needs --engine dask", hint="add --engine dask")
+    run = score_store(st, config, ports=[locode] if locode else None, since=start, until=end, rescore=rescore,
+                      engine=engine, scheduler=scheduler)
     shown = with_hits(st, select_output(run.frame, all_calls=all_calls), run.ruleset_version)
     records = score_records(shown)
     if out_fmt in ("json", "jsonl"):

@@ -240,8 +240,13 @@ def load_history(store: Store, calls: pd.DataFrame, persons: pd.DataFrame,
 
 def score_store(store: Store, config: RulesConfig, *, ports: list[str] | None = None,
                 since: datetime | None = None, until: datetime | None = None, rescore: bool = False,
-                now: datetime | None = None, user: str | None = None) -> ScoreRun:
-    """Score the selected calls not yet scored with this rule set (all with `rescore`); store the scores."""
+                now: datetime | None = None, user: str | None = None, engine: str = "pandas",
+                scheduler: str | None = None) -> ScoreRun:
+    """Score the selected calls not yet scored with this rule set (all with `rescore`); store the scores.
+
+    engine="dask" runs the same rules per partition with Dask (`piu.risk.engine_dask`; `scheduler`
+    is a Dask scheduler address or a local scheduler name); the scores are the same.
+    """
     import pandas as pd
     import pyarrow as pa
 
@@ -260,13 +265,18 @@ def score_store(store: Store, config: RulesConfig, *, ports: list[str] | None = 
     new = None
     if len(todo):
         todo = todo.reset_index(drop=True)
-        t0, t1 = todo["call_time"].min().to_pydatetime(), todo["call_time"].max().to_pydatetime()
-        persons = persons_of(store, todo["version_id"], ports=sorted(todo["port"].dropna().unique()),
-                             since=t0, until=t1, columns=feat.PERSON_COLUMNS)
-        hc = hp = None
-        if any(s.rule.history for s in config.active()):
-            hc, hp = load_history(store, todo, persons, config)
-        summary, _hits = score_frames(todo, persons, config, history_calls=hc, history_persons=hp, reference=reference)
+        if engine == "dask":  # the same score_frames per chunk of calls, each chunk reading its own persons
+            from piu.risk.engine_dask import score_calls
+            summary = score_calls(store, todo, config, reference=reference, scheduler=scheduler)
+        else:
+            t0, t1 = todo["call_time"].min().to_pydatetime(), todo["call_time"].max().to_pydatetime()
+            persons = persons_of(store, todo["version_id"], ports=sorted(todo["port"].dropna().unique()),
+                                 since=t0, until=t1, columns=feat.PERSON_COLUMNS)
+            hc = hp = None
+            if any(s.rule.history for s in config.active()):
+                hc, hp = load_history(store, todo, persons, config)
+            summary, _hits = score_frames(todo, persons, config, history_calls=hc, history_persons=hp,
+                                          reference=reference)
         stamp = now or datetime.now(timezone.utc)
         new = todo[["call_id", "version_id", "port", "call_time", "month"]].merge(summary, on="version_id")
         new["ruleset_version"] = version

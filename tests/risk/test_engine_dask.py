@@ -147,3 +147,25 @@ def test_unreachable_scheduler_is_one_clear_error(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(engine_dask, "CONNECT_TIMEOUT", "1s")
     with pytest.raises(InputError, match=r"cannot reach the Dask scheduler at tcp://127.0.0.1:9 "):
         engine_dask.compute([], "tcp://127.0.0.1:9")
+
+
+def run(home: Path, *args: str):  # noqa: ANN201
+    return CliRunner().invoke(app, ["--home", str(home), "-q", *args])
+
+
+def test_piu_score_engine_dask_prints_what_pandas_prints(store: Store) -> None:
+    dask_out = run(store.home, "score", "--rescore", "--all", "--engine", "dask", "-f", "json")
+    pandas_out = run(store.home, "score", "--rescore", "--all", "-f", "json")
+    assert (dask_out.exit_code, pandas_out.exit_code) == (0, 0)
+    def rows(text: str) -> list[dict]:
+        return [{k: v for k, v in r.items() if k != "scored_at"} for r in json.loads(text)]  # the clock moved
+
+    assert rows(dask_out.stdout) == rows(pandas_out.stdout)
+    assert len(rows(dask_out.stdout)) == 607
+
+
+def test_score_engine_options_are_checked(tmp_path: Path) -> None:
+    bad = run(tmp_path, "score", "--engine", "spark")
+    assert (bad.exit_code, bad.stderr) == (2, "Error: --engine 'spark' is not an engine; use pandas or dask\n")
+    lone = run(tmp_path, "score", "--scheduler", "tcp://127.0.0.1:8786")
+    assert (lone.exit_code, lone.stderr) == (2, "Error: --scheduler needs --engine dask; add --engine dask\n")
