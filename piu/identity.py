@@ -59,7 +59,7 @@ def person_key(persons: pd.DataFrame) -> pd.Series:
     issuer = persons["doc_issuer"].astype("str").reset_index(drop=True).fillna("")
     names = persons["name_key"].astype("str").reset_index(drop=True).fillna("")
     table = NameTable(names)
-    skel = pd.Series(table.sorted_skel[table.ids(names)], dtype="str")
+    skel = pd.Series(table.skeleton_keys()[table.ids(names)], dtype="str")
     dob = pd.to_datetime(persons["date_of_birth"].reset_index(drop=True), errors="coerce").dt.strftime("%Y-%m-%d").fillna("")
     key = ("N:" + skel + ":" + dob).where(doc == "", "D:" + issuer + ":" + doc)
     return pd.Series(key.to_numpy(), index=persons.index, dtype="str")

@@ -71,6 +71,7 @@ STRONG_NAME = 0.80            # name score from which name + date of birth is a 
 
 MAX_TOKENS = 6                # tokens kept per name (longer names are cut; rare)
 PREFIX = 4                    # letters of a skeleton used in blocking keys
+MAX_BLOCK = 20_000            # name pairs one blocking key may produce
 _CHUNK = 200_000              # name pairs per vectorised block (bounds memory)
 
 # Honorifics and patronymic particles that carry no identity ("Ahmad bin Ismail" = "Ahmad Ismail").
@@ -175,36 +176,57 @@ class NameTable:
     def __init__(self, names: Iterable[str]) -> None:
         import numpy as np
         import pandas as pd
+        from anyascii import anyascii
 
         self.names = pd.Index(pd.unique(pd.Series(list(names), dtype="str").fillna("")))
         n = len(self.names)
-        toks = pd.Series(self.names, dtype="str").map(name_tokens)
-        flat = toks.explode()
-        flat = flat[flat.notna()]
+        # name_tokens(), column-wise: transliterate (non-ASCII names only), fold, split
+        text = pd.Series(self.names, dtype="str")
+        non_ascii = ~text.str.isascii().fillna(True).astype(bool)
+        if non_ascii.any():
+            text = text.mask(non_ascii, text[non_ascii].map(anyascii))
+        text = text.str.upper().str.replace(r"[^A-Z0-9]+", " ", regex=True)
+        flat = text.str.split().explode().dropna()
         frame = pd.DataFrame({"nid": flat.index.to_numpy(dtype=np.int64), "tok": flat.to_numpy(dtype=object)})
+        frame = frame[frame["tok"] != ""]
+        first = frame.groupby("nid").cumcount().to_numpy() == 0
+        many = frame.groupby("nid")["tok"].transform("size").to_numpy() > 1
+        frame = frame[~(first & many & frame["tok"].isin(LEADING_TITLES).to_numpy())]
+        frame = frame[~frame["tok"].isin(PARTICLES)].drop_duplicates(["nid", "tok"])
         utok = pd.unique(frame["tok"])
-        skel = {t: skeleton(t) for t in utok}
+        skel = dict(zip(utok, (skeleton(t) for t in utok)))  # unique tokens only
         frame["sk"] = frame["tok"].map(skel)
         frame = frame.drop_duplicates(["nid", "sk"])
         frame["pos"] = frame.groupby("nid").cumcount()
         frame = frame[frame["pos"] < MAX_TOKENS]
+        rows, cols = frame["nid"].to_numpy(), frame["pos"].to_numpy()
         codes, vocab = pd.factorize(frame["sk"])
         self.vocab = np.asarray(vocab, dtype=object)
         self.tok = np.full((n, MAX_TOKENS), -1, dtype=np.int64)
-        self.tok[frame["nid"].to_numpy(), frame["pos"].to_numpy()] = codes
-        self.vlen = np.array([len(v) * (COMMON_WEIGHT if v in COMMON_TOKENS else 1.0) for v in self.vocab],
-                             dtype=np.float64)
+        self.tok[rows, cols] = codes
+        lit_codes, _ = pd.factorize(frame["tok"])
+        lit = np.full((n, MAX_TOKENS), -1, dtype=np.int64)
+        lit[rows, cols] = lit_codes
+        # sorted token ids: equal rows mean the same tokens in any order (literal / spelling skeleton)
+        self.lit_sorted = np.sort(lit, axis=1)
+        self.tok_sorted = np.sort(self.tok, axis=1)
+        self.rawlen = np.array([len(v) for v in self.vocab], dtype=np.int64)
+        self.initial = np.array([v[:1] for v in self.vocab], dtype=object)
+        self.vlen = self.rawlen * np.where(np.isin(self.vocab, list(COMMON_TOKENS)), COMMON_WEIGHT, 1.0)
         cons = [consonants(v) for v in self.vocab]
         self.cons = np.asarray(cons, dtype=object)
         self.cons_ok = np.array([len(c) >= 4 for c in cons], dtype=bool)
         self.ntok = (self.tok >= 0).sum(axis=1)
-        lit = frame.sort_values(["nid", "tok"]).groupby("nid")["tok"].agg(" ".join)
-        self.sorted_lit = np.full(n, "", dtype=object)
-        self.sorted_lit[lit.index.to_numpy()] = lit.to_numpy()
-        sk = frame.sort_values(["nid", "sk"]).groupby("nid")["sk"].agg(" ".join)
-        self.sorted_skel = np.full(n, "", dtype=object)
-        self.sorted_skel[sk.index.to_numpy()] = sk.to_numpy()
         self.frame = frame  # nid, tok, sk, pos (for blocking keys)
+
+    def skeleton_keys(self) -> np.ndarray:
+        """Per name, its skeleton tokens sorted and joined ('HUNG NGUIEN VAN'): an order-free key."""
+        import numpy as np
+
+        sk = self.frame.sort_values(["nid", "sk"]).groupby("nid")["sk"].agg(" ".join)
+        out = np.full(len(self.names), "", dtype=object)
+        out[sk.index.to_numpy()] = sk.to_numpy()
+        return out
 
     def __len__(self) -> int:
         return len(self.names)
@@ -228,11 +250,8 @@ def _token_sims(a_ids: np.ndarray, b_ids: np.ndarray, table: NameTable) -> np.nd
         sims = process.cpdist(list(sa), list(sb), scorer=fuzz.ratio, workers=1) / 100.0
         # one edit in a long token is a spelling variant (PISETH / PISITH), not another name
         edits = process.cpdist(list(sa), list(sb), scorer=Levenshtein.distance, workers=1)
-        la = np.fromiter((len(x) for x in sa), dtype=np.int64, count=len(sa))
-        lb = np.fromiter((len(x) for x in sb), dtype=np.int64, count=len(sb))
-        first_a = np.array([x[0] for x in sa], dtype=object)
-        first_b = np.array([x[0] for x in sb], dtype=object)
-        initial = ((la == 1) | (lb == 1)) & (first_a == first_b)  # 'V' for 'VAN'
+        la, lb = table.rawlen[ia], table.rawlen[ib]
+        initial = ((la == 1) | (lb == 1)) & (table.initial[ia] == table.initial[ib])  # 'V' for 'VAN'
         one_edit = (edits == 1) & (np.minimum(la, lb) >= 5)
         # same consonant frame (4+ letters): vowel-only romanisation variants (MUHAMMAD / MOHAMMED)
         frame = table.cons_ok[ia] & (table.cons[ia] == table.cons[ib])
@@ -256,7 +275,8 @@ def name_scores(table: NameTable, a: np.ndarray, b: np.ndarray) -> tuple[np.ndar
 def _name_scores_chunk(table: NameTable, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     import numpy as np
 
-    A, B = table.tok[a], table.tok[b]                      # (n, K) token ids, -1 padding
+    k = int(max(table.ntok[a].max(initial=1), table.ntok[b].max(initial=1)))  # most names have 2-3 tokens
+    A, B = table.tok[a, :k], table.tok[b, :k]              # (n, k) token ids, -1 padding
     va = (A >= 0)[:, :, None] & (B >= 0)[:, None, :]       # (n, K, K) valid token pairs
     V = len(table.vocab)
     codes = np.where(va, A[:, :, None] * V + B[:, None, :], -1)
@@ -284,10 +304,10 @@ def _name_scores_chunk(table: NameTable, a: np.ndarray, b: np.ndarray) -> tuple[
     better = part & (part_score > score)
     score = np.where(better, part_score, score)
     feature = np.where(better, 4, feature).astype(np.int8)
-    variant = (table.sorted_skel[a] == table.sorted_skel[b]) & (na > 0)
+    variant = (table.tok_sorted[a] == table.tok_sorted[b]).all(axis=1) & (na > 0)
     score = np.where(variant, FUZZY_FACTOR, score)
     feature = np.where(variant, 2, feature).astype(np.int8)
-    equal = (table.sorted_lit[a] == table.sorted_lit[b]) & (na > 0)
+    equal = (table.lit_sorted[a] == table.lit_sorted[b]).all(axis=1) & (na > 0)
     score = np.where(equal, NAME_EQUAL, score)
     feature = np.where(equal, 1, feature).astype(np.int8)
     return score, feature
@@ -319,6 +339,14 @@ def _token_keys(table: NameTable, nids: np.ndarray) -> pd.DataFrame:
 
 
 def _join_keys(left: pd.DataFrame, right: pd.DataFrame) -> pd.DataFrame:
+    """Name pairs sharing a key, leaving out keys so common they would pair thousands with thousands."""
+    ca, cb = left["key"].value_counts(), right["key"].value_counts()
+    shared = ca.index.intersection(cb.index)
+    size = ca.reindex(shared) * cb.reindex(shared)
+    # A block over MAX_BLOCK pairs is a key of very common tokens ("NGUYEN|VAN", "NGUYEN|1985"); a
+    # true match almost always shares a rarer key too (its given name), so such blocks are skipped.
+    usable = size.index[size <= MAX_BLOCK]
+    left, right = left[left["key"].isin(usable)], right[right["key"].isin(usable)]
     m = left.merge(right, on="key", suffixes=("_a", "_b"))
     return m[["nid_a", "nid_b"]]
 
@@ -419,13 +447,23 @@ def screen_persons(persons: pd.DataFrame, entries: pd.DataFrame, *, threshold: f
     # only pairs that can still reach the threshold with the best qualifier
     pairs = pairs[pairs["name_score"] + MAX_BONUS >= threshold - 1e-9]
 
-    # expand name pairs to (person row, entry): best name of the entry per person row
+    # The same person is listed call after call: qualify each distinct (name, date of birth,
+    # nationality, gender) once, then spread the matches back to the rows.
+    prof_key = pd.DataFrame({"nid": p_nid, "dob": p_dob.to_numpy(),
+                             "nat": _text(persons, "nationality").str.upper().to_numpy(),
+                             "gen": _text(persons, "gender").str.upper().to_numpy()})
+    prof_id = prof_key.groupby(["nid", "dob", "nat", "gen"], dropna=False, sort=False).ngroup().to_numpy()
+    first = pd.Series(np.arange(len(persons))).groupby(prof_id).first().to_numpy()
+    profiles = persons.iloc[first].reset_index(drop=True)
+
+    # expand name pairs to (profile, entry): best name of the entry per profile
     m = pairs.merge(pd.DataFrame({"nid_b": e_nid, "entry": e_names["entry"].to_numpy()}), on="nid_b")
     m = m.sort_values("name_score", ascending=False).drop_duplicates(["nid_a", "entry"])
-    m = m.merge(pd.DataFrame({"nid_a": p_nid, "person": np.arange(len(persons))}), on="nid_a")
+    m = m.merge(pd.DataFrame({"nid_a": p_nid[first], "person": np.arange(len(first))}), on="nid_a")
     by_name = _qualify(m[["person", "entry", "name_score", "feature"]].reset_index(drop=True),
-                       persons, entries, p_dob, e_dob, e_year)
-    by_name = by_name[by_name["score"] >= threshold - 1e-9]
+                       profiles, entries, p_dob.iloc[first].reset_index(drop=True), e_dob, e_year, threshold)
+    by_name = by_name.rename(columns={"person": "profile"}).merge(
+        pd.DataFrame({"profile": prof_id, "person": np.arange(len(persons))}), on="profile").drop(columns="profile")
 
     by_doc = screen_documents(persons, entries)
     out = by_name.merge(by_doc[["person", "entry", "explanation"]].rename(columns={"explanation": "doc_expl"}),
@@ -441,7 +479,7 @@ def screen_persons(persons: pd.DataFrame, entries: pd.DataFrame, *, threshold: f
 
 
 def _qualify(m: pd.DataFrame, persons: pd.DataFrame, entries: pd.DataFrame, p_dob: pd.Series,
-             e_dob: pd.Series, e_year: pd.Series) -> pd.DataFrame:
+             e_dob: pd.Series, e_year: pd.Series, threshold: float = 0.0) -> pd.DataFrame:
     """Add date-of-birth, nationality and gender qualifiers, the score, basis and explanation."""
     import numpy as np
     import pandas as pd
@@ -475,7 +513,7 @@ def _qualify(m: pd.DataFrame, persons: pd.DataFrame, entries: pd.DataFrame, p_do
     def qual(col: str) -> tuple[np.ndarray, np.ndarray]:
         a = _text(persons, col).str.upper().to_numpy(dtype=object, na_value=None)[pi]
         b = _text(entries, col).str.upper().to_numpy(dtype=object, na_value=None)[ei]
-        known = np.array([x is not None for x in a], dtype=bool) & np.array([x is not None for x in b], dtype=bool)
+        known = pd.notna(a) & pd.notna(b)
         same = known & (a == b)
         return known, same
 
@@ -489,6 +527,9 @@ def _qualify(m: pd.DataFrame, persons: pd.DataFrame, entries: pd.DataFrame, p_do
     name = m["name_score"].to_numpy()
     feat = m["feature"].to_numpy()
     score = np.clip(name + dob_q + nat_q + gen_q, 0.0, 1.0)
+    keep = score >= threshold - 1e-9  # explanations only for matches: they are few
+    name, feat, score, equal, swapped = name[keep], feat[keep], score[keep], equal[keep], swapped[keep]
+    dob_txt, nat_txt, gen_txt, m = dob_txt[keep], nat_txt[keep], gen_txt[keep], m[keep]
     num = pd.Series(name).map("{:.2f}".format).to_numpy(dtype=object)
     name_txt = np.select([feat == 1, feat == 2, feat == 3, feat == 4, feat == 0],
                          ["name equal", "name " + num + " spelling variant", "name " + num + " token-match",
