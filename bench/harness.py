@@ -169,13 +169,27 @@ class Harness:
         base = self.get(baseline) if baseline else None
         if base and base["seconds"] and result["seconds"] is not None:
             result["ratio"] = round(result["seconds"] / base["seconds"], 2)
+        # peak memory against the baseline's, e.g. ingest of a 10x larger file against a 1x one
+        result["peak_ratio"] = (round(result["peak_mb"] / base["peak_mb"], 2)
+                                if base and base["peak_mb"] and result["peak_mb"] is not None else None)
         self.results.append(result)
         return result
+
+    def compare(self, name: str, step: str, baseline: str) -> dict[str, Any] | None:
+        """Record an already measured step again against another baseline (e.g. the same work at 1/10 size)."""
+        result, base = self.get(step), self.get(baseline)
+        if result is None or base is None or not result["ok"] or not base["ok"]:
+            return None
+        row = {**result, "step": name, "baseline": baseline,
+               "ratio": round(result["seconds"] / base["seconds"], 2) if base["seconds"] else None,
+               "peak_ratio": round(result["peak_mb"] / base["peak_mb"], 2) if base["peak_mb"] else None}
+        self.results.append(row)
+        return row
 
     def skip(self, name: str, reason: str) -> dict[str, Any]:
         """Record a step that could not run here (e.g. its command does not exist yet)."""
         result = {"step": name, "seconds": None, "peak_mb": None, "per_second": None, "items": None,
-                  "baseline": None, "ratio": None, "runs": [], "ok": False, "error": f"skipped: {reason}",
+                  "baseline": None, "ratio": None, "peak_ratio": None, "runs": [], "ok": False, "error": f"skipped: {reason}",
                   "info": None}
         self.results.append(result)
         return result
@@ -187,7 +201,8 @@ class Harness:
     def rows(self) -> list[dict[str, Any]]:
         """Results as table rows (missing values blank, errors in the note column)."""
         return [{"step": r["step"], "seconds": r["seconds"], "peak_mb": r["peak_mb"], "per_second": r["per_second"],
-                 "baseline": r["baseline"] or "", "ratio": r["ratio"], "note": r["error"]} for r in self.results]
+                 "baseline": r["baseline"] or "", "ratio": r["ratio"], "peak_ratio": r.get("peak_ratio"),
+                 "note": r["error"]} for r in self.results]
 
     def markdown(self) -> str:
         """The results as a Markdown table."""
@@ -221,10 +236,14 @@ class Harness:
         tmp.write_text(json.dumps({"meta": self.meta, "results": self.results}, indent=2, default=str) + "\n",
                        encoding="utf-8")
         os.replace(tmp, path)
+        # latest.json is the committed copy (timestamped files stay local): diff it between commits
+        latest = directory / "latest.json"
+        tmp.write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+        os.replace(tmp, latest)
         return path
 
 
-TABLE_COLUMNS = ("step", "seconds", "peak_mb", "per_second", "baseline", "ratio", "note")
+TABLE_COLUMNS = ("step", "seconds", "peak_mb", "per_second", "baseline", "ratio", "peak_ratio", "note")
 
 
 def _git_commit() -> str:

@@ -66,11 +66,11 @@ class Step:
 
 # ---- functions measured in a subprocess (module level: the wrapper imports them) ----------------
 
-def generate_sample(calls: int, out: str, seed: int = 7) -> dict:
+def generate_sample(calls: int, out: str, seed: int = 7, start: str | None = None, days: int = DAYS) -> dict:
     """The generator writing a flat manifest (what `piu samples` does)."""
     from piu.synth import generate
 
-    return generate(calls, Path(out), seed=seed, start=START, days=DAYS)
+    return generate(calls, Path(out), seed=seed, start=date.fromisoformat(start) if start else START, days=days)
 
 
 def pyarrow_baseline(csv: str, parquet: str) -> dict:
@@ -81,6 +81,32 @@ def pyarrow_baseline(csv: str, parquet: str) -> dict:
     table = pacsv.read_csv(csv)
     pq.write_table(table, parquet)
     return {"rows": table.num_rows, "parquet_mb": round(Path(parquet).stat().st_size / 2**20, 1)}
+
+
+def read_store(home: str) -> dict:
+    """The floor for a full score: the store's current calls and their persons read into memory
+    (what scoring reads before any rule runs), with piu.queries over pyarrow."""
+    from piu.queries import current_calls, persons_of
+    from piu.risk import features as feat
+    from piu.store import Store
+
+    store = Store(home)
+    calls = current_calls(store, columns=feat.CALL_COLUMNS)
+    persons = persons_of(store, calls["version_id"], columns=feat.PERSON_COLUMNS)
+    return {"calls": len(calls), "persons": len(persons)}
+
+
+def import_typer() -> dict:
+    """Nothing but `import typer`: the floor for `piu --help` (run as `python -c "import typer"`)."""
+    return {}
+
+
+def screen_watchlist(home: str) -> dict:
+    """Screening every person of the store against its watchlists (bench/bench_watchlist.py:screen)."""
+    from bench.bench_watchlist import screen
+
+    r = screen(Path(home))
+    return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()}
 
 
 # ---- the registry ------------------------------------------------------------------------------
@@ -123,17 +149,146 @@ def _baseline(h: Harness, ctx: Context) -> dict:
                      kwargs={"csv": str(ctx.manifest), "parquet": str(ctx.work / "baseline.parquet")})
 
 
+READ_STORE = "baseline: read calls + persons (pyarrow)"
+SCORE = "piu score"
+INGEST = "piu ingest"
+REPORT_1X = "piu report --since 7d (1x store)"
+TYPER = "baseline: python -c 'import typer'"
+
+
+def _read_store(h: Harness, ctx: Context) -> dict:
+    return h.measure(READ_STORE, read_store, kwargs={"home": str(ctx.home)}, items=ctx.calls)
+
+
+def _snapshot(src: Path, dst: Path) -> Callable[[], None]:
+    """A setup that resets `dst` to a copy of `src` before every repeat (so each run does the same work)."""
+    def setup() -> None:
+        shutil.rmtree(dst, ignore_errors=True)
+        shutil.copytree(src, dst)
+    return setup
+
+
+def _incremental(h: Harness, ctx: Context) -> dict:
+    """100 new calls on the two days after the period, ingested; then `piu score` (no --rescore)."""
+    n = 100
+    info = generate_sample(n, str(ctx.work / "new"), seed=8, start=(ctx.start + timedelta(days=ctx.days)).isoformat(),
+                           days=2)
+    snap = ctx.work / "store-plus-100"
+    shutil.rmtree(snap, ignore_errors=True)
+    shutil.copytree(ctx.home, snap)
+    res = _run(_piu(snap, "ingest", info["manifest"]))
+    if res:
+        return h.skip(f"piu score, {n} new calls (incremental)", res)
+    inc = ctx.work / "store-incremental"
+    return h.measure(f"piu score, {n} new calls (incremental)", _piu(inc, "score", "-f", "json"), baseline=SCORE,
+                     items=n, setup=_snapshot(snap, inc), ok_codes=(0, 3))
+
+
+def _dask(h: Harness, ctx: Context) -> dict:
+    """The Dask engine on the same store (local threads), against the pandas engine."""
+    try:
+        import dask  # noqa: F401
+    except ImportError:
+        return h.skip("piu score --engine dask", "dask is not installed (pip install 'piu[dask]')")
+    return h.measure("piu score --engine dask", piu_argv(ctx, "score", *ctx.period, "--rescore", "--engine", "dask",
+                                                          "-f", "json"),
+                     baseline=SCORE, items=ctx.calls, ok_codes=(0, 3))
+
+
+def _watchlist(h: Harness, ctx: Context) -> list[dict]:
+    """A 10,000-entry list built from the store (bench/bench_watchlist.py:make_list): import, screen, score."""
+    from bench.bench_watchlist import make_list
+
+    entries = ctx.extra.get("entries", 10_000)
+    base = ctx.work / "store-for-watchlist"
+    shutil.rmtree(base, ignore_errors=True)
+    shutil.copytree(ctx.home, base)
+    listfile = ctx.work / "watchlist.csv"
+    planted = make_list(base, listfile, entries, min(2_000, entries // 5))
+    wl = ctx.work / "store-watchlist"
+    out = [h.measure(f"piu watchlist import ({entries:,} entries)", _piu(wl, "watchlist", "import", str(listfile),
+                                                                         "--list", "bench"),
+                     baseline=INGEST, items=entries, setup=_snapshot(base, wl))]
+    if not out[-1]["ok"]:
+        return out
+    out.append(h.measure("watchlist screening (every person x list)", screen_watchlist, kwargs={"home": str(wl)},
+                         baseline=INGEST, items=ctx.persons))
+    if out[-1]["info"]:
+        out[-1]["info"]["planted_in_list"] = planted
+    # the same screening as it runs for analysts: inside a full score, against the score without a list
+    out.append(h.measure("piu score with the watchlist", _piu(wl, "score", *ctx.period, "--rescore", "-f", "json"),
+                         baseline=SCORE, items=ctx.calls, ok_codes=(0, 3)))
+    return out
+
+
+def _report_scale(h: Harness, ctx: Context) -> list[dict]:
+    """`piu report --since 7d` on a store of one month and one of ten (bench/bench_report.py builds them)."""
+    from bench.bench_report import build_with_ingest
+
+    per_month = max(100, ctx.calls // 25)  # ~2,000 calls a month for the 50,000-call run
+    out = []
+    for scale, name in ((1, REPORT_1X), (10, "piu report --since 7d (10x store)")):
+        home = ctx.work / f"report-x{scale}"
+        shutil.rmtree(home, ignore_errors=True)
+        build_with_ingest(home, per_month * scale, 30 * scale)
+        out.append(h.measure(name, _piu(home, "report", "--since", "7d", "-f", "json"),
+                             baseline=REPORT_1X if scale == 10 else None, items=per_month, ok_codes=(0, 3)))
+    return out
+
+
+def _ingest_memory(h: Harness, ctx: Context) -> list[dict]:
+    """Ingest of a file a tenth the size, then the full file's ingest against it: with batched reading
+    the peak memory of a 10x larger file grows far less than 10x (peak_ratio)."""
+    small = generate_sample(max(1, ctx.calls // 10), str(ctx.work / "tenth"))
+    home = ctx.work / "store-tenth"
+    name = f"piu ingest of a 1/10 file ({small['calls']:,} calls)"
+    out = [h.measure(name, _piu(home, "ingest", small["manifest"]), items=small["persons"],
+                     setup=lambda: shutil.rmtree(home, ignore_errors=True))]
+    row = h.compare("piu ingest, 10x file vs 1/10 file", INGEST, name)
+    return out + ([row] if row else [])
+
+
+def _help(h: Harness, ctx: Context) -> list[dict]:
+    exe = Path(sys.executable).parent / "piu"
+    base = [str(exe)] if exe.exists() else [sys.executable, "-m", "piu"]
+    return [h.measure(TYPER, [sys.executable, "-c", "import typer"]),
+            h.measure("piu --help", [*base, "--help"], baseline=TYPER)]
+
+
+def _piu(home: Path, *args: str) -> list[str]:
+    """`piu --home HOME -q ARGS` on another store than the main one."""
+    exe = Path(sys.executable).parent / "piu"
+    base = [str(exe)] if exe.exists() else [sys.executable, "-m", "piu"]
+    return [*base, "--home", str(home), "-q", *args]
+
+
+def _run(argv: list[str]) -> str:
+    """Run an untimed preparation command; '' when it worked, else the last line of its stderr."""
+    import subprocess
+
+    proc = subprocess.run(argv, capture_output=True, text=True)
+    if proc.returncode == 0:
+        return ""
+    return (proc.stderr.strip().splitlines() or [f"exit {proc.returncode}"])[-1][:300]
+
+
 STEPS: list[Step] = [
     Step("generate", _generate),
     Step(BASELINE, _baseline),
     # Each repeat ingests into an empty store, so every run does the same work.
-    cli("piu ingest", lambda c: ["ingest", str(c.manifest)], needs="ingest", baseline=BASELINE, items="persons",
+    cli(INGEST, lambda c: ["ingest", str(c.manifest)], needs="ingest", baseline=BASELINE, items="persons",
         fresh_store=True),
+    Step(READ_STORE, _read_store, needs="ingest"),
     # --rescore: repeats would otherwise find everything already scored.
-    cli("piu score", lambda c: ["score", *c.period, "--rescore", "-f", "json"], needs="score", ok_codes=(0, 3)),
+    cli(SCORE, lambda c: ["score", *c.period, "--rescore", "-f", "json"], needs="score", ok_codes=(0, 3),
+        baseline=READ_STORE),
+    Step("piu score --engine dask", _dask, needs="score"),
+    Step("piu score, 100 new calls (incremental)", _incremental, needs="score"),
     cli("piu report", lambda c: ["report", *c.period, "-f", "json"], needs="report", ok_codes=(0, 3)),
-    # TODO(bench): further steps plug in here as one entry each, e.g.
-    # cli("piu identity", lambda c: ["identity", ...], needs="identity"),
+    Step("piu report --since 7d, 1x and 10x store", _report_scale, needs="report"),
+    Step("watchlist import, screening, score", _watchlist, needs="watchlist"),
+    Step("piu ingest, peak memory of a 1/10 file", _ingest_memory, needs="ingest"),
+    Step("piu --help", _help),
 ]
 
 
@@ -163,13 +318,14 @@ def main(argv: list[str] | None = None) -> int:
             if step.needs and not has_command(step.needs):
                 h.skip(step.name, f"piu {step.needs} does not exist yet")
                 continue
-            result = step.run(h, ctx)
-            print(f"{step.name}: {result['seconds']} s, {result['peak_mb']} MB peak"
-                  + (f" ({result['error']})" if result["error"] else ""), file=sys.stderr)
-            if not result["ok"]:
-                failed = True
-                if step.name == "generate":
-                    break
+            results = step.run(h, ctx)
+            for result in results if isinstance(results, list) else [results]:
+                print(f"{result['step']}: {result['seconds']} s, {result['peak_mb']} MB peak"
+                      + (f" ({result['error']})" if result["error"] else ""), file=sys.stderr)
+                if not result["ok"] and not result["error"].startswith("skipped"):
+                    failed = True
+            if step.name == "generate" and not results["ok"]:
+                break
         h.print_table()
         if not args.no_save:
             print(f"results: {h.save()}", file=sys.stderr)
