@@ -555,7 +555,7 @@ def _with_call_ids(good: pd.DataFrame, ingest_id: str) -> pd.DataFrame:
     port_txt = good["port"].fillna("").str.replace(r"[^A-Za-z0-9]", "", regex=True).str.upper().str[:8]
     call_id = port_txt + "-" + local_date + "-" + dir_code + "-" + vkey
     good = good.assign(call_id=call_id.values, version_id=(call_id + "@" + ingest_id).values)
-    good["month"] = good["call_time"].dt.strftime("%Y-%m")
+    good["month"] = _strftime(good["call_time"], "%Y-%m")
     return good
 
 
@@ -621,29 +621,35 @@ def _finish_calls(partials: list[pd.DataFrame], ingest_id: str, started: datetim
     return calls.drop(columns=["_phash"])
 
 
-def _local_dates(times: pd.Series, tzs: pd.Series) -> pd.Series:
-    """YYYYMMDD of each UTC time in its row's time zone (computed per distinct zone)."""
+def _strftime(times: pd.Series, fmt: str) -> pd.Series:
+    """Format times once per distinct value (a call's time repeats on each of its persons' rows)."""
     import pandas as pd
 
-    out = pd.Series("", index=times.index, dtype="str")
-    for tz in pd.unique(tzs.fillna("UTC")):
-        mask = (tzs.fillna("UTC") == tz).values
-        out[mask] = times[mask].dt.tz_convert(tz).dt.strftime("%Y%m%d")
-    return out
+    codes, uniques = pd.factorize(times, use_na_sentinel=True)
+    text = pd.array(list(pd.DatetimeIndex(uniques).strftime(fmt)) + [""], dtype="str")
+    return pd.Series(text.take(codes), index=times.index)
 
 
-def _local_iso(times: pd.Series, tzs: Any) -> pd.Series:
-    """ISO 8601 local time with offset, for display (per distinct zone)."""
+def _per_zone(times: pd.Series, tzs: Any, fmt: str) -> pd.Series:
+    """Each UTC time formatted in its row's time zone (per distinct zone, per distinct time)."""
     import pandas as pd
 
     tzs = pd.Series(tzs, index=times.index).fillna("UTC")
     out = pd.Series("", index=times.index, dtype="str")
     for tz in pd.unique(tzs):
         mask = (tzs == tz).values
-        local = times[mask].dt.tz_convert(tz)
-        text = local.dt.strftime("%Y-%m-%dT%H:%M:%S%z")
-        out[mask] = text.str.replace(r"([+-]\d\d)(\d\d)$", r"\1:\2", regex=True)
+        out[mask] = _strftime(times[mask].dt.tz_convert(tz), fmt)
     return out
+
+
+def _local_dates(times: pd.Series, tzs: pd.Series) -> pd.Series:
+    """YYYYMMDD of each UTC time in its row's time zone."""
+    return _per_zone(times, tzs, "%Y%m%d")
+
+
+def _local_iso(times: pd.Series, tzs: Any) -> pd.Series:
+    """ISO 8601 local time with offset, for display."""
+    return _per_zone(times, tzs, "%Y-%m-%dT%H:%M:%S%z").str.replace(r"([+-]\d\d)(\d\d)$", r"\1:\2", regex=True)
 
 
 def _short_hash(s: pd.Series) -> pd.Series:

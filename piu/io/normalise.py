@@ -61,6 +61,8 @@ def _as_text(s: Any) -> pd.Series:
 
 
 _SPACES_RE = re.compile(_SPACES)
+# the same set for RE2, which spells code points as \x{...}
+_SPACES_RE2 = "[\\s\\x{00a0}\\x{1680}\\x{2000}-\\x{200b}\\x{2028}\\x{2029}\\x{202f}\\x{205f}\\x{3000}\\x{feff}]+"
 
 
 def _clean_one(text: str) -> str | None:
@@ -71,14 +73,29 @@ def _clean_one(text: str) -> str | None:
 def clean_text(s: pd.Series) -> pd.Series:
     """Trim, collapse whitespace (NBSP and other Unicode spaces too); '' becomes NA.
 
-    Once per distinct value: agents' columns repeat (call fields on every person row), and a
-    regex over every cell costs ~20x more than over the distinct ones.
+    Done by Arrow compute over the whole column (C++), not a Python call per cell: agents'
+    files hold hundreds of thousands of document numbers that are all distinct.
     """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     s = _as_text(s)
     if s.isna().all():
         return s
-    codes, uniques = pd.factorize(s, use_na_sentinel=True)
-    return _spread(codes, [_clean_one(u) for u in uniques], s.index, "str")
+    arr = pa.array(s.array, type=pa.large_string()) if not hasattr(s.array, "_pa_array") else s.array._pa_array
+    arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+    out = pc.ascii_trim_whitespace(arr)
+    # the regex (slow over UTF-8) only where it can change something: runs of spaces, tabs or line
+    # breaks inside, or non-ASCII text that may hold NBSP and other Unicode spaces
+    needs = pc.invert(pc.string_is_ascii(out))
+    for sub in ("  ", "\t", "\n", "\r"):
+        needs = pc.or_(needs, pc.match_substring(out, sub))
+    if pc.any(needs).as_py():
+        fixed = pc.utf8_trim(pc.replace_substring_regex(pc.filter(out, needs), pattern=_SPACES_RE2, replacement=" "),
+                             characters=" ")
+        out = pc.replace_with_mask(out, needs, fixed)
+    out = pc.if_else(pc.equal(out, ""), pa.scalar(None, out.type), out)
+    return pd.Series(pd.array(out, dtype="str"), index=s.index)
 
 
 def key_text(text: str) -> str:
@@ -106,9 +123,22 @@ def _spread(codes: np.ndarray, results: list[Any], index: pd.Index, dtype: str,
 
 def name_key(s: pd.Series) -> pd.Series:
     """Names as match keys: transliterated to ASCII, upper case, punctuation as spaces."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     cleaned = clean_text(s)
-    codes, keys = _per_unique(cleaned, _name_key_one)
-    out = _spread(codes, keys, cleaned.index, "str")
+    if cleaned.isna().all():
+        return cleaned
+    arr = pa.array(cleaned.array, type=pa.large_string()) if not hasattr(cleaned.array, "_pa_array") else cleaned.array._pa_array
+    # ASCII names (most of them) in Arrow compute; only the others need transliteration in Python
+    fast = pc.utf8_trim(pc.replace_substring_regex(pc.ascii_upper(arr), pattern="[^A-Z0-9]+", replacement=" "),
+                        characters=" ")
+    out = pd.Series(pd.array(fast, dtype="str"), index=cleaned.index)
+    other = ~pd.Series(pc.string_is_ascii(arr).to_numpy(zero_copy_only=False), index=cleaned.index).fillna(True).astype(bool)
+    if other.any():
+        sub = cleaned[other]
+        codes, keys = _per_unique(sub, _name_key_one)
+        out[other] = _spread(codes, keys, sub.index, "str")
     return out.mask(out == "")
 
 
@@ -269,17 +299,65 @@ def _parse_column(s: pd.Series, dayfirst: bool) -> tuple[pd.Series, np.ndarray, 
     """cleaned text, wall-clock micros (int64), offset minutes (float, NaN = none), parsed mask."""
     cleaned = clean_text(s)
     codes, uniques = pd.factorize(cleaned, use_na_sentinel=True)
-    parsed = [_parse_datetime_one(u, dayfirst) for u in uniques]
-    n = len(parsed)
+    n = len(uniques)
     wall = np.zeros(n + 1, dtype="int64")
     offset = np.full(n + 1, np.nan)
     ok = np.zeros(n + 1, dtype=bool)
-    for i, p in enumerate(parsed):
+    if n:
+        wall[:n], ok[:n] = _fast_numeric_dates(uniques, dayfirst)
+    for i in np.flatnonzero(~ok[:n]):  # the rest: every other way of writing a date, one by one
+        p = _parse_datetime_one(uniques[i], dayfirst)
         if p is not None:
             wall[i], ok[i] = p[0], True
             if p[1] is not None:
                 offset[i] = p[1]
     return cleaned, wall[codes], offset[codes], ok[codes]
+
+
+_FAST_DMY = (r"^(?P<a>\d{1,2})[/.-](?P<b>\d{1,2})[/.-](?P<y>\d{4})"
+             r"(?:[ T](?P<H>\d{1,2})[:.](?P<M>\d{2}))?$")
+_FAST_ISO = r"^(?P<y>\d{4})-(?P<b>\d{2})-(?P<a>\d{2})(?:[ T](?P<H>\d{2}):(?P<M>\d{2})(?::00)?)?$"
+
+
+def _fast_numeric_dates(uniques: Any, dayfirst: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Vectorised parse of the two shapes most files use (DD/MM/YYYY [HH:MM], ISO), without zone.
+
+    Same rules as the one-by-one parser: day-first (or month-first) first, the other order when
+    the first is impossible; anything else is left for the one-by-one parser (ok False).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(np.asarray(uniques, dtype=object), type=pa.string())
+    wall = np.zeros(len(arr), dtype="int64")
+    done = np.zeros(len(arr), dtype=bool)
+    for pattern, swap_allowed in ((_FAST_DMY, True), (_FAST_ISO, False)):
+        m = pc.extract_regex(arr, pattern=pattern)
+        hit = m.is_valid().to_numpy(zero_copy_only=False) & ~done
+        if not hit.any():
+            continue
+
+        def num(name: str) -> np.ndarray:
+            col = pc.struct_field(m, name)
+            return pc.fill_null(pc.cast(pc.if_else(pc.equal(col, ""), None, col), pa.int64()), 0).to_numpy(zero_copy_only=False)
+
+        a, b, y, hh, mm = (num(k) for k in ("a", "b", "y", "H", "M"))
+        if pattern is _FAST_ISO:
+            day, month = a, b
+        else:
+            day, month = (a, b) if dayfirst else (b, a)
+        for attempt in range(2 if swap_allowed else 1):
+            if attempt:
+                day, month = month, day
+            valid = hit & ~done & (y >= _MIN_YEAR) & (y <= _MAX_YEAR) & (month >= 1) & (month <= 12) & (hh <= 23) & (mm <= 59)
+            safe_m = np.where(valid, month, 1)
+            first = (np.where(valid, y, 1970) - 1970).astype("datetime64[Y]").astype("datetime64[M]") + (safe_m - 1).astype("timedelta64[M]")
+            dim = ((first + np.timedelta64(1, "M")).astype("datetime64[D]") - first.astype("datetime64[D]")).astype(int)
+            valid &= (day >= 1) & (day <= dim)
+            days = first.astype("datetime64[D]").astype("int64") + (day - 1)
+            wall = np.where(valid, (days * 86_400 + hh * 3_600 + mm * 60) * 1_000_000, wall)
+            done |= valid
+    return wall, done
 
 
 def parse_dates(s: pd.Series, *, dayfirst: bool = True) -> Normalised:

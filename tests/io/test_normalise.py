@@ -355,7 +355,9 @@ def test_to_float(raw, expected, invalid):
 # ---- vectorised on unique values ---------------------------------------------------------------
 
 @pytest.mark.parametrize("func, inner, make", [
-    (n.parse_dates, "_parse_datetime_one", lambda i: f"{1 + i % 28:02d}/{1 + i // 28 % 12:02d}/{1950 + i // 336}"),
+    # written the uncommon way ('29-Nov-1950'): the common DD/MM/YYYY shape is parsed by Arrow compute
+    (n.parse_dates, "_parse_datetime_one",
+     lambda i: f"{1 + i % 28:02d}-{['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'][i // 28 % 12]}-{1950 + i // 336}"),
     (n.country, "_country_one", lambda i: f"Country {i}"),
     (n.name_key, "_name_key_one", lambda i: f"Nguyễn Văn {i}"),
 ])
@@ -375,3 +377,13 @@ def test_normalisers_work_once_per_unique_value(monkeypatch, func, inner, make):
     assert len(calls) == 2000
     values = result.values if hasattr(result, "invalid") else result
     assert len(values) == 200_000
+
+
+def test_common_date_shapes_need_no_python_call_per_value(monkeypatch):
+    s = pd.Series([f"{1 + i % 28:02d}/{1 + i // 28 % 12:02d}/{1950 + i // 336}" for i in range(2000)] * 10)
+    calls = []
+    monkeypatch.setattr(n, "_parse_datetime_one", lambda *a: calls.append(a))
+    result = n.parse_dates(s)
+    assert calls == []
+    assert result.values.iloc[0] == pd.Timestamp("1950-01-01") and result.values.iloc[29] == pd.Timestamp("1950-02-02")
+    assert not result.invalid.any()
