@@ -551,8 +551,12 @@ def _qualify(m: pd.DataFrame, persons: pd.DataFrame, entries: pd.DataFrame, p_do
 # ---------------------------------------------------------------------------------------------
 
 def doc_key(values: pd.Series) -> pd.Series:
-    """A document number for comparison: upper case, letters and digits only."""
-    return fold_series(values, lambda v: fold(v).replace(" ", ""))
+    """A document number for comparison: upper case, letters and digits only ('' when missing)."""
+    text = values.astype("str")
+    non_ascii = ~text.str.isascii().fillna(True).astype(bool)
+    if non_ascii.any():  # rare: transliterate those values only
+        text = text.mask(non_ascii, fold_series(text[non_ascii]))
+    return text.str.upper().str.replace(r"[^A-Z0-9]+", "", regex=True).fillna("")
 
 
 def screen_documents(persons: pd.DataFrame, entries: pd.DataFrame) -> pd.DataFrame:
