@@ -212,7 +212,8 @@ class PortTable:
         for code in uniques:
             info = self._info.get(str(code).strip().upper())
             zones[code] = self._zone(info) if info else "UTC"
-        return locodes.map(zones).fillna("UTC").astype("str")
+        # object first: with no port at all the map is float NaN, which pandas will not fill with text
+        return locodes.map(zones).astype("object").fillna("UTC").astype("str")
 
     def rows(self) -> list[dict[str, Any]]:
         """Every port, curated first then imported, as plain dicts."""
