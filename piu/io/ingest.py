@@ -289,7 +289,7 @@ def _prepare(res: Any, summary: FileSummary, call_tables: list[RawTable], ports:
             summary.rows += rows_in
             if rows_in > len(raw):
                 summary.notes.append(f"{rows_in - len(raw)} call(s) stored with their persons from the person file")
-            canon, problems = _normalise(raw, ports, dayfirst=dayfirst, summary=summary)
+            canon, problems = _normalise(raw, ports, dayfirst=dayfirst, summary=summary, ingest_id=ingest_id)
             canon["ingest_id"] = ingest_id
             canon["source_file"] = res.source_name
             canon["source_sha256"] = res.sha256
@@ -298,7 +298,7 @@ def _prepare(res: Any, summary: FileSummary, call_tables: list[RawTable], ports:
                 quarantines.append(_quarantine_frame(raw[bad.values], problems[bad], canon[bad], ingest_id, res))
                 summary.quarantined += int(bad.sum())
                 summary.reasons.update(problems[bad].str.split("\t").str[1].tolist())
-            good = _with_call_ids(canon[~bad.values].reset_index(drop=True), ingest_id)
+            good = canon[~bad.values].reset_index(drop=True)
             partials.append(_call_partial(good))
             persons = _to_arrow(good[good["_kind"] == "persons"], persons_schema())
             summary.persons += persons.num_rows
@@ -353,26 +353,65 @@ def _col(frame: pd.DataFrame, name: str) -> pd.Series:
     return pd.Series(pd.NA, index=frame.index, dtype="str")
 
 
-def _normalise(raw: pd.DataFrame, ports: Any, *, dayfirst: bool, summary: FileSummary
-               ) -> tuple[pd.DataFrame, pd.Series]:
-    """Canonical typed columns from text, and one problem ('column\treason') per bad row."""
+CALL_SOURCE_FIELDS = (*CALL_FIELDS, "call_date", "call_hour")
+
+
+def _problem_setter(problem_holder: list) -> Callable[..., None]:
+    """flag(mask, column, reason): record a row's first problem as 'column\treason'."""
+    def flag(mask: pd.Series, column: str, reason: str) -> None:
+        problem = problem_holder[0]
+        mask = mask.fillna(False).astype(bool) & problem.isna()
+        if mask.any():
+            problem_holder[0] = problem.mask(mask, f"{column}\t{reason}")
+    return flag
+
+
+def _row_codes(frame: pd.DataFrame) -> tuple[Any, Any]:
+    """Codes of identical rows (all columns as text) and the position of each distinct row's first use."""
     import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if frame.shape[1] == 0:
+        return np.zeros(len(frame), dtype=np.intp), np.zeros(min(1, len(frame)), dtype=np.intp)
+    from piu.io.normalise import arrow_text
+
+    cols = [arrow_text(frame[c]) for c in frame.columns]
+    joined = pc.binary_join_element_wise(*cols, pa.scalar("\x1f", pa.large_string()), null_handling="replace",
+                                         null_replacement="\x00")
+    codes, _uniques = pd.factorize(pd.Series(pd.array(joined, dtype="str")), use_na_sentinel=False)
+    first = np.full(codes.max() + 1 if len(codes) else 0, -1, dtype=np.intp)
+    first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)  # the last write per code is its first row
+    return codes, first
+
+
+def _normalise(raw: pd.DataFrame, ports: Any, *, dayfirst: bool, summary: FileSummary, ingest_id: str = ""
+               ) -> tuple[pd.DataFrame, pd.Series]:
+    """Canonical typed columns from text, and one problem ('column\treason') per bad row.
+
+    Call fields repeat on every person row of a flat list, so they are normalised once per
+    distinct combination and spread back; person fields are normalised column by column.
+    """
     import pandas as pd
 
     from piu.io import normalise as nz
 
     n = len(raw)
     idx = raw.index
-    out = pd.DataFrame(index=idx)
-    problem = pd.Series(pd.NA, index=idx, dtype="str")
+    call_cols = [c for c in CALL_SOURCE_FIELDS if c in raw.columns]
+    codes, first = _row_codes(raw[call_cols])
+    calls_out, call_problem, call_warnings = _normalise_calls(raw.iloc[first].reset_index(drop=True), ports,
+                                                              dayfirst=dayfirst, summary=summary)
+    calls_out = _with_call_ids(calls_out, ingest_id)
+    out = calls_out.take(codes)
+    out.index = idx
+    for mask, column, what in call_warnings:
+        _warn_values(summary, pd.Series(mask.to_numpy()[codes]), column, what)
+    holder = [pd.Series(call_problem.to_numpy()[codes], index=idx, dtype="str")]
+    flag = _problem_setter(holder)
 
-    def flag(mask: pd.Series, column: str, reason: str) -> None:
-        nonlocal problem
-        mask = mask.fillna(False).astype(bool) & problem.isna()
-        if mask.any():
-            problem = problem.mask(mask, f"{column}\t{reason}")
-
-    txt = {c: nz.clean_text(_col(raw, c)) for c in set(CALL_FIELDS) | set(PERSON_FIELDS) | set(HELPER_FIELDS)}
+    txt = {c: nz.clean_text(_col(raw, c)) for c in set(PERSON_FIELDS) | {"full_name", "doc_combined", "birth_combined"}}
     is_person = pd.Series(raw["_kind"].values == "persons", index=idx)
 
     # --- split helper fields into canonical ones ----------------------------------------
@@ -388,53 +427,6 @@ def _normalise(raw: pd.DataFrame, ports: Any, *, dayfirst: bool, summary: FileSu
         parts = txt["birth_combined"].str.extract(r"^\s*(?P<d>[\d./\-]+(?:\s+\w{3,9}\s+\d{4})?)[\s,;/-]*(?P<p>.*)$")
         txt["date_of_birth"] = txt["date_of_birth"].fillna(nz.clean_text(parts["d"]))
         txt["place_of_birth"] = txt["place_of_birth"].fillna(nz.clean_text(parts["p"]))
-    if txt["call_date"].notna().any():
-        joined = txt["call_date"].str.cat(txt["call_hour"].fillna(""), sep=" ").str.strip()
-        txt["call_time"] = txt["call_time"].fillna(joined)
-
-    # --- call fields --------------------------------------------------------------------
-    port = nz.port(txt["port"], ports)
-    out["port"] = port.values
-    _warn_values(summary, port.invalid, "port", "not a known port; kept as sent (load the UN/LOCODE list with `piu ports import FILE`)")
-    flag(txt["port"].isna(), "port", "no port of call")
-
-    direction = nz.direction(txt["direction"])
-    out["direction"] = direction.values.fillna("arrival")
-    flag(direction.invalid, "direction", "direction is neither arrival nor departure")
-    if n and txt["direction"].isna().all() and "no direction column: calls read as arrivals" not in summary.warnings:
-        summary.warnings.append("no direction column: calls read as arrivals")
-
-    tz = ports.timezone(out["port"])
-    times = nz.parse_times(txt["call_time"], tz, dayfirst=dayfirst)
-    out["call_time"] = times.values
-    flag(txt["call_time"].isna(), "call_time", "no date of arrival/departure")
-    flag(times.invalid, "call_time", "date of arrival/departure is not a date (expected DD/MM/YYYY HH:MM)")
-    out["_tz"] = tz
-
-    out["vessel_name"] = txt["vessel_name"]
-    out["vessel_name_key"] = nz.name_key(txt["vessel_name"])
-    flag(txt["vessel_name"].isna() & txt["imo"].isna() & txt["mmsi"].isna(), "vessel_name",
-         "no vessel identity (name, IMO or MMSI)")
-    imo = nz.imo(txt["imo"])
-    out["imo"] = imo["imo"]
-    out["imo_valid"] = imo["imo_valid"]
-    mmsi = nz.mmsi(txt["mmsi"])
-    for c in ("mmsi", "mmsi_valid", "mmsi_country"):
-        out[c] = mmsi[c]
-    out["call_sign"] = txt["call_sign"].str.upper().str.replace(" ", "", regex=False)
-    flag_state = nz.country(txt["flag"])
-    out["flag"] = flag_state.values
-    _warn_values(summary, flag_state.invalid, "flag", "not a known country; kept as sent")
-    out["vessel_type"] = txt["vessel_type"]
-    out["vessel_category"] = nz.vessel_category(txt["vessel_type"])
-    for c, conv in (("gross_tonnage", nz.to_float), ("year_built", nz.to_int), ("capacity", nz.to_int),
-                    ("declared_crew", nz.to_int), ("declared_passengers", nz.to_int)):
-        r = conv(txt[c])
-        out[c] = r.values
-        _warn_values(summary, r.invalid, c, "not a number; left empty")
-    for c in ("last_port", "next_port"):
-        out[c] = nz.port(txt[c], ports).values
-    out["agent"] = txt["agent"]
 
     # --- person fields ------------------------------------------------------------------
     out["family_name"] = txt["family_name"]
@@ -473,7 +465,7 @@ def _normalise(raw: pd.DataFrame, ports: Any, *, dayfirst: bool, summary: FileSu
     out["visa_number"] = nz.doc_number(txt["visa_number"])
 
     # --- everything else: kept, as JSON, in `extra` ---------------------------------------
-    known = set(CALL_FIELDS) | set(PERSON_FIELDS) | set(HELPER_FIELDS) | {CALL_REF, "source_row", "source_sheet", "_kind"}
+    known = set(CALL_SOURCE_FIELDS) | set(PERSON_FIELDS) | set(HELPER_FIELDS) | {CALL_REF, "source_row", "source_sheet", "_kind"}
     extra_cols = [c for c in raw.columns if c not in known and not str(c).endswith("_call")]
     if CALL_REF in raw.columns:
         extra_cols = [CALL_REF, *extra_cols]
@@ -482,7 +474,70 @@ def _normalise(raw: pd.DataFrame, ports: Any, *, dayfirst: bool, summary: FileSu
     out["source_sheet"] = raw["source_sheet"].values
     out["_kind"] = raw["_kind"].values
     assert len(out) == n
-    return out, problem
+    return out, holder[0]
+
+
+def _normalise_calls(raw: pd.DataFrame, ports: Any, *, dayfirst: bool, summary: FileSummary
+                     ) -> tuple[pd.DataFrame, pd.Series, list[tuple[Any, str, str]]]:
+    """Call fields of distinct call rows: typed columns, first problem per row, value warnings."""
+    import pandas as pd
+
+    from piu.io import normalise as nz
+
+    n = len(raw)
+    idx = raw.index
+    out = pd.DataFrame(index=idx)
+    holder = [pd.Series(pd.NA, index=idx, dtype="str")]
+    flag = _problem_setter(holder)
+    warnings: list[tuple[Any, str, str]] = []
+    txt = {c: nz.clean_text(_col(raw, c)) for c in CALL_SOURCE_FIELDS}
+    if txt["call_date"].notna().any():
+        joined = txt["call_date"].str.cat(txt["call_hour"].fillna(""), sep=" ").str.strip()
+        txt["call_time"] = txt["call_time"].fillna(joined)
+
+    port = nz.port(txt["port"], ports)
+    out["port"] = port.values
+    warnings.append((port.invalid, "port", "not a known port; kept as sent (load the UN/LOCODE list with `piu ports import FILE`)"))
+    flag(txt["port"].isna(), "port", "no port of call")
+
+    direction = nz.direction(txt["direction"])
+    out["direction"] = direction.values.fillna("arrival")
+    flag(direction.invalid, "direction", "direction is neither arrival nor departure")
+    if n and txt["direction"].isna().all() and "no direction column: calls read as arrivals" not in summary.warnings:
+        summary.warnings.append("no direction column: calls read as arrivals")
+
+    tz = ports.timezone(out["port"])
+    times = nz.parse_times(txt["call_time"], tz, dayfirst=dayfirst)
+    out["call_time"] = times.values
+    flag(txt["call_time"].isna(), "call_time", "no date of arrival/departure")
+    flag(times.invalid, "call_time", "date of arrival/departure is not a date (expected DD/MM/YYYY HH:MM)")
+    out["_tz"] = tz
+
+    out["vessel_name"] = txt["vessel_name"]
+    out["vessel_name_key"] = nz.name_key(txt["vessel_name"])
+    flag(txt["vessel_name"].isna() & txt["imo"].isna() & txt["mmsi"].isna(), "vessel_name",
+         "no vessel identity (name, IMO or MMSI)")
+    imo = nz.imo(txt["imo"])
+    out["imo"] = imo["imo"]
+    out["imo_valid"] = imo["imo_valid"]
+    mmsi = nz.mmsi(txt["mmsi"])
+    for c in ("mmsi", "mmsi_valid", "mmsi_country"):
+        out[c] = mmsi[c]
+    out["call_sign"] = txt["call_sign"].str.upper().str.replace(" ", "", regex=False)
+    flag_state = nz.country(txt["flag"])
+    out["flag"] = flag_state.values
+    warnings.append((flag_state.invalid, "flag", "not a known country; kept as sent"))
+    out["vessel_type"] = txt["vessel_type"]
+    out["vessel_category"] = nz.vessel_category(txt["vessel_type"])
+    for c, conv in (("gross_tonnage", nz.to_float), ("year_built", nz.to_int), ("capacity", nz.to_int),
+                    ("declared_crew", nz.to_int), ("declared_passengers", nz.to_int)):
+        r = conv(txt[c])
+        out[c] = r.values
+        warnings.append((r.invalid, c, "not a number; left empty"))
+    for c in ("last_port", "next_port"):
+        out[c] = nz.port(txt[c], ports).values
+    out["agent"] = txt["agent"]
+    return out, holder[0], warnings
 
 
 def _warn_values(summary: FileSummary, invalid: pd.Series, column: str, what: str) -> None:
@@ -581,13 +636,16 @@ def _call_partial(good: pd.DataFrame) -> pd.DataFrame:
     import numpy as np
 
     call_cols = [c for c in calls_schema().names if c in good.columns and c not in ("call_id", "version_id")]
+    # the first row of each call carries its fields; only fields it lacks need a group-by
+    part = good.loc[~good["call_id"].duplicated().to_numpy(), ["call_id", *call_cols, "_tz"]].set_index("call_id")
     grouped = good.groupby("call_id", sort=False)
-    part = grouped[[*call_cols, "_tz"]].first()
-    part["source_row"] = grouped["source_row"].min()
-    part["source_sheet"] = grouped["source_sheet"].first()
+    gaps = [c for c in call_cols if c not in ("source_row", "source_sheet") and part[c].isna().any()]
+    if gaps and len(good) > len(part):
+        part[gaps] = grouped[gaps].first().reindex(part.index)
+    part["source_row"] = grouped["source_row"].min().reindex(part.index)
     is_person = (good["_kind"] == "persons").to_numpy()
     ph = np.where(is_person, _person_hash(good), np.uint64(0)) if len(good) else np.zeros(0, np.uint64)
-    part["_phash"] = good.assign(_ph=ph).groupby("call_id", sort=False)["_ph"].sum()
+    part["_phash"] = good.assign(_ph=ph).groupby("call_id", sort=False)["_ph"].sum().reindex(part.index)
     return part
 
 

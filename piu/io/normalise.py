@@ -70,6 +70,19 @@ def _clean_one(text: str) -> str | None:
     return out or None
 
 
+def arrow_text(s: pd.Series) -> Any:
+    """A text Series as one contiguous Arrow large_string array (no copy when already Arrow-backed)."""
+    import pyarrow as pa
+
+    s = _as_text(s)
+    arr = getattr(s.array, "_pa_array", None)
+    if arr is None:
+        arr = pa.array(s.to_numpy(dtype=object, na_value=None), type=pa.large_string())
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+    return arr if arr.type == pa.large_string() else arr.cast(pa.large_string())
+
+
 def clean_text(s: pd.Series) -> pd.Series:
     """Trim, collapse whitespace (NBSP and other Unicode spaces too); '' becomes NA.
 
@@ -82,8 +95,7 @@ def clean_text(s: pd.Series) -> pd.Series:
     s = _as_text(s)
     if s.isna().all():
         return s
-    arr = pa.array(s.array, type=pa.large_string()) if not hasattr(s.array, "_pa_array") else s.array._pa_array
-    arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+    arr = arrow_text(s)
     out = pc.ascii_trim_whitespace(arr)
     # the regex (slow over UTF-8) only where it can change something: runs of spaces, tabs or line
     # breaks inside, or non-ASCII text that may hold NBSP and other Unicode spaces
@@ -129,7 +141,7 @@ def name_key(s: pd.Series) -> pd.Series:
     cleaned = clean_text(s)
     if cleaned.isna().all():
         return cleaned
-    arr = pa.array(cleaned.array, type=pa.large_string()) if not hasattr(cleaned.array, "_pa_array") else cleaned.array._pa_array
+    arr = arrow_text(cleaned)
     # ASCII names (most of them) in Arrow compute; only the others need transliteration in Python
     fast = pc.utf8_trim(pc.replace_substring_regex(pc.ascii_upper(arr), pattern="[^A-Z0-9]+", replacement=" "),
                         characters=" ")
@@ -468,11 +480,18 @@ def mmsi(s: pd.Series) -> pd.DataFrame:
 
 def doc_number(s: pd.Series) -> pd.Series:
     """Document numbers in upper case without spaces, dashes, dots or slashes."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     cleaned = clean_text(s)
-    # '1234567.0' is a spreadsheet's float, not a document number with a dot
-    out = (cleaned.str.replace(r"^(\d+)\.0+$", r"\1", regex=True).str.upper()
-           .str.replace(r"[\s\-./_]+", "", regex=True))
-    return out.mask(out == "")
+    if cleaned.isna().all():
+        return cleaned
+    arr = arrow_text(cleaned)
+    # '1234567.0' is a spreadsheet's float, not a document number with a dot (Arrow compute: RE2)
+    arr = pc.replace_substring_regex(arr, pattern=r"^(\d+)\.0+$", replacement=r"\1")
+    arr = pc.replace_substring_regex(pc.utf8_upper(arr), pattern=r"[\s\-./_]+", replacement="")
+    arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, arr.type), arr)
+    return pd.Series(pd.array(arr, dtype="str"), index=cleaned.index)
 
 
 # ---- words -----------------------------------------------------------------------------------
