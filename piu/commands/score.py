@@ -104,6 +104,8 @@ def score(
                           title=f"piu score (rule set {run.ruleset_version})")
     else:
         render.write_rows(records, TABLE_COLUMNS, out_fmt)
+    for note in run.notes:
+        render.info(f"Note: {note}")
     total = len(run.frame)
     if total == 0:
         render.info("No calls to score" + (" in this selection" if (locode or start or end) else ": the store is empty") + ".")

@@ -41,6 +41,7 @@ class ScoreRun:
     ruleset_version: str
     scored: int                # call versions scored now
     reused: int                # call versions whose stored score was reused
+    notes: tuple[str, ...] = ()  # one-line notes for the analyst (stderr), e.g. a missing regional key
 
 
 def reference_tables(store: Store | None, config: RulesConfig) -> dict[str, Any]:
@@ -63,10 +64,12 @@ def reference_tables(store: Store | None, config: RulesConfig) -> dict[str, Any]
 
 def reference_digest(reference: dict[str, Any], config: RulesConfig) -> str:
     """The part of the rule-set version that comes from reference data (flag lists in use)."""
+    from piu.exchange import partner_digest
     from piu.risk import flags
     from piu.watchlist import digest as watchlist_digest
 
-    listed = watchlist_digest(reference)  # a changed or expired watchlist entry means scores must be redone
+    # a changed or expired watchlist entry, or a newly imported partner package, means scores must be redone
+    listed = watchlist_digest(reference) + partner_digest(reference)
     setting = config.settings.get("flag-risk")
     if setting is None or not setting.enabled:
         return listed
@@ -253,13 +256,16 @@ def score_store(store: Store, config: RulesConfig, *, ports: list[str] | None = 
     from piu.queries import current_calls, persons_of
     from piu.schema import scores_schema
 
+    from piu.exchange import partner_key_note
+
     reference = reference_tables(store, config)
     version = config.version(reference_digest(reference, config))
+    notes = tuple(n for n in (partner_key_note(reference),) if n)
     if not store.exists():
-        return ScoreRun(_empty_frame(), version, 0, 0)
+        return ScoreRun(_empty_frame(), version, 0, 0, notes)
     calls = current_calls(store, ports=ports, since=since, until=until, columns=feat.CALL_COLUMNS)
     if len(calls) == 0:
-        return ScoreRun(_empty_frame(), version, 0, 0)
+        return ScoreRun(_empty_frame(), version, 0, 0, notes)
     existing = _stored_scores(store, version, ports=ports, since=since, until=until)
     todo = calls if rescore else calls[~_isin(calls["version_id"], existing["version_id"])]
     new = None
@@ -292,7 +298,7 @@ def score_store(store: Store, config: RulesConfig, *, ports: list[str] | None = 
     cols = ["version_id", "persons_aboard", "score", "band", "hits", "ruleset_version", "scored_at"]
     all_scores = pd.concat([s.reindex(columns=cols) for s in parts], ignore_index=True) if parts else None
     frame = calls.merge(all_scores, on="version_id", how="left") if all_scores is not None else calls
-    return ScoreRun(frame, version, len(todo), len(calls) - len(todo))
+    return ScoreRun(frame, version, len(todo), len(calls) - len(todo), notes)
 
 
 def _isin(values: pd.Series, candidates: pd.Series) -> Any:

@@ -273,3 +273,27 @@ def test_the_documented_example_package_verifies_and_matches_a_fresh_export(thai
     # the unpacked members are the zip's members (checked above): scan them and the VRS file
     for name in ("manifest.json", "cases.jsonl", "vrs-th-sgz-2026-11.csv"):
         assert (name, _word_hits(needles, (EXAMPLE / name).read_text())) == (name, [])
+
+
+def test_score_says_once_when_persons_cannot_be_matched_without_a_key(thai: dict[str, Path], tmp_path: Path) -> None:
+    home = tmp_path / "A"
+    assert piu("--home", str(home), "import", str(thai["package"]), "--key-file", str(thai["key"])).exit_code == 0
+    assert piu("--home", str(home), "ingest", str(later_call(tmp_path / "later.csv", "X1234567", "A", "B",
+                                                               "1990-01-01"))).exit_code == 0
+    res = piu("--home", str(home), "score", "-f", "json")
+    assert res.exit_code == 0
+    notes = [line for line in res.stderr.splitlines() if line.startswith("Note: ")]
+    assert notes == ["Note: no regional key: partner-alert matches vessels only, not persons "
+                     "(set PIU_EXCHANGE_KEY or put the key in $PIU_HOME/exchange.key)"]
+
+
+def test_calls_scored_before_an_import_are_checked_again_after_it(thai: dict[str, Path], tmp_path: Path) -> None:
+    home = tmp_path / "A"
+    manifest = later_call(tmp_path / "later.csv", "X1234567", "A", "B", "1990-01-01")
+    assert piu("--home", str(home), "ingest", str(manifest)).exit_code == 0
+    before = json.loads(piu("--home", str(home), "score", "--all", "-f", "json").stdout)
+    assert [h["rule"] for h in before[0]["hits"] if h["rule"] == "partner-alert"] == []
+    assert piu("--home", str(home), "import", str(thai["package"]), "--key-file", str(thai["key"])).exit_code == 0
+    res = piu("--home", str(home), "score", "--all", "-f", "json")  # no --rescore: the partner data changed
+    assert "1 scored now, 0 already scored" in res.stderr
+    assert [h["rule"] for h in json.loads(res.stdout)[0]["hits"] if h["rule"] == "partner-alert"] == ["partner-alert"]
