@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -16,6 +17,9 @@ from piu.store import Store
 from tests.store_factories import NOW, UTC, sample_store
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+# A newcomer without a browser gets a clear skip; CI (CI=true, .ci/run installs chromium) must run it.
+pytestmark = pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"),
+                                reason="chromium is not installed (apt-get install chromium); CI runs this test")
 
 # Appended to a copy of the page: measure every drawn bar after layout and write the numbers
 # into the DOM, which --dump-dom then prints.
