@@ -92,14 +92,9 @@ def test_country_missing_is_not_invalid():
     ("Tanjung Priok, Jakarta", "IDJKT"), ("Songkhla (Thailand)", "THSGK"),
 ])
 def test_port(raw, expected):
-    result = n.port(one([raw]), PortTable.load(_empty_home()))
+    result = n.port(one([raw]), PortTable.load(None))
     assert as_list(result.values) == [expected]
     assert result.invalid.tolist() == [False]
-
-
-def _empty_home():
-    import tempfile
-    return tempfile.mkdtemp(prefix="piu-empty-")
 
 
 @pytest.mark.parametrize("raw, shown", [
@@ -107,7 +102,7 @@ def _empty_home():
     ("Lumut, Brunei", "Lumut, Brunei"),  # curated Lumut is in Malaysia: not what the agent meant
 ])
 def test_port_unknown_kept_and_invalid(raw, shown):
-    result = n.port(one([raw]), PortTable.load(_empty_home()))
+    result = n.port(one([raw]), PortTable.load(None))
     assert as_list(result.values) == [shown]
     assert result.invalid.tolist() == [True]
 
