@@ -95,22 +95,9 @@ def resolve_period(since: str | None = None, until: str | None = None, *, now: d
 
 def resolve_port(home: Any, text: str | None) -> str | None:
     """A port name or UN/LOCODE as the UN/LOCODE stored in calls, or None for all ports."""
-    if text is None or not text.strip():
-        return None
-    value = text.strip()
-    try:
-        from piu.io.ports import PortTable
-    except ImportError:  # port resolution not installed yet: accept LOCODEs only
-        PortTable = None  # noqa: N806
-    if PortTable is not None:
-        code = PortTable.load(home).lookup(value)
-        if code:
-            return code
-    compact = value.replace(" ", "").upper()
-    if len(compact) == 5 and compact.isalnum():
-        return compact
-    raise UsageError(f"--port {value!r} is not a known port name or UN/LOCODE",
-                     hint="give a UN/LOCODE such as KHKOS, or see `piu ports`")
+    from piu.io.ports import resolve_port_option
+
+    return resolve_port_option(home, text)
 
 
 # ---- reading one call ----------------------------------------------------------------------

@@ -22,28 +22,6 @@ def register(app: typer.Typer) -> None:
     app.command()(score)
 
 
-def resolve_port(home: object, text: Optional[str]) -> Optional[str]:
-    """A port name or UN/LOCODE from --port as a UN/LOCODE (None: every port)."""
-    from piu.errors import UsageError
-
-    if text is None or not text.strip():
-        return None
-    value = text.strip()
-    try:
-        from piu.io.ports import PortTable
-    except ImportError:  # pragma: no cover - the port table ships with piu
-        PortTable = None  # noqa: N806
-    if PortTable is not None:
-        code = PortTable.load(home).lookup(value)
-        if code:
-            return code
-    compact = value.replace(" ", "").upper()
-    if len(compact) == 5 and compact.isalnum():
-        return compact
-    raise UsageError(f"--port {value!r} is not a known port name or UN/LOCODE",
-                     hint="give a UN/LOCODE such as KHKOS, or see `piu ports`")
-
-
 def score(
     port: PortOption = None,
     since: SinceOption = None,
@@ -69,6 +47,7 @@ def score(
     """
     from piu import render
     from piu.errors import EXIT_FAIL_ON, UsageError
+    from piu.io.ports import resolve_port_option
     from piu.risk import config as rconfig
     from piu.risk.output import SCORE_KEYS, TABLE_COLUMNS, score_records
     from piu.risk.scoring import score_store, select_output, with_hits
@@ -86,7 +65,7 @@ def score(
     end = parse_time(until, option="--until", end_of_day=True) if until else None
     if start and end and start > end:
         raise UsageError("--since is after --until", hint="swap them")
-    locode = resolve_port(st.home, port)
+    locode = resolve_port_option(st.home, port)
     config = rconfig.load(rconfig.find_rules_file(rules, st.home))
     engine = engine.strip().lower()
     if engine not in ("pandas", "dask"):

@@ -426,3 +426,25 @@ def import_unlocode(path: Path, store: Store) -> dict[str, Any]:
     return {**stats, "ports": int(len(ports)), "aliases": int(ports.attrs.get("alias_count", 0)),
             "replaced_previous_import": bool(previous),
             "seconds": round(time.monotonic() - started, 2)}
+
+
+def resolve_port_option(home: Any, text: str | None, option: str = "--port") -> str | None:
+    """A --port value (name or UN/LOCODE) as a UN/LOCODE, None for every port; a UsageError otherwise.
+
+    An unknown but well-formed 5-character code is accepted as is: calls may carry ports the
+    curated table and the imported list do not know.
+    """
+    from piu.errors import UsageError
+
+    if text is None or not text.strip():
+        return None
+    value = text.strip()
+    code = PortTable.load(home).lookup(value)
+    if code:
+        return code
+    compact = value.replace(" ", "").upper()
+    if len(compact) == 5 and compact.isalnum():
+        return compact
+    raise UsageError(f"{option} {value!r} is not a known port name or UN/LOCODE",
+                     hint="give a UN/LOCODE such as KHKOS, or see `piu ports list`")
+
