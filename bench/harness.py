@@ -132,7 +132,7 @@ class Harness:
         self.meta: dict[str, Any] = {
             "started_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             "python": platform.python_version(), "platform": platform.platform(),
-            "cpus": os.cpu_count(), "commit": _git_commit(), **(meta or {}),
+            "cpus": os.cpu_count(), "memory_gb": _memory_gb(), "commit": _git_commit(), **(meta or {}),
         }
 
     def measure(self, name: str, step: Sequence[str] | Callable[..., Any] | str, *, baseline: str | None = None,
@@ -244,6 +244,14 @@ class Harness:
 
 
 TABLE_COLUMNS = ("step", "seconds", "peak_mb", "per_second", "baseline", "ratio", "peak_ratio", "note")
+
+
+def _memory_gb() -> float | None:
+    """Physical memory of this machine in GB (None where sysconf does not say)."""
+    try:
+        return round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
+    except (ValueError, OSError, AttributeError):
+        return None
 
 
 def _git_commit() -> str:
