@@ -628,7 +628,8 @@ def _person_hash(persons: pd.DataFrame) -> Any:
 
     pcols = [c for c in persons_schema().names if c in persons.columns and c not in PROVENANCE_COLS
              and c not in ("call_id", "version_id", "port", "call_time", "month")]
-    return pd.util.hash_pandas_object(persons[pcols].astype("str"), index=False).to_numpy(np.uint64) >> np.uint64(32)
+    # typed columns hash as they are (formatting dates to text first would cost more than the hash)
+    return pd.util.hash_pandas_object(persons[pcols], index=False).to_numpy(np.uint64) >> np.uint64(32)
 
 
 def _call_partial(good: pd.DataFrame) -> pd.DataFrame:
@@ -759,8 +760,8 @@ def _to_arrow(frame: pd.DataFrame, schema: Any) -> Any:
     for f in schema:
         if f.name in frame.columns:
             col = frame[f.name]
-            if pa.types.is_date32(f.type):
-                col = col.dt.date if hasattr(col, "dt") else col
+            if pa.types.is_date32(f.type) and str(col.dtype).startswith("datetime64"):
+                col = col.to_numpy().astype("datetime64[D]")  # Arrow reads day precision as date32
             try:
                 arr = pa.array(col, type=f.type, from_pandas=True)
             except (pa.ArrowInvalid, pa.ArrowTypeError):
