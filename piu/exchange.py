@@ -435,9 +435,10 @@ def case_records(cases: pd.DataFrame, persons: pd.DataFrame, key: ExchangeKey, *
                 rules_of_row.setdefault(r, []).append(h["rule"])
         for person in plist:
             person["rules"] = sorted(set(rules_of_row.get(person["source_row"], [])))
-        local = str(rec.get("call_time_local") or "")
+        # Missing cells come out of pandas as NaN (not None): `plain` makes them None before any `or`.
+        local = str(plain(rec.get("call_time_local")) or "")
         case = {
-            "call_id": rec["call_id"], "port": rec.get("port"), "direction": rec.get("direction"),
+            "call_id": rec["call_id"], "port": plain(rec.get("port")), "direction": plain(rec.get("direction")),
             "call_time": _iso(rec.get("call_time")), "call_time_local": local or None,
             "call_date": local[:10] if re.match(r"^\d{4}-\d{2}-\d{2}", local) else (_iso(rec.get("call_time")) or "")[:10],
             **{c: plain(rec.get(c)) for c in ("vessel_name", "imo", "mmsi", "call_sign", "flag", "vessel_type",
@@ -448,18 +449,21 @@ def case_records(cases: pd.DataFrame, persons: pd.DataFrame, key: ExchangeKey, *
                                                         "declared_passengers", "persons_aboard", "score")},
             "scored_at": _iso(rec.get("scored_at")),
             "hits": safe_hits,
-            "review_status": rec.get("review_status"), "reviewed_at": rec.get("reviewed_at"),
+            "review_status": plain(rec.get("review_status")), "reviewed_at": _iso(rec.get("reviewed_at")),
             "persons": plist,
         }
         if include_notes:
             note = rec.get("review_note")
-            case["review_note"] = None if note is None or (isinstance(note, float) and pd.isna(note)) else str(note)
+            note = plain(note)
+            case["review_note"] = None if note is None else str(note)
         out.append(case)
     return out, withheld
 
 
 def _dumps(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    """Compact JSON; every missing value (NaN, NaT, NA) becomes null, and a stray NaN still fails loudly."""
+    from piu.render import plain
+    return json.dumps(plain(obj), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
 def _zip_bytes(members: Iterable[tuple[str, bytes]]) -> bytes:
@@ -555,7 +559,7 @@ def vrs_rows(store: Store, *, unit: str, since: datetime, until: datetime, port:
     rows = []
     for rec in cases.to_dict(orient="records"):  # one per flagged case
         hits = json.loads(rec["hits"]) if isinstance(rec.get("hits"), str) and rec["hits"] else []
-        local = str(rec.get("call_time_local") or "")
+        local = str(plain(rec.get("call_time_local")) or "")
         c = counts.loc[rec["version_id"]] if len(counts.columns) else {}
         rows.append({
             "reporting_unit": unit, "case_ref": rec["call_id"], "port": rec.get("port"),

@@ -493,3 +493,35 @@ def test_partner_digest_and_key_note(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert re.fullmatch(r"p[0-9a-f]{8}", ex.partner_digest(with_key))
     assert ex.partner_digest(with_key) != ex.partner_digest(without)
     assert ex.partner_digest(with_key) == ex.partner_digest(ex.partner_reference(kh, key=KEY))
+
+
+# ---- missing values ------------------------------------------------------------------------
+
+def test_missing_values_are_null_in_every_exported_field_once_one_call_is_reviewed(tmp_path: Path) -> None:
+    """A reviewed call left NaN in reviewed_at of the others and the strict JSON writer crashed the export."""
+    st, flagged = thai_store(tmp_path / "th")
+    # A second flagged call with every optional vessel field missing and no persons.
+    bare = f.call(port="THLCH", call_time=datetime(2026, 11, 14, 3, 0, tzinfo=UTC), imo=None, mmsi="567999000",
+                  vessel_name="NO DETAILS", call_sign=None, flag=None, vessel_type=None, vessel_category=None,
+                  gross_tonnage=None, year_built=None, capacity=None, last_port=None, next_port=None,
+                  declared_crew=None, declared_passengers=None)
+    f.write(st, [bare], [], [f.score(bare, [f.hit("flag-risk", 3, "no flag declared")], band="medium")])
+    add_review(st, flagged["call_id"], "referred", "t", by="a1", at=datetime(2026, 11, 12, 9, tzinfo=UTC))
+    data, result = build(st, include_notes=True)
+    assert result.cases == 2
+    text = members(data)["cases.jsonl"].decode()
+    assert "NaN" not in text and "nan" not in text.replace("\"", " ").split()
+    by_id = {c["call_id"]: c for c in map(json.loads, text.splitlines())}
+    reviewed, unreviewed = by_id[flagged["call_id"]], by_id[bare["call_id"]]
+    assert (reviewed["review_status"], reviewed["reviewed_at"], reviewed["review_note"]) == (
+        "referred", "2026-11-12T09:00:00Z", "t")
+    assert {k: unreviewed[k] for k in (
+        "review_status", "reviewed_at", "review_note", "imo", "call_sign", "flag", "vessel_type", "vessel_category",
+        "gross_tonnage", "year_built", "capacity", "declared_crew", "declared_passengers", "last_port", "next_port",
+        "persons")} == {
+        "review_status": "unreviewed", "reviewed_at": None, "review_note": None, "imo": None, "call_sign": None,
+        "flag": None, "vessel_type": None, "vessel_category": None, "gross_tonnage": None, "year_built": None,
+        "capacity": None, "declared_crew": None, "declared_passengers": None, "last_port": None, "next_port": None,
+        "persons": []}
+    assert (unreviewed["persons_aboard"], unreviewed["score"], unreviewed["call_date"]) == (12, 3, "2026-11-14")
+    assert ex.read_package(data, KEY).cases[1]["reviewed_at"] is None
