@@ -226,7 +226,45 @@ def _parse_records(text: str, delim: str, name: str) -> tuple[list[list[str]], l
     except csv.Error as exc:
         raise InputError(f"{name}:{prev + 1}: cannot parse as CSV ({exc})",
                          hint="check quotes on that line, or re-save the file from a spreadsheet") from None
+    if lines:
+        # The csv module (non-strict) silently reads a quote that is never closed to the end of
+        # the file, swallowing every later row into one cell; only the last record can do that.
+        opened = _unclosed_quote_line(text, delim, lines[-1])
+        if opened is not None:
+            raise InputError(f"{name}:{opened}: a quote opened on this line is never closed; "
+                             "the rest of the file would be read as one cell",
+                             hint="close or remove the quote on that line, or re-save the file from a spreadsheet")
     return rows, lines
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+# A quoted field as the csv module reads it: '""' is a literal quote; possessive so that
+# '"abc""' at the end of the file does not backtrack into a (wrongly) closed field.
+_QUOTED = re.compile(r'"(?:[^"]++|"")*+"')
+
+
+def _unclosed_quote_line(text: str, delim: str, start_line: int) -> int | None:
+    """The line where a quoted field of the record starting on `start_line` opens and runs to
+    the end of the text unclosed, or None when the record ends properly."""
+    import itertools
+
+    offset = 0
+    if start_line > 1:  # the end of line break number start_line - 1, counted as csv.reader does
+        offset = next(itertools.islice(_LINE_BREAK.finditer(text), start_line - 2, None)).end()
+    unquoted = re.compile(rf"[^{re.escape(delim)}\r\n]*")
+    pos = offset
+    while pos < len(text):
+        if text[pos] == '"':
+            m = _QUOTED.match(text, pos)
+            if m is None:
+                return start_line + len(_LINE_BREAK.findall(text, offset, pos))
+            pos = m.end()
+        # After a field's closing quote (or in an unquoted field) quotes are literal to the csv module.
+        pos = unquoted.match(text, pos).end()
+        if pos >= len(text) or text[pos] != delim:
+            return None
+        pos += 1
+    return None
 
 
 def _read_delimited(text: str, utf8: bytes | None, name: str, mapping: dict[str, str] | None, warnings: list[str]) -> RawTable:
@@ -257,6 +295,8 @@ def _read_csv_fast(data: bytes, delim: str, headings: list[str], mapping: dict[s
 
     names = [f"c{i}" for i in range(len(headings))]
     has_quotes = b'"' in data
+    if data.count(b'"') & 1:
+        return None  # maybe a quote never closed: the slow path finds and reports its line
     try:
         table = pacsv.read_csv(
             pa.py_buffer(data),
@@ -815,6 +855,8 @@ def open_batches(path: str, *, mapping: dict[str, str] | None = None,
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         return None
+    if in_quotes:
+        return None  # a quote maybe never closed: read_file reports the line it opens on
     newlines = np.concatenate(all_newlines) if all_newlines else np.zeros(0, dtype=np.int64)
     ends = np.concatenate(all_ends) if all_ends else np.zeros(0, dtype=np.int64)
     prev = np.concatenate(before_end) if before_end else np.zeros(0, dtype=np.uint8)

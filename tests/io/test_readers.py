@@ -81,6 +81,48 @@ def test_ragged_rows_fall_back_and_keep_extra_cells(tmp_path) -> None:
     assert table.unknown_columns == ["column 3"]
 
 
+UNCLOSED = ("Vessel Name,IMO No,Port,Arr/Dep,ETA,Surname,Given Names,D.O.B.\n"
+            'SEA WOLF,9899997,KHKOS,ARR,20/11/2026 10:00,"Doe,Jane,01/01/1990\n'
+            "SEA WOLF,9899997,KHKOS,ARR,20/11/2026 10:00,Roe,Richard,02/02/1980\n")
+
+
+@pytest.mark.parametrize("text, line", [
+    (UNCLOSED, 2),                                                        # pyarrow fast path
+    ("CREW LIST\n" + UNCLOSED, 3),                                        # title row: csv-module path
+    (UNCLOSED.replace(",", "\t"), 2),                                     # TSV
+    (UNCLOSED.replace("\n", "\r\n"), 2),                                 # CRLF
+    (FLAT + 'A,1,"Sok\nX",Dara,"01/02/1990,ok\nB,2,Chan,Vanna,,\n', 3),   # opens on the record's 2nd line
+    (FLAT + 'A,1,Sok,Dara,,ok\nB,2,"Chan""', 3),                           # escaped quote, then EOF
+])
+def test_unclosed_quote_is_an_error_naming_the_line(tmp_path, text: str, line: int) -> None:
+    with pytest.raises(InputError) as exc:
+        read_file(write(tmp_path, "m.csv", text))
+    assert exc.value.one_line().startswith(f"m.csv:{line}: a quote opened on this line is never closed; ")
+    assert "Doe" not in exc.value.one_line() and "Chan" not in exc.value.one_line()
+
+
+@pytest.mark.parametrize("text, last", [
+    (FLAT + 'A,1,Sok,Dara,,ok\nB,2,Chan,Vanna,,"multi\nline, with, commas,,,"\n', "multi\nline, with, commas,,,"),
+    (FLAT + 'A,1,Sok,Dara,,ok\nB,2,Chan,Vanna,,"no newline at end"', "no newline at end"),
+    (FLAT + 'A,1,Sok,Dara,,ok\nB,2,Chan,Vanna,,"say ""hi"""\n', 'say "hi"'),
+    (FLAT + 'A,1,Sok,Dara,,ok\nB,2,Chan,Vanna,,5\'10"\n', '5\'10"'),       # a literal quote mid-field
+    ("CREW LIST\n" + FLAT + 'B,2,Chan,Vanna,,"a\nb"\n', "a\nb"),
+])
+def test_closed_and_literal_quotes_still_read(tmp_path, text: str, last: str) -> None:
+    table = one(read_file(write(tmp_path, "m.csv", text)))
+    assert table.frame["Remarks"].tolist()[-1] == last
+    assert table.frame["family_name"].tolist()[-1] == "Chan"
+
+
+def test_open_batches_leaves_an_unclosed_quote_to_read_file(tmp_path) -> None:
+    from piu.io.readers import open_batches
+
+    path = write(tmp_path, "m.csv", UNCLOSED)
+    assert open_batches(path, min_bytes=1) is None
+    closed = write(tmp_path, "ok.csv", UNCLOSED.replace('"Doe,Jane', '"Doe",Jane'))
+    assert open_batches(closed, min_bytes=1).record_lines.tolist() == [2, 3]
+
+
 @pytest.mark.parametrize("delimiter", [";", "\t", "|", ","])
 def test_delimiter_is_sniffed(tmp_path, delimiter: str) -> None:
     text = delimiter.join(["Vessel", "Surname", "Given names", "Agent"]) + "\n" + \
