@@ -151,6 +151,7 @@ def ingests_schema():
         ("quarantined", pa.int64()),
         ("piu_version", pa.string()),
         ("user", pa.string()),
+        ("read_options", pa.string()),     # digest of --map and date order: same bytes read anew
     ])
 
 

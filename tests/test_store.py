@@ -25,7 +25,7 @@ def _log_row(ingest_id: str, name: str = "a.csv") -> pa.Table:
     return pa.table({"ingest_id": [ingest_id], "started_at": [now], "finished_at": [now], "source_file": [name],
                      "source_sha256": ["0" * 64], "rows": [1], "calls_new": [1], "calls_amended": [0],
                      "calls_unchanged": [0], "persons": [1], "quarantined": [0], "piu_version": ["t"],
-                     "user": ["u"]}, schema=ingests_schema())
+                     "user": ["u"], "read_options": [None]}, schema=ingests_schema())
 
 
 def _ids(store: Store) -> list[str]:

@@ -20,13 +20,21 @@ def ingest(
                                                           metavar="FILE...")] = None,
     map_file: Annotated[Optional[str], typer.Option("--map", metavar="FILE",
                                                     help="Heading mapping file (CSV: heading,field).")] = None,
-    month_first: Annotated[bool, typer.Option("--month-first", help="Read ambiguous dates as MM/DD/YYYY (default DD/MM/YYYY).")] = False,
+    month_first: Annotated[bool, typer.Option("--month-first", help="Read dates as MM/DD/YYYY.")] = False,
+    day_first: Annotated[bool, typer.Option("--day-first", help="Read dates as DD/MM/YYYY even when they look month-first "
+                                            "(default: day-first unless a file's dates only make sense month-first).")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Read files again even if already ingested (unchanged calls stay unchanged).")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate and report; store nothing.")] = False,
     strict: Annotated[bool, typer.Option("--strict", help="Reject a whole file if any row is bad.")] = False,
     list_: Annotated[bool, typer.Option("--list", help="Show past ingests instead (when, file, hash, counts).")] = False,
     fmt: FormatOption = None,
 ) -> None:
-    """Load manifests (flat lists, FAL forms, or call + person files) into the store."""
+    """Load manifests (flat lists, FAL forms, or call + person files) into the store.
+
+    Each file stands alone: a file that cannot be read or stored is named on stderr (exit 1) and
+    the other files are stored. Ingesting the same file again stores nothing new (--force reads it
+    again); an amended manifest supersedes the earlier version of its calls.
+    """
     from piu import render
     from piu.errors import UsageError
     from piu.io.ingest import ingest_files, ingest_log
@@ -44,14 +52,21 @@ def ingest(
         return
     if not files:
         raise UsageError("no files given", hint="name one or more manifest files: piu ingest manifests.csv")
+    if month_first and day_first:
+        raise UsageError("--month-first and --day-first contradict each other", hint="give one of them")
     json_out = fmt is not None and check_format(fmt, ("json", "table")) == "json"
     progress = None if render.quiet() else render.progress_line
-    summary = ingest_files(st, files, mapping_path=map_file, dayfirst=not month_first, dry_run=dry_run,
-                           strict=strict, progress=progress)
+    dayfirst = False if month_first else (True if day_first else None)
+    summary = ingest_files(st, files, mapping_path=map_file, dayfirst=dayfirst, dry_run=dry_run,
+                           strict=strict, force=force, progress=progress)
     render.end_progress()
     if json_out:
         render.write_json(summary.as_dict())
     render.info(render_summary(summary))
+    for error in summary.errors:  # each file stands alone: the others were stored
+        typer.echo(f"Error: {error}", err=True)
+    if summary.errors:
+        raise typer.Exit(1)
 
 
 def render_summary(summary) -> str:  # noqa: ANN001 - IngestSummary, imported lazily

@@ -56,6 +56,8 @@ class FileSummary:
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     value_counts: Counter = field(default_factory=Counter)
+    read_options: str = ""
+    unknown_noted: bool = False
     previous_ingest: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
@@ -76,6 +78,7 @@ class IngestSummary:
 
     files: list[FileSummary]
     dry_run: bool = False
+    errors: list[str] = field(default_factory=list)   # one line per file that could not be stored
 
     def totals(self) -> dict[str, int]:
         """Counts over all files."""
@@ -88,7 +91,7 @@ class IngestSummary:
         for f in self.files:
             reasons.update(f.reasons)
         return {"dry_run": self.dry_run, "files": [f.as_dict() for f in self.files], **self.totals(),
-                "quarantine_reasons": dict(reasons.most_common())}
+                "quarantine_reasons": dict(reasons.most_common()), "errors": self.errors}
 
 
 @dataclass
@@ -109,12 +112,15 @@ class _Prepared:
 # ---------------------------------------------------------------------------------------------
 
 def ingest_files(store: Store, paths: Sequence[str], *, mapping_path: str | None = None,
-                 dayfirst: bool = True, dry_run: bool = False, strict: bool = False,
-                 progress: Callable[[str], None] | None = None) -> IngestSummary:
-    """Ingest manifest files into the store, all or nothing; returns what happened per file.
+                 dayfirst: bool | None = None, dry_run: bool = False, strict: bool = False,
+                 force: bool = False, progress: Callable[[str], None] | None = None) -> IngestSummary:
+    """Ingest manifest files into the store; returns what happened per file.
 
-    Every file is read and checked before anything is written, so a bad file (missing, empty,
-    unreadable, without the columns piu needs) stops the command with the store untouched.
+    Each file stands alone and is stored whole or not at all: a file that cannot be read (missing,
+    empty, binary, without the columns piu needs), whose rows were all quarantined, or that
+    `strict` rejects, is listed in `errors` and the other files are stored. When no file could
+    be stored and one failed, its error is raised. Everything is written in one transaction.
+    `dayfirst` None means: day-first unless a file's dates only make sense month-first.
     """
     from piu.io.headings import load_mapping
     from piu.io.ports import PortTable
@@ -124,18 +130,23 @@ def ingest_files(store: Store, paths: Sequence[str], *, mapping_path: str | None
     if not paths:
         raise InputError("no files given", hint="name one or more manifest files, or - for stdin")
     mapping = load_mapping(mapping_path) if mapping_path else None
+    options = _read_options(mapping, dayfirst)
+    errors: list[InputError] = []
     results: list[Any] = []  # ReadResult, or BatchedRead for big flat files (read in batches)
     for path in paths:
         say(f"reading {path}")
-        batched = open_batches(path, mapping=mapping)
-        if batched is not None and _batchable(batched.headings, mapping):
-            results.append(batched)
-        else:
-            results.append(read_file(path, mapping=mapping))
+        try:
+            batched = open_batches(path, mapping=mapping)
+            if batched is not None and _batchable(batched.headings, mapping):
+                results.append(batched)
+            else:
+                results.append(read_file(path, mapping=mapping))
+        except InputError as exc:
+            errors.append(exc)
 
     store.check_version()
     ports = PortTable.load(store.home if store.exists() else None)
-    known = _ingested_hashes(store) if store.exists() else {}
+    known = {} if force or not store.exists() else _ingested_hashes(store)
 
     # Shape 3: call files (no persons) may come with person files that reference them.
     whole = [r for r in results if hasattr(r, "tables")]
@@ -146,43 +157,67 @@ def ingest_files(store: Store, paths: Sequence[str], *, mapping_path: str | None
     prepared: list[_Prepared] = []
     seen_in_command: set[str] = set()
     for res in results:
-        summary = FileSummary(res.source_name, res.sha256, warnings=list(res.warnings))
-        if res.sha256 in known or res.sha256 in seen_in_command:
+        summary = FileSummary(res.source_name, res.sha256, warnings=list(res.warnings), read_options=options)
+        if (res.sha256, options) in known or res.sha256 in seen_in_command:
             summary.status = "already-ingested"
-            summary.previous_ingest = known.get(res.sha256)
+            summary.previous_ingest = known.get((res.sha256, options))
             prepared.append(_Prepared(summary, None, [], None, datetime.now(timezone.utc)))
             continue
         seen_in_command.add(res.sha256)
         say(f"normalising {res.source_name}")
-        prepared.append(_prepare(res, summary, call_tables, ports, dayfirst=dayfirst, joined_refs=joined_refs))
-
-    if strict:
-        bad = [p.summary for p in prepared if p.summary.quarantined]
-        if bad:
-            first = bad[0]
-            reason, _n = first.reasons.most_common(1)[0]
-            raise InputError(
-                f"{first.source_file}: {first.quarantined} row(s) cannot be stored (e.g. {reason}); "
-                "--strict rejects the whole file and nothing was stored",
-                hint="fix the rows (see `piu ingest --dry-run -f json`) or ingest without --strict")
+        try:
+            p = _prepare(res, summary, call_tables, ports, dayfirst=dayfirst, joined_refs=joined_refs)
+        except InputError as exc:
+            errors.append(exc)
+            continue
+        problem = _file_problem(p, strict)
+        if problem is not None:
+            errors.append(problem)
+            if strict or summary.rows == 0:  # nothing of it is stored (all-quarantined rows are kept)
+                _drop_staged(p)
+                continue
+        prepared.append(p)
 
     todo = [p for p in prepared if p.calls is not None]
     try:
+        if not todo and len(errors) == 1 and not prepared:
+            raise errors[0]  # one file, and it failed: its one-line error is the whole story
         if dry_run:
             for p in todo:
                 _classify_against_store(store, p)
                 p.summary.status = "dry-run"
-            return IngestSummary([p.summary for p in prepared], dry_run=True)
+            return IngestSummary([p.summary for p in prepared], dry_run=True, errors=[e.one_line() for e in errors])
         if todo:
             say("writing to the store")
             with store.transaction("ingest") as txn:
                 for p in todo:
                     _classify_against_store(store, p)  # under the lock: no race with another ingest
                     _write(txn, p)
-        return IngestSummary([p.summary for p in prepared])
+        return IngestSummary([p.summary for p in prepared], errors=[e.one_line() for e in errors])
     finally:
         for p in prepared:
             _drop_staged(p)
+
+
+def _read_options(mapping: dict[str, str] | None, dayfirst: bool | None) -> str:
+    """A short digest of how files are read: the same bytes read another way are a new ingest."""
+    text = json.dumps({"map": sorted((mapping or {}).items()), "dayfirst": dayfirst}, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _file_problem(p: _Prepared, strict: bool) -> InputError | None:
+    """Why a read file cannot (or, with --strict, must not) be stored, or None."""
+    s = p.summary
+    if s.rows == 0:
+        return InputError(f"{s.source_file}: no rows under the headings; nothing to store",
+                          hint="check that the agent sent the list, not only the header")
+    if s.quarantined and (strict or (s.persons == 0 and len(p.calls) == 0)):
+        reason, _n = s.reasons.most_common(1)[0]
+        what = ("--strict rejects the whole file and nothing was stored from it" if strict
+                else "nothing from it could be stored; the rows are kept in quarantine")
+        return InputError(f"{s.source_file}: {s.quarantined} of {s.rows} row(s) cannot be stored (e.g. {reason}); {what}",
+                          hint="see `piu quarantine`, fix the file or map its headings with --map FILE, and ingest it again")
+    return None
 
 
 def _batchable(headings: list[str], mapping: dict[str, str] | None) -> bool:
@@ -203,13 +238,21 @@ def _is_call_table(t: RawTable) -> bool:
     return not has_person and CALL_REF in cols
 
 
+PERSON_HINT_FIELDS = ("date_of_birth", "doc_number", "doc_combined", "birth_combined", "rank", "gender", "doc_expiry")
+
+
 def _is_person_table(t: RawTable) -> bool:
-    return any(c in set(t.frame.columns) for c in PERSON_NAME_FIELDS)
+    """A crew or passenger list: name columns, or (names under unknown headings) two person fields."""
+    cols = set(t.frame.columns)
+    return any(c in cols for c in PERSON_NAME_FIELDS) or sum(c in cols for c in PERSON_HINT_FIELDS) >= 2
 
 
-def _ingested_hashes(store: Store) -> dict[str, str]:
-    log = store.read("ingests", ingests_schema(), columns=["ingest_id", "source_sha256"])
-    return dict(zip(log["source_sha256"].to_pylist(), log["ingest_id"].to_pylist()))
+def _ingested_hashes(store: Store) -> dict[tuple[str, str], str]:
+    """(file SHA-256, read options) -> ingest id of what was stored before."""
+    log = store.read("ingests", ingests_schema(), columns=["ingest_id", "source_sha256", "read_options"])
+    default = _read_options(None, None)  # logs from before read options were recorded
+    opts = [o or default for o in log["read_options"].to_pylist()]
+    return dict(zip(zip(log["source_sha256"].to_pylist(), opts), log["ingest_id"].to_pylist()))
 
 
 def _needs_join(t: RawTable) -> bool:
@@ -289,6 +332,9 @@ def _prepare(res: Any, summary: FileSummary, call_tables: list[RawTable], ports:
             summary.rows += rows_in
             if rows_in > len(raw):
                 summary.notes.append(f"{rows_in - len(raw)} call(s) stored with their persons from the person file")
+            if dayfirst is None:  # decided once per file, on its first rows
+                dayfirst = _infer_dayfirst(raw, summary)
+            _note_unknown_columns(tables, summary)
             canon, problems = _normalise(raw, ports, dayfirst=dayfirst, summary=summary, ingest_id=ingest_id)
             canon["ingest_id"] = ingest_id
             canon["source_file"] = res.source_name
@@ -311,6 +357,48 @@ def _prepare(res: Any, summary: FileSummary, call_tables: list[RawTable], ports:
     calls = _finish_calls(partials, ingest_id, started)
     quarantine = pd.concat(quarantines, ignore_index=True) if quarantines else None
     return _Prepared(summary, calls, persons_parts, quarantine, started, stage=stage)
+
+
+_NUMERIC_DATE = r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2,4})\b"
+_DATE_COLUMNS = ("call_time", "call_date", "date_of_birth", "doc_expiry", "birth_combined")
+
+
+def _infer_dayfirst(raw: pd.DataFrame, summary: FileSummary) -> bool:
+    """Day-first (the region's habit) unless the file's numeric dates only make sense month-first.
+
+    13/05/1990 can only be day-first and 05/13/1990 only month-first; a file with only the second
+    kind is read month-first, with a warning; a file with both gets a warning and stays day-first.
+    """
+    import pandas as pd
+
+    day_evidence = month_evidence = 0
+    for col in _DATE_COLUMNS:
+        if col not in raw.columns:
+            continue
+        values = pd.Series(pd.unique(raw[col].dropna().astype("str")), dtype="str")
+        parts = values.str.extract(_NUMERIC_DATE)
+        a = pd.to_numeric(parts[0], errors="coerce")
+        b = pd.to_numeric(parts[1], errors="coerce")
+        day_evidence += int(((a > 12) & (b <= 12)).sum())
+        month_evidence += int(((b > 12) & (a <= 12)).sum())
+    if month_evidence and not day_evidence:
+        summary.warnings.append(f"dates read month-first (MM/DD/YYYY): {month_evidence} value(s) only make sense that way; "
+                                "pass --day-first to read them day-first")
+        return False
+    if month_evidence and day_evidence:
+        summary.warnings.append(f"dates mix day-first ({day_evidence}) and month-first ({month_evidence}) values; "
+                                "ambiguous ones were read day-first: check them, or pass --month-first")
+    return True
+
+
+def _note_unknown_columns(tables: list[RawTable], summary: FileSummary) -> None:
+    """Say which headings piu did not recognise (kept as extra), once per file."""
+    unknown = [c for t in tables for c in t.unknown_columns if str(c).strip() and not str(c).startswith("Unnamed")]
+    if unknown and not summary.unknown_noted:
+        summary.unknown_noted = True
+        shown = ", ".join(repr(str(c)) for c in unknown[:8]) + (f" and {len(unknown) - 8} more" if len(unknown) > 8 else "")
+        summary.warnings.append(f"{len(unknown)} column(s) not recognised, kept as extra: {shown}; "
+                                "if one holds a piu field, map it with --map FILE")
 
 
 class _Stage:
@@ -417,7 +505,13 @@ def _normalise(raw: pd.DataFrame, ports: Any, *, dayfirst: bool, summary: FileSu
     # --- split helper fields into canonical ones ----------------------------------------
     names_missing = txt["family_name"].isna() & txt["given_names"].isna()
     if txt["full_name"].notna().any():
-        txt["given_names"] = txt["given_names"].mask(names_missing, txt["full_name"])
+        # 'TAN, Wei Ming' (FAL item 7, family name first) splits at the comma; a name without one
+        # is kept whole as given names (Burmese and many Indonesian names have no family name)
+        parts = txt["full_name"].str.split(",", n=1, regex=False)
+        has_comma = names_missing & txt["full_name"].str.contains(",", regex=False).fillna(False).astype(bool)
+        txt["family_name"] = txt["family_name"].mask(has_comma, nz.clean_text(parts.str[0]))
+        txt["given_names"] = txt["given_names"].mask(has_comma, nz.clean_text(parts.str[1]))
+        txt["given_names"] = txt["given_names"].mask(names_missing & ~has_comma, txt["full_name"])
     if txt["doc_combined"].notna().any():
         # 'Passport AA1234567', 'Seaman book: SB-1234': the number is the last token with a digit
         parts = txt["doc_combined"].str.extract(r"^\s*(?P<t>.*?)[\s:#]*(?P<n>[^\s:#]*\d[^\s:#]*)\s*$")
@@ -497,7 +591,8 @@ def _normalise_calls(raw: pd.DataFrame, ports: Any, *, dayfirst: bool, summary: 
 
     port = nz.port(txt["port"], ports)
     out["port"] = port.values
-    warnings.append((port.invalid, "port", "not a known port; kept as sent (load the UN/LOCODE list with `piu ports import FILE`)"))
+    warnings.append((port.invalid, "port", "not a known port; kept as sent, and its call times read as UTC "
+                     "(give the UN/LOCODE, or load the official list with `piu ports import FILE`)"))
     flag(txt["port"].isna(), "port", "no port of call")
 
     direction = nz.direction(txt["direction"])
@@ -788,6 +883,7 @@ def _write(txn: Any, p: _Prepared) -> None:
         "source_sha256": s.source_sha256, "rows": s.rows, "calls_new": s.calls_new,
         "calls_amended": s.calls_amended, "calls_unchanged": s.calls_unchanged, "persons": s.persons,
         "quarantined": s.quarantined, "piu_version": __version__, "user": _user(),
+        "read_options": s.read_options,
     }])
     txn.write("ingests", _to_arrow(log, ingests_schema()))
 

@@ -197,9 +197,88 @@ def test_strict_rejects_the_whole_file(tmp_path: Path) -> None:
     src = write_csv(tmp_path / "bad.csv", *BAD_ROWS)
     res = run(tmp_path / "h", "ingest", "--strict", str(src))
     assert res.exit_code == 1
-    assert res.stderr.startswith("Error: bad.csv: 4 row(s) cannot be stored (e.g. ")
-    assert "--strict rejects the whole file and nothing was stored" in res.stderr
+    assert res.stderr.startswith("Error: bad.csv: 4 of 5 row(s) cannot be stored (e.g. ")
+    assert "--strict rejects the whole file and nothing was stored from it" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "h" / "calls").exists()
+
+
+def test_strict_rejects_only_the_bad_file(tmp_path: Path) -> None:
+    src = write_csv(tmp_path / "bad.csv", *BAD_ROWS)
+    res = run(tmp_path / "h", "ingest", "--strict", str(src), str(FLAT))
+    assert res.exit_code == 1
+    assert res.stderr.strip().splitlines()[-1].startswith("Error: bad.csv: 4 of 5 row(s) cannot be stored")
+    assert len(queries.current_calls(Store(tmp_path / "h"))) == 12
+
+
+def test_a_file_whose_rows_are_all_bad_is_an_error_but_kept_in_quarantine(tmp_path: Path) -> None:
+    src = write_csv(tmp_path / "bad.csv", *BAD_ROWS[1:])
+    res = run(tmp_path / "h", "ingest", str(src))
+    assert res.exit_code == 1
+    assert res.stderr.strip().splitlines()[-1].startswith(
+        "Error: bad.csv: 4 of 4 row(s) cannot be stored (e.g. ")
+    assert "nothing from it could be stored; the rows are kept in quarantine" in res.stderr
+    q = Store(tmp_path / "h").read("quarantine", quarantine_schema())
+    assert q.num_rows == 4
+
+
+def test_header_only_file_is_an_error(tmp_path: Path) -> None:
+    src = write_csv(tmp_path / "empty_list.csv")
+    res = run(tmp_path / "h", "ingest", str(src))
+    assert res.exit_code == 1
+    assert res.stderr.strip() == ("Error: empty_list.csv: no rows under the headings; nothing to store; "
+                                  "check that the agent sent the list, not only the header")
+
+
+def test_same_file_with_another_mapping_is_read_again(tmp_path: Path) -> None:
+    header = HEADER.replace("family_name,given_names", "Col 9,Col 10")  # headings piu cannot know
+    src = write_csv(tmp_path / "vn.csv", ROW_A, header=header)
+    res = run(tmp_path / "h", "ingest", str(src))
+    assert res.exit_code == 1  # no person name: the row is quarantined
+    assert "2 column(s) not recognised, kept as extra: 'Col 9', 'Col 10'" in res.stderr
+    (tmp_path / "map.csv").write_text("Col 9,family_name\nCol 10,given_names\n", encoding="utf-8")
+    res = run(tmp_path / "h", "ingest", "--map", str(tmp_path / "map.csv"), str(src), "-f", "json")
+    assert res.exit_code == 0, res.stderr
+    assert json.loads(res.stdout)["persons"] == 1
+    res = run(tmp_path / "h", "ingest", "--map", str(tmp_path / "map.csv"), str(src))
+    assert "already ingested" in res.stderr
+    res = run(tmp_path / "h", "ingest", "--force", "--map", str(tmp_path / "map.csv"), str(src), "-f", "json")
+    out = json.loads(res.stdout)
+    assert (out["calls_new"], out["calls_unchanged"]) == (0, 1)
+
+
+def test_month_first_files_are_recognised(tmp_path: Path) -> None:
+    us = ROW_A.replace("01/02/1990", "11/23/1981").replace("20/11/2026 10:00", "11/20/2026 10:00")
+    us2 = ROW_B.replace("03/04/1985", "07/04/1972").replace("20/11/2026 10:00", "11/20/2026 10:00")
+    src = write_csv(tmp_path / "us.csv", us, us2)
+    res = run(tmp_path / "h", "ingest", str(src))
+    assert res.exit_code == 0, res.stderr
+    assert "dates read month-first (MM/DD/YYYY): 2 value(s) only make sense that way" in res.stderr
+    store = Store(tmp_path / "h")
+    persons = queries.persons_of(store, queries.current_calls(store)["version_id"]).sort_values("source_row")
+    assert persons["date_of_birth"].tolist() == [date(1981, 11, 23), date(1972, 7, 4)]
+    res = run(tmp_path / "h2", "ingest", "--day-first", str(src))
+    assert res.exit_code == 0 and "month-first" not in res.stderr
+    store = Store(tmp_path / "h2")
+    persons = queries.persons_of(store, queries.current_calls(store)["version_id"]).sort_values("source_row")
+    assert persons["date_of_birth"].tolist()[1] == date(1972, 4, 7)  # ambiguous: read as told
+
+
+def test_family_comma_given_in_one_name_column(tmp_path: Path) -> None:
+    header = HEADER.replace("family_name,given_names", "Name")
+    rows = [ROW_A.replace("Sok,Dara", '"TAN, Wei Ming"'), ROW_B.replace("Chan,Vibol", "Aung Kyaw")]
+    res = run(tmp_path / "h", "ingest", str(write_csv(tmp_path / "n.csv", *rows, header=header)))
+    assert res.exit_code == 0, res.stderr
+    store = Store(tmp_path / "h")
+    persons = queries.persons_of(store, queries.current_calls(store)["version_id"]).sort_values("source_row")
+    assert persons["family_name"].tolist()[0] == "TAN" and persons["given_names"].tolist() == ["Wei Ming", "Aung Kyaw"]
+    assert pd.isna(persons["family_name"].tolist()[1])
+
+
+def test_unknown_port_says_times_were_read_as_utc(tmp_path: Path) -> None:
+    src = write_csv(tmp_path / "k.csv", ROW_A.replace("KHKOS", "Atlantis"))
+    res = run(tmp_path / "h", "ingest", str(src))
+    assert "port: 1 value(s) not a known port; kept as sent, and its call times read as UTC" in res.stderr
 
 
 def test_dry_run_stores_nothing(tmp_path: Path) -> None:
@@ -264,11 +343,13 @@ def test_bad_files_fail_cleanly(tmp_path: Path, name: str, content: bytes | None
     assert store_files(home) == before
 
 
-def test_one_bad_file_among_good_ones_stores_nothing(tmp_path: Path) -> None:
+def test_one_bad_file_among_good_ones_is_named_and_the_others_stored(tmp_path: Path) -> None:
     (tmp_path / "empty.csv").write_bytes(b"")
     res = run(tmp_path / "h", "ingest", str(FLAT), str(tmp_path / "empty.csv"))
     assert res.exit_code == 1
-    assert not (tmp_path / "h" / "calls").exists()
+    errors = [line for line in res.stderr.splitlines() if line.startswith("Error: ")]
+    assert len(errors) == 1 and "empty.csv" in errors[0]
+    assert len(queries.current_calls(Store(tmp_path / "h"))) == 12
 
 
 # --- crashes and concurrency (real processes) --------------------------------------------------
