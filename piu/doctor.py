@@ -77,7 +77,7 @@ def check(store: Store, *, repair: bool = False) -> Report:
             report.datasets[name] = report.datasets.get(name, 0) + 1
             try:
                 report.rows[name] = report.rows.get(name, 0) + pq.read_metadata(path).num_rows
-                pq.read_table(path)  # the footer can survive while pages are damaged
+                pq.read_table(path, page_checksum_verification=True)  # the footer can survive while pages are damaged
             except Exception as exc:  # noqa: BLE001 - any failure to read is damage to report
                 report.problems.append(Problem("damaged-file", str(path.relative_to(store.home)),
                                                f"unreadable Parquet ({type(exc).__name__})", txn))

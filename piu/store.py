@@ -196,8 +196,9 @@ class Store:
             empty = schema.empty_table()
             return empty.select(columns) if columns else empty
         try:
-            # partition values are also stored inside each file, so paths are only for pruning
-            dset = ds.dataset([str(p) for p in paths], schema=schema, format="parquet")
+            # partition values are also stored inside each file, so paths are only for pruning;
+            # page checksums (written by every transaction) catch silent damage, e.g. zeroed bytes
+            dset = ds.dataset([str(p) for p in paths], schema=schema, format=_parquet_format())
             return dset.to_table(columns=columns, filter=filter)
         except (pa.ArrowInvalid, OSError) as exc:
             raise StoreError(f"the {dataset} dataset in {self.home} has an unreadable file ({type(exc).__name__})",
@@ -301,7 +302,7 @@ class Transaction:
         path = folder / f"{self.id}-{self._n}.parquet"
         self._n += 1
         self.written.append(path)
-        pq.write_table(table, path, compression="zstd")
+        pq.write_table(table, path, compression="zstd", write_page_checksum=True)
 
     def retract(self, txn_ids: Iterable[str]) -> None:
         """Hide earlier transactions' files from readers when this one commits."""
@@ -328,6 +329,14 @@ class Transaction:
                 p.unlink()
         with contextlib.suppress(OSError):
             (self.store.home / COMMITS / f"{self.id}.removes").unlink()
+
+
+def _parquet_format():  # noqa: ANN202 - pyarrow is imported lazily
+    """Parquet reading that verifies page checksums."""
+    import pyarrow.dataset as ds
+
+    return ds.ParquetFileFormat(
+        default_fragment_scan_options=ds.ParquetFragmentScanOptions(page_checksum_verification=True))
 
 
 def _safe(value: str) -> str:

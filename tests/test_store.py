@@ -180,3 +180,20 @@ def test_home_resolution_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.delenv("PIU_HOME")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     assert Store(None).home == tmp_path / "xdg" / "piu"
+
+
+def test_silently_zeroed_bytes_are_caught_by_page_checksums(tmp_path: Path) -> None:
+    from piu.doctor import check
+
+    store = Store(tmp_path)
+    big = pa.concat_tables([_log_row(f"id{i:06d}", f"file{i}.csv") for i in range(3000)])
+    with store.transaction("t") as txn:
+        txn.write("ingests", big)
+    victim = next((tmp_path / "ingests").glob("*.parquet"))
+    data = bytearray(victim.read_bytes())
+    middle = len(data) // 2
+    data[middle:middle + 64] = bytes(64)  # damage that leaves the file structurally valid
+    victim.write_bytes(bytes(data))
+    with pytest.raises(StoreError, match=r"the ingests dataset in .* has an unreadable file"):
+        store.read("ingests", ingests_schema())
+    assert [p.kind for p in check(store).problems] == ["damaged-file"]
