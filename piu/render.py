@@ -192,10 +192,43 @@ def write_json(obj: Any, stream: IO[str] | None = None) -> None:
     stream.write("\n")
 
 
+def whole(value: Any) -> Any:
+    """An integral float as an int (35.0 -> 35); None for missing; anything else unchanged."""
+    value = plain(value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def whole_number_columns(frame: Any) -> Any:
+    """The frame with float columns whose non-null values are all whole numbers as nullable integers.
+
+    Parquet integer columns with a null come out of pyarrow as float64 (35 -> 35.0); people and
+    scripts expect the whole numbers they typed. Missing values stay missing (never 0).
+    """
+    import numpy as np
+    import pandas as pd
+
+    out = frame
+    for col in frame.columns:
+        series = frame[col]
+        if not pd.api.types.is_float_dtype(series.dtype):
+            continue
+        values = series.dropna().to_numpy(dtype="float64", na_value=np.nan)
+        # 2**53: beyond it a float no longer holds every integer exactly
+        if len(values) and np.isfinite(values).all() and (np.abs(values) < 2**53).all() \
+                and (values == np.round(values)).all():
+            if out is frame:
+                out = frame.copy(deep=False)
+            out[col] = series.astype("Int64")
+    return out
+
+
 def rows_from_frame(frame: Any) -> list[dict[str, Any]]:
-    """Plain dict rows from a pandas DataFrame (missing values become None)."""
+    """Plain dict rows from a pandas DataFrame (missing values become None, whole numbers ints)."""
     if frame is None or len(frame) == 0:
         return []
+    frame = whole_number_columns(frame)
     return [{k: plain(v) for k, v in rec.items()} for rec in frame.to_dict(orient="records")]
 
 

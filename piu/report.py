@@ -389,10 +389,11 @@ def call_detail(store: Store, call_id: str) -> dict[str, Any]:
 
     from piu.errors import InputError
     from piu.queries import latest_versions
-    from piu.render import plain, rows_from_frame
+    from piu.render import plain, rows_from_frame, whole_number_columns
     from piu.reviews import read_reviews, review_records
 
-    versions = call_versions(store, call_id)
+    # whole numbers stay whole when one version leaves an integer column null (35, not 35.0)
+    versions = whole_number_columns(call_versions(store, call_id))
     if len(versions) == 0:
         raise InputError(f"no call {call_id!r} in the store at {store.home}",
                          hint="run `piu report` to find call ids")
@@ -469,7 +470,7 @@ def _other_calls(store: Store, current: Any, latest_versions: Any) -> list[dict[
     """The vessel's other calls (same IMO or MMSI), newest first, with their latest score."""
     import pyarrow.dataset as ds
 
-    from piu.render import plain
+    from piu.render import plain, whole_number_columns
     from piu.schema import calls_schema
 
     flt = None
@@ -495,6 +496,8 @@ def _other_calls(store: Store, current: Any, latest_versions: Any) -> list[dict[
         frame["score"] = None
         frame["band"] = None
     out = []
+    # an unscored call makes the merged score column float: show 4, not 4.0
+    frame = whole_number_columns(frame)
     for rec in frame.drop(columns=["ingest_id", "month"]).to_dict(orient="records"):
         row = {k: plain(v) for k, v in rec.items()}
         row["when"] = "earlier" if rec["call_time"] < current["call_time"] else "later"

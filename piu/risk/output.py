@@ -20,6 +20,9 @@ TABLE_COLUMNS: tuple[str, ...] = (
     "persons_aboard", "score", "band", "reasons",
 )
 
+# Keys that are whole numbers (a null in the column makes pandas read them as floats).
+INTEGER_KEYS: tuple[str, ...] = ("persons_aboard", "score")
+
 
 def main_reasons(hits: list[dict[str, Any]], limit: int = 3) -> str:
     """The heaviest rules hit, as 'rule-id (w), ...' for one table cell."""
@@ -35,7 +38,7 @@ def score_records(frame: Any) -> list[dict[str, Any]]:
     `frame` has the calls columns of piu.schema.calls_schema and the scores columns
     (persons_aboard, score, band, hits as JSON text, ruleset_version, scored_at).
     """
-    from piu.render import plain
+    from piu.render import plain, whole
 
     out: list[dict[str, Any]] = []
     if frame is None or len(frame) == 0:
@@ -43,6 +46,8 @@ def score_records(frame: Any) -> list[dict[str, Any]]:
     cols = [c for c in SCORE_KEYS if c in frame.columns]
     for rec in frame[cols].to_dict(orient="records"):
         row = {k: plain(rec.get(k)) for k in SCORE_KEYS}
+        for k in INTEGER_KEYS:  # 35.0 -> 35; a missing count stays None, never 0
+            row[k] = whole(row[k])
         hits = rec.get("hits")
         row["hits"] = json.loads(hits) if isinstance(hits, str) and hits else []
         row["reasons"] = main_reasons(row["hits"])

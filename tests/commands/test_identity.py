@@ -91,3 +91,16 @@ def test_vessel_unknown_and_empty_store(home: str, tmp_path: Path) -> None:
     assert (res.exit_code, res.stdout, res.stderr) == (0, "[]\n", "No calls of this vessel in the store.\n")
     empty = invoke(str(tmp_path / "empty"), "vessel", "9074729", "-f", "csv")
     assert (empty.exit_code, empty.stdout) == (0, ",".join(VESSEL_OUTPUT) + "\n")
+
+
+def test_vessel_declared_counts_stay_whole_when_one_call_has_none(tmp_path: Path) -> None:
+    from tests.risk.factories import call, write
+
+    st = Store(tmp_path / "v")
+    write(st, [call(imo="9074729", declared_crew=10, declared_passengers=0, call_time="2026-11-01 03:00"),
+               call(imo="9074729", call_time="2026-11-02 03:00")], [])
+    res = invoke(str(st.home), "vessel", "9074729", "-f", "csv")
+    rows = list(csv.DictReader(io.StringIO(res.stdout)))
+    assert [(r["declared_crew"], r["declared_passengers"]) for r in rows] == [("10", "0"), ("", "")]
+    rows = json.loads(invoke(str(st.home), "vessel", "9074729", "-f", "json").stdout)
+    assert [(r["declared_crew"], r["declared_passengers"]) for r in rows] == [(10, 0), (None, None)]

@@ -231,3 +231,35 @@ def test_end_to_end_with_ingest_and_score(tmp_path: Path) -> None:
                                "--by", "duty1"]).exit_code == 0
     again = json.loads(runner.invoke(app, ["--home", home, "report", "--since", "6d", "-f", "json"]).stdout)
     assert next(c for c in again["calls"] if c["call_id"] == top["call_id"])["review_status"] == "referred"
+
+
+@pytest.fixture()
+def bare_home(tmp_path: Path) -> str:
+    """35 crew on a fishing boat and a flagged call with no persons and no declared counts, scored and stored."""
+    from tests.risk.factories import call, crew, write
+
+    st = Store(tmp_path / "bare")
+    boat = call(imo="9074728", vessel_category="fishing", gross_tonnage=75.0, call_time="2026-11-20 08:00")
+    bare = call(imo="9176188", mmsi="567000001", mmsi_country="THA", flag="THA", call_time="2026-11-21 08:00",
+                year_built=1990)  # check digit wrong and old: flagged medium
+    write(st, [boat, bare], crew(boat, 35))
+    assert run(str(st.home), "score", "-f", "json").exit_code == 0
+    return str(st.home)
+
+
+def test_report_whole_numbers_when_a_call_has_no_persons(bare_home: str) -> None:
+    period = ["--since", "2026-11-01", "--until", "2026-11-30"]
+    scored = json.loads(run(bare_home, "score", "--all", "-f", "json").stdout)
+    report = json.loads(run(bare_home, "report", *period, "-f", "json").stdout)
+    # the same keys with the same integer values (and types) as `piu score -f json`
+    assert [(c["call_id"], c["persons_aboard"], c["score"]) for c in report["calls"]] == [
+        (r["call_id"], r["persons_aboard"], r["score"]) for r in scored] == [
+        ("KHKOS-20261120-A-9074728", 35, 8), ("KHKOS-20261121-A-9176188", None, 4)]
+    assert [type(c["persons_aboard"]) for c in report["calls"]] == [int, type(None)]
+    jsonl = [json.loads(line) for line in run(bare_home, "report", *period, "-f", "jsonl").stdout.splitlines()]
+    assert [(c["persons_aboard"], c["score"]) for c in jsonl] == [(35, 8), (None, 4)]
+    md = run(bare_home, "report", *period, "-f", "markdown").stdout
+    rows = [line.split(" | ") for line in md.splitlines() if line.startswith("| 2026-11-2") and "KHKOS" in line]
+    assert [(r[2], r[6], r[7]) for r in rows] == [("SEA STAR", "35", "8"), ("SEA STAR", "", "4")]
+    html = run(bare_home, "report", *period, "-f", "html").stdout
+    assert "35.0" not in html and "<td>35</td>" in html.replace('<td class="num">', "<td>")

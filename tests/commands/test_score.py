@@ -145,3 +145,35 @@ def test_no_personal_data_on_stderr(home: Path) -> None:
     write(st, [c], [person(c, name_key="SECRET NAME", doc_number="X9999999", doc_expiry=None)])
     res = invoke(home, "score", "-f", "json")
     assert "SECRET" not in res.stderr and "X9999999" not in res.stderr
+
+
+@pytest.fixture
+def home_with_bare_call(tmp_path: Path) -> Path:
+    """35 crew on a fishing boat, and a call with no persons and no declared counts (persons_aboard null)."""
+    st = Store(tmp_path)
+    boat = call(imo="9074728", vessel_category="fishing", gross_tonnage=75.0, call_time="2026-11-20 08:00")
+    bare = call(imo="9176187", mmsi="567000001", mmsi_country="THA", flag="THA", call_time="2026-11-21 08:00")
+    write(st, [boat, bare], crew(boat, 35))
+    assert invoke(tmp_path, "score", "--all", "-f", "json").exit_code == 0  # stored; later runs read the store
+    return tmp_path
+
+
+@pytest.mark.parametrize(("fmt", "want"), [
+    ("tsv", [["KHKOS-20261120-A-9074728", "35", "8"], ["KHKOS-20261121-A-9176187", "", "0"]]),
+    ("csv", [["KHKOS-20261120-A-9074728", "35", "8"], ["KHKOS-20261121-A-9176187", "", "0"]]),
+])
+def test_whole_numbers_stay_whole_when_a_call_has_no_persons(home_with_bare_call: Path, fmt: str,
+                                                              want: list[list[str]]) -> None:
+    res = invoke(home_with_bare_call, "score", "--all", "-f", fmt)
+    rows = list(csv.reader(io.StringIO(res.stdout), delimiter="\t" if fmt == "tsv" else ","))
+    at = [rows[0].index(c) for c in ("call_id", "persons_aboard", "score")]
+    assert [[r[i] for i in at] for r in rows[1:]] == want
+
+
+def test_whole_numbers_in_json_and_table_when_a_call_has_no_persons(home_with_bare_call: Path) -> None:
+    res = invoke(home_with_bare_call, "score", "--all", "-f", "json")
+    assert [(r["persons_aboard"], r["score"]) for r in json.loads(res.stdout)] == [(35, 8), (None, 0)]
+    assert '"persons_aboard": 35,' in res.stdout and "35.0" not in res.stdout
+    table = invoke(home_with_bare_call, "score", "--all", "-f", "table", env={"COLUMNS": "220"})
+    assert "35.0" not in table.stdout
+    assert [line.split("│")[7].strip() for line in table.stdout.splitlines() if "9074728" in line] == ["35"]

@@ -118,3 +118,13 @@ def test_score_finds_a_listed_person_and_vessel(tmp_path: Path, listfile: Path) 
         "date of birth equal, nationality equal")
     assert hits["watchlist-vessel"]["evidence"] == (
         "vessel matches entry W-0003 on list 'blo-2026' (reason: IUU fishing): IMO 9074729 equal")
+
+
+def test_show_birth_year_is_a_whole_number_when_vessels_have_none(tmp_path: Path, listfile: Path) -> None:
+    home = tmp_path / "h"
+    invoke(home, "watchlist", "import", str(listfile))
+    tsv = invoke(home, "watchlist", "show", "blo-2026", "-f", "tsv").stdout.splitlines()
+    at = tsv[0].split("\t").index("birth_year")
+    assert [line.split("\t")[at] for line in tsv[1:]] == ["1985", "1987", "", ""]
+    rows = json.loads(invoke(home, "watchlist", "show", "blo-2026", "-f", "json").stdout)
+    assert [r["birth_year"] for r in rows] == [1985, 1987, None, None]
