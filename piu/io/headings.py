@@ -244,6 +244,20 @@ def direction_hint(heading: str) -> str | None:
     return DIRECTION_HINTS.get(heading_key(_strip_box_number(str(heading).strip().rstrip(":"))))
 
 
+def birth_order(heading: str, mapping: dict[str, str] | None = None) -> tuple[str, str] | None:
+    """The two fields under a merged 'Date and place of birth' heading, left to right, or None.
+
+    Printed FAL forms merge the heading over a date column and a place column; 'Place and
+    date of birth' and Indonesian 'Tempat/tanggal lahir' put the place first.
+    """
+    if lookup(heading, mapping) != "birth_combined":
+        return None
+    key = heading_key(_strip_box_number(str(heading).strip().rstrip(":").strip()))
+    if key.startswith(("place", "tempat", "ttl", "noi")):
+        return "place_of_birth", "date_of_birth"
+    return "date_of_birth", "place_of_birth"
+
+
 def map_headings(headings: list[str], mapping: dict[str, str] | None = None) -> tuple[dict[str, str], list[str]]:
     """Original heading -> canonical field for the headings piu knows, and warnings.
 

@@ -23,13 +23,13 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
 
 from piu.errors import InputError
-from piu.io.headings import CALL_LIKE, PERSON_LIKE, direction_hint, lookup, map_headings
+from piu.io.headings import CALL_LIKE, PERSON_LIKE, birth_order, direction_hint, lookup, map_headings
 
 _HEAD_BYTES = 1 << 16           # bytes sniffed for encoding, delimiter and layout
 _SCAN_ROWS = 200                # rows searched for the table's heading row
@@ -55,7 +55,15 @@ _DIRECTION_WORD = re.compile(r"\b(arrival|departure)\b", re.IGNORECASE)
 _FOOTER = re.compile(r"signature|\bsigned\b|^(?:ship'?s\s+|official\s+)?stamp\b|prepared\s+by|page\s+\d+\s+of"
                      r"|^total\b|authori[sz]ed\s+(?:agent|officer)|date\s+and\s+sign|tanda\s+tangan|chữ\s+ký",
                      re.IGNORECASE)
+_TITLE = r"(?:the\s+)?(?:ship'?s\s+)?(?:master|captain|nakhoda|kapten|thuy[eề]n\s*tr[uư][oở]ng|นายเรือ)"
+# The master's title alone ('Nakhoda / Master', 'Captain:') or with the name ('Master: Budi').
+_SIGNATORY = re.compile(rf"^{_TITLE}(?:\s*[/,&]\s*{_TITLE})*\s*(?::.*)?$", re.IGNORECASE)
 _BOX_ROW_CELL = re.compile(r"^\(?\d{1,2}(?:\.\d)?[.)]?$")
+# A cell that only separates a label from its value ('Nama Kapal | : | KM SINAR').
+_SEPARATOR = re.compile(r"^\s*[:=\-–—]+\s*$")
+# A time of day alone in a cell (a datetime.time cell reads as '22:15:00').
+_TIME_ONLY = re.compile(r"^\d{1,2}[:.h]\d{2}(?:[:.]\d{2})?\s*(?:[ap]\.?m\.?)?\s*(?:hrs?|hours|h|lt|local)?$", re.IGNORECASE)
+_HAS_TIME = re.compile(r"\d{1,2}:\d{2}")
 
 
 @dataclass
@@ -311,8 +319,13 @@ def _read_csv_fast(data: bytes, delim: str, headings: list[str], mapping: dict[s
     if rows is None or len(rows) != table.num_rows:
         return None
     frame = table.to_pandas()
-    frame.columns = _unique_headings(headings, letters=False)
-    return _finish_table(frame, rows, "", {}, mapping, warnings)
+    headings = list(headings)
+    merged = _merged_birth_columns(headings, lambda i: bool(frame.iloc[:, i].str.strip().ne("").any()), mapping)
+    for i, (_, second) in merged.items():
+        headings[i + 1] = "Place of birth" if second == "place_of_birth" else "Date of birth"
+    frame.columns = headings = _unique_headings(headings, letters=False)
+    fields = {headings[i + k]: pair[k] for i, pair in merged.items() for k in (0, 1)}
+    return _finish_table(frame, rows, "", {}, mapping, warnings, fields=fields)
 
 
 def _record_start_lines(data: bytes, has_quotes: bool) -> np.ndarray | None:
@@ -530,10 +543,27 @@ def _read_header_block(block: list[list[str]], mapping: dict[str, str] | None) -
         for k in range(c + 1, len(row)):
             t = row[k].strip()
             if t:
+                if _SEPARATOR.match(t):
+                    continue  # 'Label | : | value': the value is past the colon cell
                 if _is_label(t, mapping) or _CHECKBOX.match(t):
                     return ""
                 used.add((r, k))
                 return t
+        return ""
+
+    def time_after(r: int, value: str) -> str:
+        """The time of day in the cell right of a date value on row r ('26/11/2026 | 22:15')."""
+        row = block[r]
+        k = next((k for k in range(len(row)) if (r, k) in used and row[k].strip() == value), None)
+        if k is None:
+            return ""
+        for j in range(k + 1, len(row)):
+            t = row[j].strip()
+            if t:
+                if _TIME_ONLY.match(t):
+                    used.add((r, j))
+                    return t
+                return ""
         return ""
 
     def value_below(r: int, c: int) -> str:
@@ -585,8 +615,23 @@ def _read_header_block(block: list[list[str]], mapping: dict[str, str] | None) -
                 label = text
                 value = value_right(r, c) or value_below(r, c)
             if fieldname in CALL_LIKE and value:
+                if fieldname in ("call_time", "call_date") and not _HAS_TIME.search(value):
+                    # A real Excel date with the time in the next cell: the ingest joins
+                    # call_date and call_hour into the call time.
+                    hour = time_after(r, value)
+                    if hour:
+                        header.setdefault("call_date", value)
+                        header.setdefault("call_hour", hour)
+                        hinted_direction = hinted_direction or direction_hint(label)
+                        continue
                 header.setdefault(fieldname, value)
                 hinted_direction = hinted_direction or direction_hint(label)
+    if "call_hour" in header and "call_date" not in header:
+        if "call_time" in header and not _HAS_TIME.search(header["call_time"]):
+            # 'Date of arrival' and a separate 'Time' label: a date and a time of day.
+            header["call_date"] = header.pop("call_time")
+        elif "call_time" not in header and not _TIME_ONLY.match(header["call_hour"]):
+            header["call_time"] = header.pop("call_hour")  # 'Arrival time: 26/11/2026 22:15'
     if "direction" not in header:
         if len(checked) == 1:
             header["direction"] = checked.pop()
@@ -646,16 +691,48 @@ def _table_from_grid(rows: list[list[str]], numbers: list[int], layout: _Layout,
     # Drop trailing columns with neither a heading nor any data (Excel's padding).
     while width and not headings[width - 1].strip() and not any(len(r) >= width and r[width - 1].strip() for r in data):
         width -= 1
-    headings = _unique_headings(headings[:width], letters=letters)
+    headings = headings[:width]
+    merged = _merged_birth_columns(headings, lambda i: any(len(r) > i and r[i].strip() for r in data), mapping)
+    for i, (_, second) in merged.items():
+        headings[i + 1] = "Place of birth" if second == "place_of_birth" else "Date of birth"
+    headings = _unique_headings(headings, letters=letters)
+    fields = {headings[i + k]: pair[k] for i, pair in merged.items() for k in (0, 1)}
     columns = {f"c{i}": [r[i] if i < len(r) else "" for r in data] for i in range(width)}
     frame = pd.DataFrame({k: pd.array(v, dtype="str") for k, v in columns.items()}, index=pd.RangeIndex(len(data)))
     frame.columns = headings
-    return _finish_table(frame, np.asarray(data_numbers, dtype=np.int64), sheet, header, mapping, warnings)
+    return _finish_table(frame, np.asarray(data_numbers, dtype=np.int64), sheet, header, mapping, warnings,
+                         fields=fields)
+
+
+def _merged_birth_columns(headings: list[str], has_data: Callable[[int], bool],
+                          mapping: dict[str, str] | None) -> dict[int, tuple[str, str]]:
+    """Column index -> (field, field of the next column) for a 'Date and place of birth' heading
+    merged over two columns (the second heading cell empty, its cells filled)."""
+    found: dict[int, tuple[str, str]] = {}
+    taken = {lookup(h, mapping) for h in headings if h.strip()}
+    if "date_of_birth" in taken or "place_of_birth" in taken:
+        return found  # the file has its own date or place column: nothing to split
+    for i in range(len(headings) - 1):
+        if not headings[i].strip() or headings[i + 1].strip():
+            continue
+        pair = birth_order(headings[i], mapping)
+        if pair and has_data(i + 1):
+            found[i] = pair
+            break  # one person has one birth date
+    return found
 
 
 def _finish_table(frame: pd.DataFrame, source_rows: np.ndarray, sheet: str, header: dict[str, str],
-                  mapping: dict[str, str] | None, warnings: list[str]) -> RawTable:
-    """Drop blank and footer rows, rename columns to canonical names, build the RawTable."""
+                  mapping: dict[str, str] | None, warnings: list[str], *,
+                  fields: dict[str, str] | None = None) -> RawTable:
+    """Drop blank and footer rows, rename columns to canonical names, build the RawTable.
+
+    `fields` (heading -> canonical) overrides the heading lookup for columns the layout
+    analysis has already identified (the halves of a merged birth heading).
+    """
+    headings = list(frame.columns)
+    column_map, map_warnings = map_headings(headings, mapping)
+    column_map.update(fields or {})
     if len(frame.columns) and len(frame):
         # Cheap first pass on lengths; only rows with at most two non-empty cells can be blank
         # or footer rows, and only those get the exact (strip + regex) test.
@@ -668,16 +745,19 @@ def _finish_table(frame: pd.DataFrame, source_rows: np.ndarray, sheet: str, head
             sub = frame.iloc[few]
             filled = np.zeros(len(few), dtype=np.int64)
             footer = np.zeros(len(few), dtype=bool)
+            # A signature line ('Nakhoda / Master | Budi Santoso') starts with the master's title
+            # outside the rank column, in a wide table where a person row fills more cells.
+            wide = frame.shape[1] >= 4
             for i in range(sub.shape[1]):
                 col = sub.iloc[:, i].fillna("").str.strip()
-                filled += col.ne("").to_numpy()
                 footer |= col.str.contains(_FOOTER, regex=True).to_numpy()
+                if wide and column_map.get(headings[i]) not in ("rank", "capacity"):
+                    footer |= (filled == 0) & col.str.contains(_SIGNATORY, regex=True).to_numpy()
+                filled += col.ne("").to_numpy()
             keep[few[(filled == 0) | footer]] = False
         if not keep.all():
             frame = frame.loc[keep].reset_index(drop=True)
             source_rows = source_rows[keep]
-    headings = list(frame.columns)
-    column_map, map_warnings = map_headings(headings, mapping)
     warnings.extend(f"{('sheet ' + repr(sheet) + ': ') if sheet else ''}{w}" for w in map_warnings)
     _capacity_holding_ranks(frame, column_map, sheet, warnings)
     used = set(column_map.values())

@@ -313,6 +313,123 @@ def test_xlsx_flat_sheets_and_header_only_sheet(tmp_path) -> None:
     assert len(header_only.frame) == 0 and len(header_only.source_rows) == 0
 
 
+def sheet_table(tmp_path: Path, grid: list[list], merge: str | None = None) -> RawTable:
+    """Write one sheet of cells (row by row from A1) and read it back as one table."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Sheet1"
+    for row in grid:
+        ws.append(row)
+    if merge:
+        ws.merge_cells(merge)
+    path = tmp_path / "m.xlsx"
+    wb.save(path)
+    return one(read_file(str(path)))
+
+
+PERSONS = [["No", "Nama", "Jabatan", "Kewarganegaraan", "Tanggal Lahir"],
+           [1, "Budi Santoso", "Nakhoda", "Indonesia", "10/10/1972"],
+           [2, "Agus Salim", "KKM", "Indonesia", "05/05/1980"]]
+
+
+def test_header_block_label_colon_value_in_three_cells(tmp_path) -> None:
+    grid = [["DAFTAR AWAK KAPAL (CREW LIST)"],
+            ["Nama Kapal", ":", "KM SINAR LAUT 8"],
+            ["Nomor IMO", " : ", 9812341],
+            ["Bendera", "=", "Indonesia"],
+            ["Pelabuhan Kedatangan", "-", "Sihanoukville"],
+            ["Pelabuhan asal", ":", "Tanjung Priok", "Tanda panggil", ":", "PLAB"],
+            [], *PERSONS]
+    table = sheet_table(tmp_path, grid)
+    assert table.header == {"role": "crew", "vessel_name": "KM SINAR LAUT 8", "imo": "9812341", "flag": "Indonesia",
+                            "port": "Sihanoukville", "last_port": "Tanjung Priok", "call_sign": "PLAB",
+                            "direction": "arrival"}
+    assert table.frame["full_name"].tolist() == ["Budi Santoso", "Agus Salim"]
+    assert table.source_rows.tolist() == [9, 10]
+
+
+@pytest.mark.parametrize("cells, expected", [
+    # a real Excel date with the time (a time cell, or text) in the next cell
+    ([["3. Date of arrival/departure", dt.date(2026, 11, 26), dt.time(22, 15)]],
+     {"call_date": "2026-11-26", "call_hour": "22:15:00"}),
+    ([["Date of arrival", ":", dt.datetime(2026, 11, 26), "22.15"]],
+     {"call_date": "2026-11-26", "call_hour": "22.15"}),
+    # a separate 'Time' label, on the same row or the next
+    ([["Date of arrival", "26/11/2026", "Time", "22:15"]], {"call_date": "26/11/2026", "call_hour": "22:15"}),
+    ([["Date of arrival", "26/11/2026"], ["Time of arrival", "22:15"]],
+     {"call_date": "26/11/2026", "call_hour": "22:15"}),
+    # a date-time stays the call time; a lone 'Arrival time' holding a date-time too
+    ([["ETA", dt.datetime(2026, 11, 26, 22, 15), dt.time(23, 0)]], {"call_time": "2026-11-26T22:15:00"}),
+    ([["Arrival time", "26/11/2026 22:15"]], {"call_time": "26/11/2026 22:15"}),
+    # a date with a non-time cell after it: only the date
+    ([["Date of arrival", dt.date(2026, 11, 26), "Kampot"]], {"call_time": "2026-11-26"}),
+])
+def test_header_call_date_and_time_in_separate_cells(tmp_path, cells: list[list], expected: dict) -> None:
+    table = sheet_table(tmp_path, [["Name of ship", "SEA STAR"], *cells, [], *PERSONS])
+    header = {k: v for k, v in table.header.items() if k.startswith("call_")}
+    assert header == expected
+    assert table.header["vessel_name"] == "SEA STAR"
+
+
+def test_merged_date_and_place_of_birth_heading_keeps_the_place(tmp_path) -> None:
+    grid = [["6. No.", "7. Family name, given names", "9. Nationality", "10. Date and place of birth", None,
+             "11. Nature and No. of identity document"],
+            [1, "TAN, Wei Ming", "Singaporean", dt.date(1970, 4, 4), "Singapore", "Passport E1234567A"],
+            [2, "LIM, Boon Keng", "Malaysian", dt.date(1978, 8, 8), "Penang", "Passport A33445566"]]
+    table = sheet_table(tmp_path, grid, merge="D1:E1")
+    assert list(table.frame.columns) == ["person_no", "full_name", "nationality", "date_of_birth", "place_of_birth",
+                                         "doc_combined"]
+    assert table.frame["date_of_birth"].tolist() == ["1970-04-04", "1978-08-08"]
+    assert table.frame["place_of_birth"].tolist() == ["Singapore", "Penang"]
+    assert table.column_map["10. Date and place of birth"] == "date_of_birth"
+    assert table.column_map["Place of birth"] == "place_of_birth"
+    assert table.unknown_columns == []
+
+
+@pytest.mark.parametrize("title", ["", "CREW LIST\n"])    # pyarrow fast path and csv-module path
+@pytest.mark.parametrize("heading", ["Tempat/tanggal lahir", "Place and date of birth"])
+def test_merged_birth_heading_place_first(tmp_path, heading: str, title: str) -> None:
+    text = f"{title}Vessel,Family name,{heading},,Nationality\nSEA STAR,Sok,Surabaya,10/10/1972,IDN\n"
+    table = one(read_file(write(tmp_path, "m.csv", text)))
+    assert list(table.frame.columns) == ["vessel_name", "family_name", "place_of_birth", "date_of_birth", "nationality"]
+    assert table.column_map[heading] == "place_of_birth" and table.column_map["Date of birth"] == "date_of_birth"
+    assert rows(table) == [["SEA STAR", "Sok", "Surabaya", "10/10/1972", "IDN"]]
+
+
+def test_merged_birth_heading_left_alone_with_own_date_column_or_empty_neighbour(tmp_path) -> None:
+    own = "Family name,Date and place of birth,,Date of birth\nSok,10/10/1972 Surabaya,x,10/10/1972\n"
+    assert list(one(read_file(write(tmp_path, "a.csv", own))).frame.columns) == [
+        "family_name", "birth_combined", "column 3", "date_of_birth"]
+    empty = "Family name,Date and place of birth,,Rank\nSok,10/10/1972 Surabaya,,AB\n"
+    assert list(one(read_file(write(tmp_path, "b.csv", empty))).frame.columns) == [
+        "family_name", "birth_combined", "column 3", "rank"]
+
+
+@pytest.mark.parametrize("footer", [
+    ["Nakhoda / Master", "", "Budi Santoso"],
+    ["Master:", "Budi Santoso"],
+    ["Master: Budi Santoso"],
+    ["Captain", "", "", "Budi Santoso"],
+    ["Nakhoda", "Budi Santoso"],
+    ["Thuyền trưởng", "Nguyễn Văn Hùng"],
+    ["", "The Master", "Budi Santoso"],
+])
+def test_master_signature_footer_is_not_a_person(tmp_path, footer: list[str]) -> None:
+    table = sheet_table(tmp_path, [*PERSONS, [], footer])
+    assert table.frame["full_name"].tolist() == ["Budi Santoso", "Agus Salim"]
+    assert table.source_rows.tolist() == [2, 3]
+
+
+def test_sparse_person_row_with_master_rank_is_kept(tmp_path) -> None:
+    table = sheet_table(tmp_path, [*PERSONS, [None, "Sok Dara", "Master"], [None, None, "Captain", None, None]])
+    assert table.frame["full_name"].tolist() == ["Budi Santoso", "Agus Salim", "Sok Dara", ""]
+    assert table.frame["rank"].tolist() == ["Nakhoda", "KKM", "Master", "Captain"]
+    narrow = one(read_file(write(tmp_path, "n.csv", "Rank,Name\nMaster,Sok Dara\n")))
+    assert rows(narrow) == [["Master", "Sok Dara"]]
+
+
 # ------------------------------------------------------------------ samples
 
 
