@@ -275,6 +275,7 @@ class Transaction:
 
     def write(self, dataset: str, table: pa.Table) -> None:
         """Write a table into a dataset (split by port and month when partitioned)."""
+        import pyarrow as pa
         import pyarrow.compute as pc
         import pyarrow.parquet as pq
 
@@ -283,13 +284,12 @@ class Transaction:
         root = self.store.home / dataset
         try:
             if dataset in PARTITIONED:
-                keys = table.select(["port", "month"]).group_by(["port", "month"]).aggregate([])
-                for port, month in zip(keys["port"].to_pylist(), keys["month"].to_pylist()):
-                    port_v = port if port else "__none__"
-                    month_v = month if month else "__none__"
-                    mask = pc.and_(pc.equal(pc.fill_null(table["port"], "__none__"), port_v),
-                                   pc.equal(pc.fill_null(table["month"], "__none__"), month_v))
-                    part = table.filter(mask)
+                # null and '' are the same partition ('__none__'): one key for grouping and filtering
+                port_k, month_k = (pc.if_else(pc.or_kleene(pc.is_null(table[c]), pc.equal(table[c], "")),
+                                              "__none__", table[c]) for c in ("port", "month"))
+                keys = pa.table({"p": port_k, "m": month_k}).group_by(["p", "m"]).aggregate([])
+                for port_v, month_v in zip(keys["p"].to_pylist(), keys["m"].to_pylist()):
+                    part = table.filter(pc.and_(pc.equal(port_k, port_v), pc.equal(month_k, month_v)))
                     pdir = root / f"port={_safe(port_v)}" / f"month={_safe(month_v)}"
                     self._write_file(pdir, part, pq)
             else:

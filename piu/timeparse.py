@@ -27,8 +27,12 @@ def parse_time(text: str, *, option: str = "--since", now: datetime | None = Non
     m = _DURATION.match(text or "")
     if m:
         n, unit = int(m.group(1)), m.group(2).lower()
-        delta = timedelta(hours=n) if unit == "h" else timedelta(days=n * _UNIT_DAYS[unit])
-        return now - delta
+        try:
+            delta = timedelta(hours=n) if unit == "h" else timedelta(days=n * _UNIT_DAYS[unit])
+            return now - delta
+        except OverflowError:
+            raise UsageError(f"{option} {text!r} reaches before year 1",
+                             hint="use a shorter duration or an ISO date like 2026-11-01") from None
     try:
         value = datetime.fromisoformat(text.strip())
     except (ValueError, AttributeError):

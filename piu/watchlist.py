@@ -15,7 +15,6 @@ with like.
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -350,12 +349,10 @@ def import_list(store: Store, path: str, list_name: str | None = None, *, dayfir
         table = pa.Table.from_pandas(good[schema.names], schema=schema, preserve_index=False)
         txn.write(DATASET, table)
         if summary.quarantined:
-            raw_bad = raw.loc[bad[bad].index]
-            raws = [json.dumps({k: v for k, v in rec.items() if isinstance(v, str)}, ensure_ascii=False)
-                    for rec in raw_bad.drop(columns=["source_row"]).to_dict(orient="records")]
-            q = pd.DataFrame({"ingest_id": txn.id, "source_file": source, "source_sha256": sha, "source_sheet": "",
-                              "source_row": canon.loc[bad, "source_row"].to_numpy(), "column": split.str[0].to_numpy(),
-                              "reason": split.str[1].to_numpy(), "raw": raws})
+            from piu.io.ingest import quarantine_rows
+
+            q = quarantine_rows(raw.loc[bad[bad].index], problem[bad], ingest_id=txn.id, source_file=source,
+                                sha256=sha, sheets="", rows=canon.loc[bad, "source_row"])
             txn.write("quarantine", pa.Table.from_pandas(q, schema=quarantine_schema(), preserve_index=False))
         txn.retract(earlier)
         summary.import_id = txn.id

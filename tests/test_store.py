@@ -197,3 +197,15 @@ def test_silently_zeroed_bytes_are_caught_by_page_checksums(tmp_path: Path) -> N
     with pytest.raises(StoreError, match=r"the ingests dataset in .* has an unreadable file"):
         store.read("ingests", ingests_schema())
     assert [p.kind for p in check(store).problems] == ["damaged-file"]
+
+
+def test_empty_and_missing_partition_values_land_in_one_partition(tmp_path: Path) -> None:
+    from piu.schema import calls_schema
+
+    store = Store(tmp_path)
+    rows = {f.name: [None, None, None] for f in calls_schema()}
+    rows.update(call_id=["a", "b", "c"], port=["", None, "KHKOS"], month=["2026-11", "2026-11", ""])
+    with store.transaction("t") as txn:
+        txn.write("calls", pa.table(rows, schema=calls_schema()))
+    assert sorted(store.read("calls", calls_schema())["call_id"].to_pylist()) == ["a", "b", "c"]
+    assert sorted(p.name for p in (tmp_path / "calls").iterdir()) == ["port=KHKOS", "port=__none__"]

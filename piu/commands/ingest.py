@@ -104,14 +104,16 @@ def quarantine(
     from piu import render
     from piu.schema import quarantine_schema
 
+    import pyarrow.dataset as ds
+
     out_fmt = check_format(fmt, render.FORMATS)
     st = store()
-    frame = st.read("quarantine", quarantine_schema()).to_pandas() if st.exists() else None
-    if frame is not None and ingest_id:
-        frame = frame[frame["ingest_id"] == ingest_id]
+    cols = ["ingest_id", "source_file", "source_sheet", "source_row", "column", "reason"] + (["raw"] if raw else [])
+    # the raw rows hold personal data: read them only when asked for
+    frame = st.read("quarantine", quarantine_schema(), columns=cols,
+                    filter=(ds.field("ingest_id") == ingest_id) if ingest_id else None).to_pandas() if st.exists() else None
     if frame is not None:
         frame = frame.sort_values(["ingest_id", "source_file", "source_sheet", "source_row"])
-    cols = ["ingest_id", "source_file", "source_sheet", "source_row", "column", "reason"] + (["raw"] if raw else [])
     rows = render.rows_from_frame(frame)
     if not rows:
         render.info("No quarantined rows.")

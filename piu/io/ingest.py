@@ -155,6 +155,19 @@ def ingest_files(store: Store, paths: Sequence[str], *, mapping_path: str | None
     joined_refs = {ref for r in whole for t in r.tables if _needs_join(t) for ref in _refs(t.frame)}
 
     prepared: list[_Prepared] = []
+    try:
+        return _prepare_and_write(store, results, prepared, errors, known, options, call_tables, joined_refs,
+                                  ports, dayfirst=dayfirst, dry_run=dry_run, strict=strict, say=say)
+    finally:  # staged persons (names, documents) never outlive the command, whatever failed
+        for p in prepared:
+            _drop_staged(p)
+
+
+def _prepare_and_write(store: Store, results: list[Any], prepared: list[_Prepared], errors: list[InputError],
+                       known: dict[tuple[str, str], str], options: str, call_tables: list[RawTable],
+                       joined_refs: set[str], ports: Any, *, dayfirst: bool | None, dry_run: bool, strict: bool,
+                       say: Callable[[str], None]) -> IngestSummary:
+    """Prepare every read file (filling `prepared` as it goes, for clean-up) and write them."""
     seen_in_command: set[str] = set()
     for res in results:
         summary = FileSummary(res.source_name, res.sha256, warnings=list(res.warnings), read_options=options)
@@ -179,24 +192,20 @@ def ingest_files(store: Store, paths: Sequence[str], *, mapping_path: str | None
         prepared.append(p)
 
     todo = [p for p in prepared if p.calls is not None]
-    try:
-        if not todo and len(errors) == 1 and not prepared:
-            raise errors[0]  # one file, and it failed: its one-line error is the whole story
-        if dry_run:
+    if not todo and len(errors) == 1 and not prepared:
+        raise errors[0]  # one file, and it failed: its one-line error is the whole story
+    if dry_run:
+        for p in todo:
+            _classify_against_store(store, p)
+            p.summary.status = "dry-run"
+        return IngestSummary([p.summary for p in prepared], dry_run=True, errors=[e.one_line() for e in errors])
+    if todo:
+        say("writing to the store")
+        with store.transaction("ingest") as txn:
             for p in todo:
-                _classify_against_store(store, p)
-                p.summary.status = "dry-run"
-            return IngestSummary([p.summary for p in prepared], dry_run=True, errors=[e.one_line() for e in errors])
-        if todo:
-            say("writing to the store")
-            with store.transaction("ingest") as txn:
-                for p in todo:
-                    _classify_against_store(store, p)  # under the lock: no race with another ingest
-                    _write(txn, p)
-        return IngestSummary([p.summary for p in prepared], errors=[e.one_line() for e in errors])
-    finally:
-        for p in prepared:
-            _drop_staged(p)
+                _classify_against_store(store, p)  # under the lock: no race with another ingest
+                _write(txn, p)
+    return IngestSummary([p.summary for p in prepared], errors=[e.one_line() for e in errors])
 
 
 def _read_options(mapping: dict[str, str] | None, dayfirst: bool | None) -> str:
@@ -341,7 +350,9 @@ def _prepare(res: Any, summary: FileSummary, call_tables: list[RawTable], ports:
             canon["source_sha256"] = res.sha256
             bad = problems.notna()
             if bad.any():  # the first problem of each row, with the row as sent
-                quarantines.append(_quarantine_frame(raw[bad.values], problems[bad], canon[bad], ingest_id, res))
+                quarantines.append(quarantine_rows(raw[bad.values], problems[bad], ingest_id=ingest_id,
+                                                   source_file=res.source_name, sha256=res.sha256,
+                                                   sheets=canon.loc[bad, "source_sheet"], rows=canon.loc[bad, "source_row"]))
                 summary.quarantined += int(bad.sum())
                 summary.reasons.update(problems[bad].str.split("\t").str[1].tolist())
             good = canon[~bad.values].reset_index(drop=True)
@@ -667,24 +678,23 @@ def _extra_json(raw: pd.DataFrame, cols: list[str]) -> pd.Series:
     return ("{" + joined.fillna("") + "}").replace("{}", None)
 
 
-def _quarantine_frame(raw_bad: pd.DataFrame, problems: pd.Series, canon_bad: pd.DataFrame,
-                      ingest_id: str, res: ReadResult) -> pd.DataFrame:
-    """Bad rows with their reason and the row as sent (bounded by the number of bad rows)."""
+def quarantine_rows(raw_bad: pd.DataFrame, problems: pd.Series, *, ingest_id: str, source_file: str,
+                    sha256: str, sheets: Any, rows: Any) -> pd.DataFrame:
+    """Bad rows for the quarantine dataset: provenance, column and reason ('column\treason'),
+    and the row as sent as JSON (built column-wise, so a wholly bad column of 100k rows is cheap)."""
     import pandas as pd
 
     cols = [c for c in raw_bad.columns if c not in ("source_row", "source_sheet", "_kind")]
-    raws = [json.dumps({k: v for k, v in rec.items() if v is not None and v == v}, ensure_ascii=False, default=str)
-            for rec in raw_bad[cols].to_dict(orient="records")]
     split = problems.str.split("\t", n=1)
     return pd.DataFrame({
         "ingest_id": ingest_id,
-        "source_file": res.source_name,
-        "source_sha256": res.sha256,
-        "source_sheet": canon_bad["source_sheet"].values,
-        "source_row": canon_bad["source_row"].values,
-        "column": split.str[0].values,
-        "reason": split.str[1].values,
-        "raw": raws,
+        "source_file": source_file,
+        "source_sha256": sha256,
+        "source_sheet": pd.Series(sheets, index=raw_bad.index).fillna("").to_numpy() if not isinstance(sheets, str) else sheets,
+        "source_row": pd.Series(rows, index=raw_bad.index).to_numpy(),
+        "column": split.str[0].to_numpy(),
+        "reason": split.str[1].to_numpy(),
+        "raw": _extra_json(raw_bad, cols).fillna("{}").to_numpy(),
     })
 
 
@@ -771,8 +781,20 @@ def _finish_calls(partials: list[pd.DataFrame], ingest_id: str, started: datetim
                                "call_time_local", "source_row", "source_sheet")]
     call_h = pd.util.hash_pandas_object(calls[hash_cols].astype("str"), index=False).to_numpy(np.uint64)
     person_h = calls["_phash"].fillna(0).to_numpy(np.uint64)
-    calls["content_hash"] = [f"{a:016x}{b:016x}" for a, b in zip(call_h, person_h)]
+    calls["content_hash"] = _hex(call_h) + _hex(person_h)
     return calls.drop(columns=["_phash"])
+
+
+def _hex(values: Any) -> pd.Series:
+    """uint64 values as 16 lower-case hex digits each (column-wise)."""
+    import numpy as np
+    import pandas as pd
+
+    raw = np.ascontiguousarray(values, dtype=">u8").view(np.uint8).reshape(-1, 8)
+    digits = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+    chars = np.empty((len(raw), 16), dtype=np.uint8)
+    chars[:, 0::2], chars[:, 1::2] = digits[raw >> 4], digits[raw & 15]
+    return pd.Series(chars.view("S16").ravel().astype(str), dtype="str")
 
 
 def _strftime(times: pd.Series, fmt: str) -> pd.Series:
