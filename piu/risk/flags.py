@@ -135,6 +135,10 @@ def read_list_file(path: str) -> pd.DataFrame:
         raw = pd.read_csv(path, dtype="str", keep_default_na=False, comment=None)
     except FileNotFoundError:
         raise InputError(f"flag list file {name} not found", hint="check the path") from None
+    except IsADirectoryError:
+        raise InputError(f"{path} is a folder, not a flag list file", hint="give the CSV file itself") from None
+    except OSError as exc:  # permission denied and the like
+        raise InputError(f"flag list file {name} cannot be read ({exc.strerror})", hint="check its permissions") from None
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         raise InputError(f"flag list file {name} is not a readable CSV ({type(exc).__name__})",
                          hint="save it as UTF-8 CSV with a heading row") from None
