@@ -232,11 +232,59 @@ def rows_from_frame(frame: Any) -> list[dict[str, Any]]:
     return [{k: plain(v) for k, v in rec.items()} for rec in frame.to_dict(orient="records")]
 
 
-def open_output(path: str | None) -> IO[str]:
-    """stdout, or a file written in UTF-8 (the caller closes it)."""
+def output_error(path: str, exc: OSError, option: str = "-o") -> Exception:
+    """The one-line error for a file that could not be written (an InputError, exit 1)."""
+    import errno
+
+    from piu.errors import InputError
+
+    reasons = {errno.ENOENT: "the folder does not exist", errno.ENOTDIR: "the folder does not exist",
+               errno.EISDIR: "it is a folder", errno.EACCES: "permission denied", errno.EPERM: "permission denied",
+               errno.EROFS: "the file system is read-only", errno.ENOSPC: "no space left on the device"}
+    reason = reasons.get(exc.errno or 0, exc.strerror or type(exc).__name__)
+    return InputError(f"cannot write {path}: {reason}", hint=f"choose another path with {option}")
+
+
+def check_output_file(path: str, option: str = "-o") -> Any:
+    """The Path of a file about to be written; InputError when its folder is missing or it is a folder."""
+    from pathlib import Path
+
+    from piu.errors import InputError
+
+    target = Path(path).expanduser()
+    folder = target.parent
+    if not folder.is_dir():
+        # said before any work is done, so a typo in the folder costs nothing
+        raise InputError(f"cannot write {path}: the folder does not exist",
+                         hint=f"create {folder} first or choose another path with {option}")
+    if target.is_dir():
+        raise InputError(f"cannot write {path}: it is a folder", hint=f"give a file name with {option}")
+    return target
+
+
+def check_output_folder(path: str, option: str = "--out") -> Any:
+    """The Path of a folder to write files into (the caller creates it); InputError when its parent is missing."""
+    from pathlib import Path
+
+    from piu.errors import InputError
+
+    target = Path(path).expanduser()
+    if not target.exists() and not target.parent.is_dir():
+        # one missing folder is created; a missing parent is more likely a typo than a wish
+        raise InputError(f"cannot write to {path}: the folder {target.parent} does not exist",
+                         hint=f"create it first or choose another folder with {option}")
+    return target
+
+
+def open_output(path: str | None, option: str = "-o") -> IO[str]:
+    """stdout, or a file written in UTF-8 (the caller closes it); InputError when it cannot be opened."""
     if path in (None, "-"):
         return sys.stdout
-    return open(path, "w", encoding="utf-8", newline="")
+    target = check_output_file(path, option)
+    try:
+        return open(target, "w", encoding="utf-8", newline="")
+    except OSError as exc:
+        raise output_error(path, exc, option) from None
 
 
 def is_terminal() -> bool:

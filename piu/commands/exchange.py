@@ -52,17 +52,22 @@ def export(
     min_band = check_band(min_band)
     period = resolve_period(since or "30d", until)
     code = resolve_port(st.home, port)
+    if output != "-":
+        render.check_output_file(output)  # a mistyped folder fails before any work
     if target == "vrs":
         if include_notes:
             raise UsageError("--include-notes cannot be used with --target vrs",
                              hint="the regional reporting database receives no free text")
         rows = exchange.vrs_rows(st, unit=unit, since=period.since, until=period.until, port=code, min_band=min_band)
         stream = render.open_output(output)
-        try:
+        if stream is sys.stdout:
             render.write_rows(rows, exchange.VRS_COLUMNS, "csv", stream)
-        finally:
-            if stream is not sys.stdout:
-                stream.close()
+        else:
+            try:
+                with stream:
+                    render.write_rows(rows, exchange.VRS_COLUMNS, "csv", stream)
+            except OSError as exc:
+                raise render.output_error(output, exc) from None
         result = exchange.ExportResult(path=output, unit=unit, cases=len(rows), persons=0, hits=0,
                                        evidence_withheld=0, since=render.plain(period.since),
                                        until=render.plain(period.until), target="vrs")
@@ -81,8 +86,8 @@ def export(
         from piu.store import atomic_write_bytes
         try:
             atomic_write_bytes(Path(output).expanduser(), data)
-        except OSError as exc:
-            raise UsageError(f"cannot write {output}: {exc.strerror}", hint="check the folder and its permissions") from None
+        except OSError as exc:  # a data/runtime failure (exit 1), not a usage error
+            raise render.output_error(output, exc) from None
     if include_notes:
         render.warn("review notes are included: check them for names before sending the package")
     render.info(exchange.export_line(result))
@@ -116,7 +121,12 @@ def keygen(
     """Create a new regional key file (mode 600); the key itself is never printed."""
     from piu import exchange, render
 
+    if output is not None:
+        render.check_output_file(output)  # the default (the store folder) is created; a typed folder must exist
     target = output or str(store().home / exchange.KEY_FILE_NAME)
-    path = exchange.write_key_file(target, force=force)
+    try:
+        path = exchange.write_key_file(target, force=force)
+    except OSError as exc:
+        raise render.output_error(target, exc) from None
     render.info(f"wrote a new regional key to {path} (readable by you only); "
                 "send it to the partner units over a secure channel, never with a package")

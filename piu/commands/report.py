@@ -52,6 +52,8 @@ def report(
         fmt = _EXTENSIONS.get(Path(output).suffix.lower())
     out_fmt = check_format(fmt, render.REPORT_FORMATS)
     fail_band = check_band(fail_on, "--fail-on") if fail_on else None
+    if output not in (None, "-"):
+        render.check_output_file(output)  # a mistyped folder fails before the store is read
     st = store()
     period = resolve_period(since, until)
     locode = resolve_port(st.home, port)
@@ -60,11 +62,14 @@ def report(
     model = build_report(st, period, port=locode, min_band=min_band, unreviewed=unreviewed)
 
     stream = render.open_output(output)
-    try:
+    if stream is sys.stdout:
         write_report(model, out_fmt, stream)
-    finally:
-        if stream is not sys.stdout:
-            stream.close()
+    else:
+        try:
+            with stream:
+                write_report(model, out_fmt, stream)
+        except OSError as exc:  # a full disk or a file that refuses writes, in one line
+            raise render.output_error(output, exc) from None
     s = model["summary"]
     if output not in (None, "-"):
         render.info(f"Wrote the {out_fmt} report to {output}")

@@ -39,6 +39,7 @@ def samples(
     from piu.synth import generate
 
     json_out = fmt is not None and check_format(fmt, ("json",)) == "json"
+    render.check_output_folder(out, "--out")  # a missing parent folder is a typo, not a wish
     try:
         first_day = date.fromisoformat(start.strip())
     except ValueError:

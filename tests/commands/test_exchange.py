@@ -297,3 +297,23 @@ def test_calls_scored_before_an_import_are_checked_again_after_it(thai: dict[str
     res = piu("--home", str(home), "score", "--all", "-f", "json")  # no --rescore: the partner data changed
     assert "1 scored now, 0 already scored" in res.stderr
     assert [h["rule"] for h in json.loads(res.stdout)[0]["hits"] if h["rule"] == "partner-alert"] == ["partner-alert"]
+
+
+@pytest.mark.parametrize("args", [
+    ["export", "--unit", "TH-SGZ", *PERIOD],
+    ["export", "--unit", "TH-SGZ", *PERIOD, "--target", "vrs"],
+    ["exchange", "keygen"],
+])
+def test_output_in_a_missing_folder_is_one_line_exit_1(thai: dict[str, Path], tmp_path: Path, args: list[str]) -> None:
+    target = tmp_path / "no-such-dir" / "out.file"
+    res = piu("--home", str(thai["home"]), *args, "-o", str(target), env={"PIU_EXCHANGE_KEY": ""})
+    assert (res.exit_code, res.stdout, res.stderr) == (
+        1, "", f"Error: cannot write {target}: the folder does not exist; create {target.parent} first or choose "
+               "another path with -o\n")
+    assert not target.parent.exists()
+
+
+def test_export_to_a_folder_is_one_line_exit_1(thai: dict[str, Path], tmp_path: Path) -> None:
+    res = piu("--home", str(thai["home"]), "export", "--unit", "TH-SGZ", *PERIOD, "-o", str(tmp_path))
+    assert (res.exit_code, res.stdout, res.stderr) == (
+        1, "", f"Error: cannot write {tmp_path}: it is a folder; give a file name with -o\n")

@@ -263,3 +263,22 @@ def test_report_whole_numbers_when_a_call_has_no_persons(bare_home: str) -> None
     assert [(r[2], r[6], r[7]) for r in rows] == [("SEA STAR", "35", "8"), ("SEA STAR", "", "4")]
     html = run(bare_home, "report", *period, "-f", "html").stdout
     assert "35.0" not in html and "<td>35</td>" in html.replace('<td class="num">', "<td>")
+
+
+@pytest.mark.parametrize("name", ["r.html", "r.md", "r.json"])
+def test_output_in_a_missing_folder_is_one_line_exit_1(home: str, tmp_path: Path, name: str) -> None:
+    target = tmp_path / "no-such-dir" / name
+    res = run(home, "report", *PERIOD, "-o", str(target))
+    assert (res.exit_code, res.stdout, res.stderr) == (
+        1, "", f"Error: cannot write {target}: the folder does not exist; create {target.parent} first or choose "
+               "another path with -o\n")
+
+
+def test_output_that_is_a_folder_or_refuses_writes(home: str, tmp_path: Path) -> None:
+    res = run(home, "report", *PERIOD, "-o", str(tmp_path))
+    assert (res.exit_code, res.stderr) == (1, f"Error: cannot write {tmp_path}: it is a folder; give a file name with -o\n")
+    full = Path("/dev/full")  # every write fails with ENOSPC
+    if full.exists():
+        res = run(home, "report", *PERIOD, "-f", "json", "-o", str(full))
+        assert (res.exit_code, res.stderr) == (
+            1, "Error: cannot write /dev/full: no space left on the device; choose another path with -o\n")

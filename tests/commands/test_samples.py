@@ -94,3 +94,12 @@ def test_unwritable_out_exit_1(tmp_path: Path) -> None:
     assert res.stdout == ""
     assert res.stderr == (f"Error: cannot create the output folder {blocker} (File exists); "
                           "choose a folder you can write to with --out\n")
+
+
+def test_out_under_a_missing_folder_is_one_line_exit_1(tmp_path: Path) -> None:
+    out = tmp_path / "no-such-dir" / "s"
+    res = run(tmp_path, "-n", "5", "--out", str(out))
+    assert (res.exit_code, res.stdout, res.stderr) == (
+        1, "", f"Error: cannot write to {out}: the folder {out.parent} does not exist; create it first or choose "
+               "another folder with --out\n")
+    assert not out.parent.exists()
