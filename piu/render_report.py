@@ -441,7 +441,7 @@ def call_sections(detail: dict[str, Any]) -> list[tuple[str, str, Any]]:
         {"source_file": "File", "source_sheet": "Sheet", "rows": "Rows", "source_sha256": "SHA-256"})))
     if len(detail["versions"]) > 1:
         sections.append(("Versions (amended manifests)", "table", (
-            [{**v, "current": "current" if v["current"] else "superseded", "changes": ", ".join(v["changes"])}
+            [{**v, "current": "current" if v["current"] else "superseded", "changes": v["changes_summary"]}
              for v in detail["versions"]],
             ["ingest_id", "ingested_at", "source_file", "persons", "current", "changes"],
             {"ingest_id": "Ingest", "ingested_at": "Ingested", "source_file": "File", "persons": "Persons",

@@ -383,6 +383,52 @@ def _hit_person_keys(hit: dict[str, Any]) -> set[tuple[str | None, int]]:
     return keys
 
 
+PERSON_IDENTITY: tuple[str, ...] = ("name_key", "date_of_birth", "doc_number")
+
+
+def person_changes(persons: pd.DataFrame, before: str, after: str) -> dict[str, Any]:
+    """Persons added and removed between two versions of a call, compared on PERSON_IDENTITY (rows only, no names).
+
+    Each person is matched once (a second identical row counts as its own person), so a list
+    re-sent in another order, or with rows renumbered, shows no change.
+    """
+    import pandas as pd
+
+    def keyed(version_id: str) -> pd.DataFrame:
+        p = persons[persons["version_id"] == version_id]
+        k = pd.DataFrame({c: p[c].astype("string").fillna("") for c in PERSON_IDENTITY})
+        k["nth"] = k.groupby(list(PERSON_IDENTITY)).cumcount()
+        k["source_row"] = p["source_row"].to_numpy()
+        return k
+
+    both = keyed(before).merge(keyed(after), on=[*PERSON_IDENTITY, "nth"], how="outer", indicator=True,
+                               suffixes=("_before", "_after"))
+    added = sorted(int(r) for r in both.loc[both["_merge"] == "right_only", "source_row_after"])
+    removed = sorted(int(r) for r in both.loc[both["_merge"] == "left_only", "source_row_before"])
+    return {"added": len(added), "removed": len(removed), "added_rows": added, "removed_rows": removed}
+
+
+def _rows_label(rows: list[int]) -> str:
+    return ("row " if len(rows) == 1 else "rows ") + _rows_text(rows)
+
+
+def changes_summary(changes: list[str], moved: dict[str, Any] | None) -> str:
+    """'declared_crew, persons: 1 added (row 6), 1 removed (was row 3)': what an amendment changed, in one line."""
+    parts = []
+    for field in changes:
+        if field == "persons" and moved and (moved["added"] or moved["removed"]):
+            said = []
+            if moved["added"]:
+                said.append(f"{moved['added']} added ({_rows_label(moved['added_rows'])})")
+            if moved["removed"]:
+                # rows of the earlier version: where to look in the superseded manifest
+                said.append(f"{moved['removed']} removed (was {_rows_label(moved['removed_rows'])})")
+            parts.append("persons: " + ", ".join(said))
+        else:
+            parts.append(field)
+    return ", ".join(parts)
+
+
 def call_detail(store: Store, call_id: str) -> dict[str, Any]:
     """Everything about one call: particulars, persons with hits, score, sources, versions, history."""
     import pandas as pd
@@ -418,7 +464,7 @@ def call_detail(store: Store, call_id: str) -> dict[str, Any]:
         sources.append({"source_file": plain(f), "source_sha256": plain(sha), "source_sheet": plain(sheet),
                         "rows": _rows_text([int(r) for r in grp["source_row"].dropna()])})
 
-    # versions, with what each amendment changed
+    # versions, with what each amendment changed (call fields, and persons added or removed)
     counts = persons.groupby("version_id").size()
     version_rows = []
     prev = None
@@ -428,11 +474,14 @@ def call_detail(store: Store, call_id: str) -> dict[str, Any]:
         rec["current"] = v["version_id"] == current["version_id"]
         if prev is not None:
             changed = [f for f in CALL_FIELDS if plain(prev[f]) != plain(v[f])]
-            if rec["persons"] != version_rows[-1]["persons"]:
+            moved = person_changes(persons, prev["version_id"], v["version_id"])
+            if moved["added"] or moved["removed"] or rec["persons"] != version_rows[-1]["persons"]:
                 changed.append("persons")
             rec["changes"] = changed
+            rec["person_changes"] = moved
         else:
-            rec["changes"] = []
+            rec["changes"], rec["person_changes"] = [], None
+        rec["changes_summary"] = changes_summary(rec["changes"], rec["person_changes"])
         version_rows.append(rec)
         prev = v
 

@@ -203,3 +203,32 @@ def test_count_at_or_above_reuses_the_report(store: Store, monkeypatch: pytest.M
     assert count_at_or_above(store, WEEK, "low", report=high_only) == 4
     assert count_at_or_above(store, WEEK, "high", unreviewed=True, report=unrev) == 0
     assert count_at_or_above(store, WEEK, "medium", unreviewed=True, report=unrev) == 2
+
+
+def test_call_detail_names_person_changes_of_an_amendment_by_rows_only(tmp_path: Path) -> None:
+    """An amended manifest where only the persons changed used to show no change at all."""
+    from tests import store_factories as f
+
+    st = Store(tmp_path / "amend")
+    v1 = f.call(ingested=datetime(2026, 11, 20, 4, tzinfo=UTC), tag="v1aaaa")
+    v2 = f.call(ingested=datetime(2026, 11, 20, 6, tzinfo=UTC), tag="v2bbbb")
+    v3 = f.call(ingested=datetime(2026, 11, 20, 8, tzinfo=UTC), tag="v3cccc")
+    assert v1["call_id"] == v2["call_id"] == v3["call_id"]
+    keep = dict(family_name="SOK", given_names="DARA", name_key="SOK DARA", doc_number="SB000002")
+    gone = dict(family_name="CHEA", given_names="VUTHY", name_key="CHEA VUTHY", doc_number="SB000003")
+    new = dict(family_name="LIM", given_names="BORA", name_key="LIM BORA", doc_number="SB000009")
+    persons = [f.person(v1, source_row=2, **keep), f.person(v1, source_row=3, **gone),
+               # v2: one crew member replaced by another (same count), rows renumbered
+               f.person(v2, source_row=5, **keep), f.person(v2, source_row=6, **new),
+               # v3: the same persons as v2 in another order: no change
+               f.person(v3, source_row=7, **new), f.person(v3, source_row=8, **keep)]
+    f.write(st, [v1, v2, v3], persons)
+    versions = call_detail(st, v1["call_id"])["versions"]
+    assert [(v["persons"], v["changes"], v["person_changes"], v["changes_summary"]) for v in versions] == [
+        (2, [], None, ""),
+        (2, ["persons"], {"added": 1, "removed": 1, "added_rows": [6], "removed_rows": [3]},
+         "persons: 1 added (row 6), 1 removed (was row 3)"),
+        (2, [], {"added": 0, "removed": 0, "added_rows": [], "removed_rows": []}, ""),
+    ]
+    for word in ("CHEA", "VUTHY", "LIM", "BORA", "SB000003", "SB000009"):
+        assert word not in versions[1]["changes_summary"]

@@ -74,3 +74,20 @@ def test_unknown_format_is_usage_error(home: str) -> None:
     res = run(home, PEARL, "-f", "csv")
     assert res.exit_code == 2
     assert res.stderr == "Error: unknown format 'csv'; use one of: table, json, markdown\n"
+
+
+def test_an_amendment_that_changed_only_persons_says_which_rows(tmp_path: Path) -> None:
+    from tests import store_factories as f
+
+    st = Store(tmp_path / "amend")
+    v1 = f.call(ingested=datetime(2026, 11, 20, 4, tzinfo=UTC), tag="v1aaaa")
+    v2 = f.call(ingested=datetime(2026, 11, 20, 6, tzinfo=UTC), tag="v2bbbb")
+    f.write(st, [v1, v2], [f.person(v1, source_row=2), f.person(v1, source_row=3, family_name="CHEA"),
+                           f.person(v2, source_row=2), f.person(v2, source_row=3, family_name="LIM")])
+    md = run(str(st.home), v1["call_id"], "-f", "markdown").stdout
+    versions = md[md.index("Versions (amended manifests)"):]
+    assert "| 2 | current | persons: 1 added (row 3), 1 removed (was row 3) |" in versions
+    assert "| 2 | superseded |  |" in versions
+    assert "CHEA" not in versions and "LIM" not in versions
+    doc = json.loads(run(str(st.home), v1["call_id"], "-f", "json").stdout)
+    assert [v["changes"] for v in doc["versions"]] == [[], ["persons"]]
