@@ -107,23 +107,65 @@ def identity_change(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
     return merge_hits(*out) if out else no_hits()
 
 
-def _doc_persons(d: RuleData, min_length: int) -> pd.DataFrame:
-    """Persons of the scored calls with a usable document number, with their call's id and time."""
+def _doc_persons(d: RuleData, ps: pd.DataFrame) -> pd.DataFrame:
+    """Persons `ps` of the scored calls (those with a usable document number), with their call's id and time."""
     import pandas as pd
 
-    ps = d.persons[present(d.persons["doc_number"]) & (d.persons["doc_number"].str.len() >= min_length)]
     info = d.calls[["version_id", "call_id", "call_time", "vessel_key", "port", "direction"]]
     ps = ps[["version_id", "role", "name_key", "date_of_birth", "doc_number", "doc_issuer", "source_row"]].merge(
         info, on="version_id")
     return ps.assign(call_time=_utc(ps["call_time"]), date_of_birth=pd.to_datetime(ps["date_of_birth"], errors="coerce"))
 
 
+def _usable_docs(persons: pd.DataFrame, min_length: int) -> pd.DataFrame:
+    """Persons with a document number of at least `min_length` characters."""
+    doc = persons["doc_number"]
+    return persons[present(doc) & (doc.str.len() >= min_length)]
+
+
 def _history_docs(d: RuleData) -> pd.DataFrame:
+    """History persons with a document number."""
+    hp = d.history_persons
+    return hp[present(hp["doc_number"])]
+
+
+def _timed(hp: pd.DataFrame) -> pd.DataFrame:
+    """History persons with call_time and date_of_birth as timestamps (parsed for the candidates only)."""
     import pandas as pd
 
-    hp = d.history_persons
-    hp = hp[present(hp["doc_number"])]
     return hp.assign(call_time=_utc(hp["call_time"]), date_of_birth=pd.to_datetime(hp["date_of_birth"], errors="coerce"))
+
+
+def _varying(mine: pd.DataFrame, theirs: pd.DataFrame, keys: list[str],
+             values: list[tuple[pd.Series, pd.Series]]) -> tuple[Any, Any]:
+    """Masks over `mine` and `theirs`: rows whose key has two or more distinct given values of some column.
+
+    A rule that merges `mine` with `theirs` on `keys` and fires only where a value differs between the
+    two sides (both given) can only fire on such keys; every other row is dropped before the merge
+    (most documents are the same crew member's on the same vessel call after call). Values are compared
+    as stored, which can only keep more rows than the rule's own comparison, never fewer. `values` are
+    (mine's column, theirs's column) pairs; a null value is "not given".
+    """
+    import numpy as np
+    import pandas as pd
+
+    n = len(mine)
+    code = None
+    for k in keys:  # one integer per key over both frames (a null key is a key of its own)
+        c, u = pd.factorize(pd.concat([mine[k], theirs[k]], ignore_index=True), use_na_sentinel=False)
+        code = c.astype("int64") if code is None else code * (len(u) + 1) + c
+    if code is None or len(code) == 0:
+        return np.zeros(n, dtype=bool), np.zeros(len(theirs), dtype=bool)
+    key_codes, key = np.unique(code, return_inverse=True)
+    varies = np.zeros(len(key_codes), dtype=bool)
+    for a, b in values:
+        v = pd.concat([a, b], ignore_index=True)
+        given = v.notna().to_numpy()
+        vc, vu = pd.factorize(v[given])
+        pairs = np.unique(key[given].astype("int64") * (len(vu) + 1) + vc)
+        varies |= np.bincount(pairs // (len(vu) + 1), minlength=len(key_codes)) >= 2
+    hit = varies[key]
+    return hit[:n], hit[n:]
 
 
 @rule(id="document-reused", title="Document used by another person in another call",
@@ -141,8 +183,15 @@ def document_reused(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
 
     if d.history_persons is None or len(d.history_persons) == 0:
         return no_hits()
-    t = _doc_persons(d, int(p["min_length"]))
-    h = _history_docs(d)
+    mine = _usable_docs(d.persons, int(p["min_length"]))
+    theirs = _history_docs(d)
+    # only documents seen under two names or two dates of birth can be reused
+    keep_t, keep_h = _varying(mine, theirs, ["doc_number"],
+                              [(mine["name_key"].where(present(mine["name_key"])),
+                                theirs["name_key"].where(present(theirs["name_key"]))),
+                               (mine["date_of_birth"], theirs["date_of_birth"])])
+    t = _doc_persons(d, mine[keep_t])
+    h = _timed(theirs[keep_h])
     m = t.merge(h[["doc_number", "doc_issuer", "name_key", "date_of_birth", "call_id", "call_time", "port",
                    "vessel_name"]], on="doc_number", suffixes=("", "_h"))
     issuer_ok = ~_diff(m["doc_issuer"], m["doc_issuer_h"])
@@ -182,9 +231,16 @@ def person_on_two_vessels(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
 
     if d.history_persons is None or len(d.history_persons) == 0:
         return no_hits()
-    t = _doc_persons(d, 1)
-    t = t[present(t["name_key"])]
-    h = _history_docs(d)
+    mine = _usable_docs(d.persons, 1)
+    mine = mine[present(mine["name_key"])]
+    theirs = _history_docs(d)
+    # only a document and name seen on two vessels can be on two vessels at once
+    vessel = mine["version_id"].map(pd.Series(d.calls["vessel_key"].to_numpy(), index=d.calls["version_id"].to_numpy()))
+    keep_t, keep_h = _varying(mine, theirs, ["doc_number", "name_key"],
+                              [(vessel.where(present(vessel)),
+                                theirs["vessel_key"].where(present(theirs["vessel_key"])))])
+    t = _doc_persons(d, mine[keep_t])
+    h = _timed(theirs[keep_h])
     m = t.merge(h[["doc_number", "name_key", "call_id", "call_time", "port", "direction", "vessel_key",
                    "vessel_name", "imo"]], on=["doc_number", "name_key"], suffixes=("", "_h"))
     gap = m["call_time"] - m["call_time_h"]
