@@ -371,9 +371,55 @@ def _json_text(value: Any) -> str:
     return str(value)
 
 
+# Keys of a list of person objects in a single-window API record, and the role they imply.
+_PERSON_LISTS: dict[str, str] = {
+    "crew": "crew", "crews": "crew", "crewlist": "crew", "crewmembers": "crew", "crewmember": "crew",
+    "passengers": "passenger", "passenger": "passenger", "passengerlist": "passenger", "pax": "passenger",
+    "persons": "", "person": "", "personlist": "", "personsonboard": "", "people": "",
+}
+
+
+def _flatten_json(obj: dict[str, Any], prefix: str, out: dict[str, str],
+                  lists: list[tuple[str, list[dict[str, Any]]]] | None) -> None:
+    """Nested objects into `out` as 'parent_child' columns; person lists into `lists` (when
+    given); every other value (lists included) as cell text."""
+    from piu.io.headings import heading_key
+
+    for key, value in obj.items():
+        column = f"{prefix}_{key}" if prefix else str(key)
+        if isinstance(value, dict) and value:
+            _flatten_json(value, column, out, lists)
+        elif (lists is not None and isinstance(value, list) and heading_key(key) in _PERSON_LISTS
+              and all(isinstance(item, dict) for item in value)):
+            lists.append((_PERSON_LISTS[heading_key(key)], value))
+        else:
+            out[column] = _json_text(value)
+
+
+def _json_rows(obj: dict[str, Any], mapping: dict[str, str] | None, is_role: dict[str, bool]) -> list[dict[str, str]]:
+    """One JSON Lines record as rows: one per person in its crew/passenger lists (the record's
+    own fields repeated on each), or the record alone when it lists no persons."""
+    base: dict[str, str] = {}
+    lists: list[tuple[str, list[dict[str, Any]]]] = []
+    _flatten_json(obj, "", base, lists)
+    rows: list[dict[str, str]] = []
+    for role, items in lists:
+        for item in items:
+            person: dict[str, str] = {}
+            _flatten_json(item, "", person, None)
+            row = {**base, **person}
+            for k in person.keys() - is_role.keys():  # memo: heading lookups per distinct key
+                is_role[k] = lookup(k, mapping) == "role"
+            if role and not any(is_role[k] for k in person):
+                row["role"] = role
+            rows.append(row)
+    return rows or [base]
+
+
 def _read_jsonl(text: str, name: str, mapping: dict[str, str] | None, warnings: list[str]) -> RawTable:
     """One JSON object per line; a bad line is an error naming the line."""
-    records: list[dict[str, Any]] = []
+    records: list[dict[str, str]] = []
+    is_role: dict[str, bool] = {}
     lines: list[int] = []
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
@@ -387,8 +433,9 @@ def _read_jsonl(text: str, name: str, mapping: dict[str, str] | None, warnings: 
         if not isinstance(obj, dict):
             raise InputError(f"{name}:{number}: expected a JSON object, found {type(obj).__name__}",
                              hint="JSON Lines needs one object per line")
-        records.append(obj)
-        lines.append(number)
+        expanded = _json_rows(obj, mapping, is_role)
+        records.extend(expanded)
+        lines.extend([number] * len(expanded))
     columns: dict[str, None] = {}
     for rec in records:
         columns.update(dict.fromkeys(rec))
@@ -396,7 +443,7 @@ def _read_jsonl(text: str, name: str, mapping: dict[str, str] | None, warnings: 
     found, _ = map_headings(headings, mapping)
     if not _useful(found.values()):
         raise _no_columns(name, headings)
-    frame = pd.DataFrame({h: pd.array([_json_text(r.get(h)) for r in records], dtype="str") for h in headings})
+    frame = pd.DataFrame({h: pd.array([r.get(h, "") for r in records], dtype="str") for h in headings})
     frame.columns = _unique_headings(headings, letters=False)
     return _finish_table(frame, np.asarray(lines, dtype=np.int64), "", {}, mapping, warnings)
 

@@ -67,6 +67,11 @@ CASES = [
     ("Arrival port", "port"), ("ETA", "call_time"), ("Arr/Dep", "direction"), ("Type (C/P)", "role"),
     ("Crew/Passenger", "role"), ("Certified persons", "capacity"), ("No. of crew", "declared_crew"),
     ("Manifest ref", "call_ref"), ("Declared Pax", "declared_passengers"),
+    # flattened JSON keys of a nested 'vessel' object (vessel_imo, vessel_flagState, ...)
+    ("vessel_imo", "imo"), ("vessel_imoNumber", "imo"), ("vessel_mmsi", "mmsi"), ("vessel_flag", "flag"),
+    ("vessel_flagState", "flag"), ("vessel_callSign", "call_sign"), ("vessel_grossTonnage", "gross_tonnage"),
+    ("vessel_yearBuilt", "year_built"), ("vessel_name", "vessel_name"), ("vessel_type", "vessel_type"),
+    ("ship_imo", "imo"), ("documentExpiry", "doc_expiry"), ("document_number", "doc_number"),
     # regional
     ("Nama", "full_name"), ("Kebangsaan", "nationality"), ("Tanggal lahir", "date_of_birth"),
     ("No. Paspor", "doc_number"), ("Jabatan", "rank"), ("Quốc tịch", "nationality"), ("Họ và tên", "full_name"),

@@ -231,6 +231,46 @@ def test_jsonl(tmp_path) -> None:
     assert table.source_rows.tolist() == [1, 3]
 
 
+def test_jsonl_nested_objects_flattened_and_person_lists_exploded(tmp_path) -> None:
+    import json
+
+    call = {"vessel": {"name": "MEKONG TIGER", "imo": "9888883", "mmsi": 574000001, "flag": "KHM",
+                       "owner": {"name": "X Co"}},
+            "port": "KHKOS", "arrival": "2026-11-20T10:00", "tags": ["a", "b"],
+            "crew": [{"family_name": "Sok", "given_names": "Dara", "document": {"type": "PASSPORT", "number": "N1"}},
+                     {"family_name": "Chan", "given_names": "Vanna", "visits": [{"port": "THBKK"}]}],
+            "passengers": [{"family_name": "Keo", "given_names": "Rithy"}]}
+    second = {"vessel": {"name": "SEA STAR", "imo": "9074729"}, "port": "KHKOS", "crewList": [
+        {"family_name": "Ly", "role": "P"}, {"family_name": "Ouk"}]}
+    text = json.dumps(call) + "\n\n" + json.dumps(second) + "\n"
+    table = one(read_file(write(tmp_path, "m.jsonl", text)))
+    assert list(table.frame.columns) == [
+        "vessel_name", "imo", "mmsi", "flag", "vessel_owner_name", "port", "call_time", "tags", "family_name",
+        "given_names", "doc_type", "doc_number", "role", "visits"]
+    assert table.column_map["vessel_imo"] == "imo" and table.column_map["vessel_mmsi"] == "mmsi"
+    assert table.column_map["vessel_flag"] == "flag" and table.column_map["document_number"] == "doc_number"
+    assert table.unknown_columns == ["vessel_owner_name", "tags", "visits"]
+    assert rows(table) == [
+        ["MEKONG TIGER", "9888883", "574000001", "KHM", "X Co", "KHKOS", "2026-11-20T10:00", '["a", "b"]',
+         "Sok", "Dara", "PASSPORT", "N1", "crew", ""],
+        ["MEKONG TIGER", "9888883", "574000001", "KHM", "X Co", "KHKOS", "2026-11-20T10:00", '["a", "b"]',
+         "Chan", "Vanna", "", "", "crew", '[{"port": "THBKK"}]'],
+        ["MEKONG TIGER", "9888883", "574000001", "KHM", "X Co", "KHKOS", "2026-11-20T10:00", '["a", "b"]',
+         "Keo", "Rithy", "", "", "passenger", ""],
+        ["SEA STAR", "9074729", "", "", "", "KHKOS", "", "", "Ly", "", "", "", "P", ""],
+        ["SEA STAR", "9074729", "", "", "", "KHKOS", "", "", "Ouk", "", "", "", "crew", ""],
+    ]
+    assert table.source_rows.tolist() == [1, 1, 1, 3, 3]
+
+
+def test_jsonl_empty_person_list_keeps_the_call_row(tmp_path) -> None:
+    text = '{"vessel": {"name": "SEA STAR"}, "crew": [], "pax": 3, "family_name": "Sok"}\n'
+    table = one(read_file(write(tmp_path, "m.jsonl", text)))
+    assert list(table.frame.columns) == ["vessel_name", "declared_passengers", "family_name"]
+    assert rows(table) == [["SEA STAR", "3", "Sok"]]
+    assert table.source_rows.tolist() == [1]
+
+
 @pytest.mark.parametrize("text, message", [
     ('{"family_name": "Sok"}\n{"family_name": \n', "m.jsonl:2: not valid JSON"),
     ('{"family_name": "Sok"}\n[1, 2]\n', "m.jsonl:2: expected a JSON object, found list"),
