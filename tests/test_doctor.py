@@ -8,7 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from piu.cli import app
-from piu.schema import ingests_schema
+from piu.schema import STORE_FORMAT_VERSION, ingests_schema
 from piu.store import Store
 from tests.test_store import _log_row
 
@@ -49,13 +49,20 @@ def test_damaged_file_is_found_and_repaired(tmp_path: Path) -> None:
 
 
 def test_missing_and_newer_stores(tmp_path: Path) -> None:
-    res = CliRunner().invoke(app, ["--home", str(tmp_path / "none"), "doctor"])
+    none = tmp_path / "none"
+    for args in ([], ["--repair"]):  # a mistyped --home: nothing to repair, and nothing is created
+        res = CliRunner().invoke(app, ["--home", str(none), "doctor", *args])
+        assert (res.exit_code, res.stdout, res.stderr) == (
+            1, "", f"Error: no piu store at {none}; check --home or $PIU_HOME\n")
+        assert not none.exists()
+    res = CliRunner().invoke(app, ["--home", str(none), "doctor", "-f", "json"])
     assert res.exit_code == 1
-    assert "problem: missing-store" in res.stderr
+    assert [p["kind"] for p in json.loads(res.stdout)["problems"]] == ["missing-store"]
     (tmp_path / "piu-store.json").write_text('{"format": 7}')
     res = CliRunner().invoke(app, ["--home", str(tmp_path), "doctor"])
     assert res.exit_code == 1
-    assert "problem: newer-format" in res.stderr and "store format 7 is newer" in res.stderr
+    assert res.stderr.splitlines() == ["problem: newer-format: " + str(tmp_path / "piu-store.json")
+                                       + f": store format 7 is newer than this piu's ({STORE_FORMAT_VERSION})", "store has problems"]
 
 
 def test_orphans_reported_but_not_a_failure_of_data(tmp_path: Path) -> None:

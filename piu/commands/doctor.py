@@ -23,9 +23,14 @@ def doctor(
 
     from piu import render
     from piu.doctor import check
+    from piu.errors import StoreError
 
     out_fmt = check_format(fmt, ("table", "json"))
-    report = check(store(), repair=repair)
+    st = store()
+    report = check(st, repair=repair)
+    if out_fmt != "json" and [p.kind for p in report.problems] == ["missing-store"]:
+        # most often a mistyped --home: nothing to repair, so say where piu looked
+        raise StoreError(f"no piu store at {st.home}", hint="check --home or $PIU_HOME")
     if out_fmt == "json":
         render.write_json({"home": report.home, "ok": report.ok, "datasets": report.datasets, "rows": report.rows,
                            "problems": [asdict(p) for p in report.problems], "repaired": report.repaired,
@@ -39,6 +44,9 @@ def doctor(
         if report.reingest:
             verb = "ingest again" if report.repaired else "after `piu doctor --repair`, ingest again"
             render.info(f"{verb}: {', '.join(report.reingest)}")
-        render.info("store OK" if report.ok else "store has problems; run `piu doctor --repair`")
+        # --repair only retracts damaged files: suggest it only when it would help
+        repairable = any(p.kind == "damaged-file" and p.txn not in report.repaired for p in report.problems)
+        render.info("store OK" if report.ok else
+                    "store has problems; run `piu doctor --repair`" if repairable else "store has problems")
     if not report.ok:
         raise typer.Exit(1)
