@@ -312,7 +312,7 @@ def _check_pairs(pairs: list[tuple[int, str, str]], source: str) -> dict[str, st
     for line, heading, canonical in pairs:
         heading, canonical = heading.strip(), canonical.strip()
         if not heading:
-            raise InputError(f"{source}:{line}: empty heading", hint="write 'heading,canonical' on each line")
+            raise InputError(f"{source}:{line}: empty heading", hint="write 'heading,field' on each line")
         if canonical in ("-", ""):
             field = ""
         else:
@@ -331,9 +331,10 @@ def _check_pairs(pairs: list[tuple[int, str, str]], source: str) -> dict[str, st
 
 
 def load_mapping(path: str) -> dict[str, str]:
-    """Read an analyst's mapping file (CSV 'heading,canonical' lines, or TOML) into heading -> field.
+    """Read an analyst's mapping file (CSV 'heading,field' lines, or TOML) into heading -> field.
 
-    In CSV, an optional first line `heading,canonical`, blank lines and `#` comments are
+    In CSV, an optional first line `heading,field` (or `heading,canonical`, any case), blank
+    lines and `#` comments are
     skipped. In TOML, pairs go at top level or under `[headings]`. A canonical of `-` keeps a
     column unmapped even if piu would otherwise recognise it.
     """
@@ -361,16 +362,16 @@ def load_mapping(path: str) -> dict[str, str]:
                 continue
             while cells and not cells[-1]:
                 cells.pop()
-            if not pairs and [heading_key(c) for c in cells] == ["heading", "canonical"]:
+            if not pairs and [heading_key(c) for c in cells] in (["heading", "field"], ["heading", "canonical"]):
                 continue
             if len(cells) != 2:
-                raise InputError(f"{name}:{line}: expected 2 fields 'heading,canonical', found {len(cells)}",
+                raise InputError(f"{name}:{line}: expected 2 fields 'heading,field', found {len(cells)}",
                                  hint="quote headings that contain commas")
             pairs.append((line, cells[0], cells[1]))
     except csv.Error as exc:
         raise InputError(f"{name}:{reader.line_num}: cannot parse CSV ({exc})") from None
     if not pairs:
-        raise InputError(f"{name}: mapping file has no 'heading,canonical' lines")
+        raise InputError(f"{name}: mapping file has no 'heading,field' lines")
     return _check_pairs(pairs, name)
 
 

@@ -133,6 +133,22 @@ def test_load_mapping_csv(tmp_path) -> None:
     assert load_mapping(str(path)) == {"Pspt No.": "doc_number", "Name, full": "full_name", "Remarks": ""}
 
 
+@pytest.mark.parametrize("first", ["heading,field", "Heading,Field", "HEADING,FIELD", "heading,canonical",
+                                   "Heading , Canonical", "heading,field,"])
+def test_load_mapping_header_row_is_skipped(tmp_path, first: str) -> None:
+    path = tmp_path / "map.csv"
+    path.write_text(f"{first}\nPspt No.,doc_number\nCtry,nationality\n", encoding="utf-8")
+    assert load_mapping(str(path)) == {"Pspt No.": "doc_number", "Ctry": "nationality"}
+
+
+def test_load_mapping_header_words_after_the_first_pair_are_an_error(tmp_path) -> None:
+    path = tmp_path / "map.csv"
+    path.write_text("Pspt No.,doc_number\nheading,field\n", encoding="utf-8")
+    with pytest.raises(InputError) as exc:
+        load_mapping(str(path))
+    assert exc.value.one_line().startswith("map.csv:2: 'field' is not a piu field; ")
+
+
 def test_load_mapping_toml(tmp_path) -> None:
     path = tmp_path / "map.toml"
     path.write_text('[headings]\n"Pspt No." = "doc_number"\nCtry = "nationality"\n', encoding="utf-8")
@@ -150,9 +166,9 @@ def test_sample_mapping_file_loads() -> None:
 @pytest.mark.parametrize("text, suffix, message", [
     ("heading,canonical\nPspt No.,passport_number\n", ".csv", "map.csv:2: 'passport_number' is not a piu field"),
     ("Pspt No.,doc_number\nCtry,nation\n", ".csv", "map.csv:2: 'nation' is not a piu field; did you mean nationality?"),
-    ("Pspt No.,doc_number,extra\n", ".csv", "map.csv:1: expected 2 fields 'heading,canonical', found 3"),
+    ("Pspt No.,doc_number,extra\n", ".csv", "map.csv:1: expected 2 fields 'heading,field', found 3"),
     ("Pspt No.,doc_number\npspt-no,nationality\n", ".csv", "map.csv:2: heading 'pspt-no' is already mapped on line 1"),
-    ("# nothing\n", ".csv", "map.csv: mapping file has no 'heading,canonical' lines"),
+    ("# nothing\n", ".csv", "map.csv: mapping file has no 'heading,field' lines"),
     ('a = "family_name"\nb = "surname_x"\n', ".toml", "map.toml:2: 'surname_x' is not a piu field"),
     ("a = = b\n", ".toml", "map.toml: not valid TOML"),
 ])
