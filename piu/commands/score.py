@@ -35,7 +35,7 @@ def score(
         help="Exit with code 3 when any printed call is at or above BAND (low, medium, high).")] = None,
     engine: Annotated[str, typer.Option(
         "--engine", envvar="PIU_ENGINE", metavar="ENGINE",
-        help="pandas (one process) or dask (partitions in parallel, out of core or on a cluster; pip install 'piu[dask]').")] = "pandas",
+        help="pandas (one process) or dask (partitions in parallel, out of core or on a cluster; pip install 'piu\\[dask]').")] = "pandas",  # \[ so Rich prints [dask]
     scheduler: Annotated[Optional[str], typer.Option(
         "--scheduler", envvar="PIU_DASK_SCHEDULER", metavar="ADDRESS",
         help="With --engine dask: a Dask scheduler address (tcp://host:8786), or threads (default), processes, synchronous.")] = None,

@@ -177,3 +177,19 @@ def test_whole_numbers_in_json_and_table_when_a_call_has_no_persons(home_with_ba
     table = invoke(home_with_bare_call, "score", "--all", "-f", "table", env={"COLUMNS": "220"})
     assert "35.0" not in table.stdout
     assert [line.split("│")[7].strip() for line in table.stdout.splitlines() if "9074728" in line] == ["35"]
+
+
+def test_engine_help_names_the_dask_extra(tmp_path: Path) -> None:
+    """Rich read '[dask]' in the help as markup and printed `pip install 'piu'`."""
+    res = runner.invoke(app, ["score", "--help"], env={"COLUMNS": "300"})
+    assert res.exit_code == 0
+    (line,) = [ln for ln in res.stdout.splitlines() if "--engine " in ln and "ENGINE" in ln]
+    assert "dask (partitions in parallel, out of core or on a cluster; pip install 'piu[dask]')." in line
+
+
+def test_dask_engine_without_dask_says_which_extra(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(__import__("sys").modules, "dask", None)  # `import dask` raises ImportError
+    res = invoke(home, "score", "--engine", "dask", "-f", "json")
+    assert (res.exit_code, res.stdout, res.stderr) == (
+        2, "", "Error: the dask engine needs Dask, which is not installed; pip install 'piu[dask]', or use "
+               "--engine pandas\n")
