@@ -20,7 +20,8 @@ def review(
     call_id: Annotated[Optional[str], typer.Argument(help="The call reviewed (see `piu report`).",
                                                     metavar="CALL_ID")] = None,
     status: Annotated[Optional[str], typer.Option("--status", help=STATUS_HELP, metavar="STATUS")] = None,
-    note: Annotated[str, typer.Option("--note", help="Why: what was checked, what was found.", metavar="TEXT")] = "",
+    note: Annotated[str, typer.Option("--note", metavar="TEXT",
+                                      help="Why: what was checked (documents, persons, holds) and what was found.")] = "",
     by: Annotated[Optional[str], typer.Option("--by", envvar="PIU_USER", metavar="NAME",
                                               help="Who decided (default: $PIU_USER, else the OS user).")] = None,
     list_: Annotated[bool, typer.Option("--list", help="Show the review log instead (oldest first).")] = False,
@@ -30,8 +31,12 @@ def review(
 ) -> None:
     """Record an analyst's decision on a call, or list the review log with --list.
 
-    A review records who, when, the decision and note, and the rule-set version, score and band
-    the call's current version had. Reviews are never rewritten; a later one supersedes.
+    The review log is the unit's audit trail. Each review records who decided, when, the decision,
+    why (the note), and the rule-set version, score and band of the call version reviewed, so a
+    supervisor or court can later see what the analyst saw. Reviews are never rewritten; a later
+    one supersedes. Give --note with every decision: without --note the review is recorded with a
+    warning, and the log shows the decision but not the reason. Keep names and document numbers
+    out of notes: say 'row 14' instead.
     """
     from piu import render
     from piu.errors import UsageError
@@ -56,3 +61,6 @@ def review(
         render.write_rows([{k: render.plain(v) for k, v in record.items()}], REVIEW_KEYS, out_fmt)
     band = f" (score {record['score']}, {record['band']}, rules {record['ruleset_version']})" if record["band"] else " (not scored)"
     render.info(f"Recorded: {record['call_id']} {record['status']} by {record['by']}{band}")
+    if not record["note"]:
+        # accepted (a quick clear at the quayside, scripts), but the log then cannot say why
+        render.warn("no --note: the audit log will not say why")

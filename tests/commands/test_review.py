@@ -65,3 +65,21 @@ def test_errors(home: str, args: list[str], code: int, message: str | None) -> N
     assert res.stderr == (message or f"Error: no call 'KHKOS-20260101-A-1' in the store at {home}; "
                                      "run `piu report` to find call ids\n")
     assert not (Path(home) / "reviews").exists()
+
+
+@pytest.mark.parametrize("note", [[], ["--note", "   "]])
+def test_a_decision_without_a_note_is_recorded_with_a_warning(home: str, note: list[str]) -> None:
+    res = run(home, KIEN, "--status", "cleared", "--by", "duty1", *note)
+    assert (res.exit_code, res.stdout) == (0, "")
+    assert res.stderr == (f"Recorded: {KIEN} cleared by duty1 (score 25, medium, rules 2026.11-1)\n"
+                          "Warning: no --note: the audit log will not say why\n")
+    listed = json.loads(run(home, "--list", "-f", "json").stdout)
+    assert [(r["status"], r["note"]) for r in listed] == [("cleared", "")]
+    assert run(home, KIEN, "--status", "referred", "--by", "duty1", "--note", "DOB checked").stderr.count("Warning") == 0
+
+
+def test_help_says_what_the_audit_log_records(home: str) -> None:
+    res = CliRunner().invoke(app, ["review", "--help"], env={"COLUMNS": "200"})
+    text = " ".join(res.stdout.split())
+    assert "who decided, when, the decision, why (the note)" in text
+    assert "without --note the review is recorded with a warning" in text
