@@ -78,6 +78,23 @@ def present(series: pd.Series) -> pd.Series:
     return series.notna() & (series.astype("str").str.strip() != "")
 
 
+def isin(values: pd.Series, candidates: Any) -> Any:
+    """Boolean array: is each value among `candidates` (a null matches a null, as in pandas).
+
+    Text columns are compared in Arrow: pandas' isin on Arrow strings turns the candidates into
+    Python objects one by one, which costs more than the comparison itself.
+    """
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    cand = pd.Series(candidates, dtype=values.dtype) if not isinstance(candidates, pd.Series) else candidates
+    if values.dtype != "str" or cand.dtype != "str":
+        return values.isin(candidates).to_numpy(dtype=bool)
+    found = pc.is_in(pa.array(values.array), value_set=pa.array(cand.unique()).cast(pa.large_string()))
+    return found.to_numpy(zero_copy_only=False)
+
+
 def rows_text(rows: pd.Series, limit: int = 12) -> str:
     """'14, 15, 19' for sorted source rows (long lists cut with '+N more')."""
     values = sorted(int(v) for v in rows.dropna())

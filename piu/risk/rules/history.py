@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from piu.risk.features import group_rows, imo_status, mmsi_status, present
+from piu.risk.features import group_rows, imo_status, isin, mmsi_status, present
 from piu.risk.registry import Param, RuleData, hits_frame, no_hits, rule
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -284,14 +284,27 @@ def _previous_calls(targets: pd.DataFrame, h: pd.DataFrame, *, same_port: bool, 
     return merged[merged["prev_version_id"].notna() & (merged["prev_call_id"] != merged["call_id"])]
 
 
-def _present_in(people: pd.DataFrame, others: pd.DataFrame, key: str, other_key: str) -> pd.Series:
-    """Per row of `people`: is the same document or name in `others` (matched on key/other_key)?"""
-    found = False
+def _present_in(people: pd.DataFrame, others: pd.DataFrame, key: str, other_key: str) -> Any:
+    """Per row of `people`: is the same document or name in `others` (matched on key/other_key)?
+
+    Keys and values are factorized over both frames and compared as integer pairs (an exact match,
+    as a merge would make), instead of merging two long string tables per column.
+    """
+    import numpy as np
+    import pandas as pd
+
+    n = len(people)
+    found = np.zeros(n, dtype=bool)
+    if n == 0 or len(others) == 0:
+        return found
+    keys, _ = pd.factorize(pd.concat([people[key], others[other_key]], ignore_index=True), use_na_sentinel=False)
     for col in ("doc_number", "name_key"):
-        a = people[[key, col]].assign(_row=people.index)[present(people[col])]
-        b = others[[other_key, col]][present(others[col])].drop_duplicates().rename(columns={other_key: key})
-        hit = a.merge(b, on=[key, col], how="inner")["_row"]
-        found = people.index.isin(hit) | found
+        values = pd.concat([people[col], others[col]], ignore_index=True)
+        given = present(values).to_numpy()
+        codes, uniques = pd.factorize(values, use_na_sentinel=False)
+        pairs = keys.astype("int64") * (len(uniques) + 1) + codes
+        mine, theirs = given[:n], given[n:]
+        found[mine] |= pd.Series(pairs[:n][mine]).isin(pairs[n:][theirs]).to_numpy()
     return found
 
 
@@ -313,13 +326,14 @@ def crew_missing_on_departure(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame
     if len(pairs) == 0:
         return no_hits()
     hp = d.history_persons
-    arr_crew = hp[hp["role"] == "crew"].merge(pairs[["version_id", "prev_version_id", "prev_call_id", "port"]],
+    cols = ["version_id", "doc_number", "name_key", "disembark_port", "source_row"]
+    arr_crew = hp[cols][(hp["role"] == "crew").to_numpy()].merge(pairs[["version_id", "prev_version_id", "prev_call_id", "port"]],
                                               left_on="version_id", right_on="prev_version_id",
                                               suffixes=("_arr", ""))
     if len(arr_crew) == 0:
         return no_hits()
     arr_crew = arr_crew.reset_index(drop=True)
-    dep_crew = d.persons[d.persons["role"] == "crew"]
+    dep_crew = d.persons[["version_id", "doc_number", "name_key"]][(d.persons["role"] == "crew").to_numpy()]
     here = _present_in(arr_crew, dep_crew, "version_id", "version_id")
     signed_off = (arr_crew["disembark_port"].astype("str").str.upper() == arr_crew["port"].astype("str")).fillna(False)
     missing = arr_crew[~here & ~signed_off.to_numpy()]
@@ -351,14 +365,16 @@ def crew_turnover(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
         return no_hits()
     hp = d.history_persons
     with_crew = hp.loc[hp["role"] == "crew", "version_id"].unique()
-    h = d.history_calls[d.history_calls["version_id"].isin(with_crew)]
+    h = d.history_calls[isin(d.history_calls["version_id"], with_crew)]
     targets = d.calls[(d.calls["crew_listed"] >= int(p["min_crew"])).fillna(False)]
     pairs = _previous_calls(targets, h, same_port=False, direction=None, max_days=int(p["max_days"]))
     if len(pairs) == 0:
         return no_hits()
-    crew = d.persons[(d.persons["role"] == "crew") & d.persons["version_id"].isin(pairs["version_id"])]
+    crew = d.persons[["version_id", "doc_number", "name_key", "source_row"]][
+        (d.persons["role"] == "crew").to_numpy() & isin(d.persons["version_id"], pairs["version_id"])]
     crew = crew.merge(pairs[["version_id", "prev_version_id"]], on="version_id").reset_index(drop=True)
-    prev = hp[hp["role"] == "crew"].rename(columns={"version_id": "prev_version_id"})
+    prev = hp[["version_id", "doc_number", "name_key"]][(hp["role"] == "crew").to_numpy()].rename(
+        columns={"version_id": "prev_version_id"})
     known = _present_in(crew, prev, "prev_version_id", "prev_version_id")
     crew = crew.assign(new=~known)
     g = crew.groupby("version_id")
@@ -367,7 +383,7 @@ def crew_turnover(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
     if not hit.any():
         return no_hits()
     vids = hit[hit].index
-    fresh = crew[crew["new"] & crew["version_id"].isin(vids)]
+    fresh = crew[crew["new"].to_numpy() & isin(crew["version_id"], vids)]
     lists, texts = group_rows(fresh)
     info = pairs.set_index("version_id").reindex(vids)
     gap = _utc(info["call_time"]) - _utc(info["prev_time"])
