@@ -107,64 +107,66 @@ def identity_change(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
     return merge_hits(*out) if out else no_hits()
 
 
-def _doc_persons(d: RuleData, ps: pd.DataFrame) -> pd.DataFrame:
-    """Persons `ps` of the scored calls (those with a usable document number), with their call's id and time."""
+PERSON_DOC_COLUMNS = ["version_id", "role", "name_key", "date_of_birth", "doc_number", "doc_issuer", "source_row"]
+HISTORY_DOC_COLUMNS = ["doc_number", "doc_issuer", "name_key", "date_of_birth", "call_id", "call_time", "port",
+                       "direction", "vessel_key", "vessel_name", "imo"]
+
+
+def _doc_persons(d: RuleData, keep: Any) -> pd.DataFrame:
+    """The scored calls' persons where `keep` (usable document number), with their call's id and time."""
     import pandas as pd
 
     info = d.calls[["version_id", "call_id", "call_time", "vessel_key", "port", "direction"]]
-    ps = ps[["version_id", "role", "name_key", "date_of_birth", "doc_number", "doc_issuer", "source_row"]].merge(
-        info, on="version_id")
+    ps = d.persons[PERSON_DOC_COLUMNS][keep].merge(info, on="version_id")
     return ps.assign(call_time=_utc(ps["call_time"]), date_of_birth=pd.to_datetime(ps["date_of_birth"], errors="coerce"))
 
 
-def _usable_docs(persons: pd.DataFrame, min_length: int) -> pd.DataFrame:
-    """Persons with a document number of at least `min_length` characters."""
+def _usable_docs(persons: pd.DataFrame, min_length: int) -> Any:
+    """Mask of persons with a document number of at least `min_length` characters."""
     doc = persons["doc_number"]
-    return persons[present(doc) & (doc.str.len() >= min_length)]
+    return (present(doc) & (doc.str.len() >= min_length)).to_numpy(dtype=bool)
 
 
-def _history_docs(d: RuleData) -> pd.DataFrame:
-    """History persons with a document number."""
-    hp = d.history_persons
-    return hp[present(hp["doc_number"])]
-
-
-def _timed(hp: pd.DataFrame) -> pd.DataFrame:
-    """History persons with call_time and date_of_birth as timestamps (parsed for the candidates only)."""
+def _history_docs(d: RuleData, keep: Any) -> pd.DataFrame:
+    """History persons where `keep`, with call_time and date_of_birth as timestamps (candidates only)."""
     import pandas as pd
 
+    hp = d.history_persons
+    hp = hp[[c for c in HISTORY_DOC_COLUMNS if c in hp.columns]][keep]
     return hp.assign(call_time=_utc(hp["call_time"]), date_of_birth=pd.to_datetime(hp["date_of_birth"], errors="coerce"))
 
 
 def _varying(mine: pd.DataFrame, theirs: pd.DataFrame, keys: list[str],
-             values: list[tuple[pd.Series, pd.Series]]) -> tuple[Any, Any]:
-    """Masks over `mine` and `theirs`: rows whose key has two or more distinct given values of some column.
+             values: list[tuple[pd.Series, pd.Series]], mine_rows: Any, their_rows: Any) -> tuple[Any, Any]:
+    """Masks over `mine` and `theirs`: rows (of mine_rows / their_rows) whose key has two or more distinct
+    given values of some column among those rows.
 
     A rule that merges `mine` with `theirs` on `keys` and fires only where a value differs between the
     two sides (both given) can only fire on such keys; every other row is dropped before the merge
     (most documents are the same crew member's on the same vessel call after call). Values are compared
     as stored, which can only keep more rows than the rule's own comparison, never fewer. `values` are
-    (mine's column, theirs's column) pairs; a null value is "not given".
+    (mine's column, theirs's column) pairs; a null value is "not given". Whole columns are factorized
+    (no row is copied to cut them first).
     """
     import numpy as np
     import pandas as pd
 
     n = len(mine)
-    code = None
+    rows = np.concatenate([np.asarray(mine_rows, dtype=bool), np.asarray(their_rows, dtype=bool)])
+    key = None
     for k in keys:  # one integer per key over both frames (a null key is a key of its own)
         c, u = pd.factorize(pd.concat([mine[k], theirs[k]], ignore_index=True), use_na_sentinel=False)
-        code = c.astype("int64") if code is None else code * (len(u) + 1) + c
-    if code is None or len(code) == 0:
+        key = c if key is None else pd.factorize(key.astype("int64") * (len(u) + 1) + c)[0]
+    if key is None or not rows.any():
         return np.zeros(n, dtype=bool), np.zeros(len(theirs), dtype=bool)
-    key_codes, key = np.unique(code, return_inverse=True)
-    varies = np.zeros(len(key_codes), dtype=bool)
+    size = int(key.max()) + 1
+    varies = np.zeros(size, dtype=bool)
     for a, b in values:
-        v = pd.concat([a, b], ignore_index=True)
-        given = v.notna().to_numpy()
-        vc, vu = pd.factorize(v[given])
-        pairs = np.unique(key[given].astype("int64") * (len(vu) + 1) + vc)
-        varies |= np.bincount(pairs // (len(vu) + 1), minlength=len(key_codes)) >= 2
-    hit = varies[key]
+        codes, uniques = pd.factorize(pd.concat([a, b], ignore_index=True))  # -1: not given
+        given = rows & (codes >= 0)
+        pairs = pd.unique(key[given].astype("int64") * (len(uniques) + 1) + codes[given])
+        varies |= np.bincount(pairs // (len(uniques) + 1), minlength=size) >= 2
+    hit = varies[key] & rows
     return hit[:n], hit[n:]
 
 
@@ -183,15 +185,15 @@ def document_reused(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
 
     if d.history_persons is None or len(d.history_persons) == 0:
         return no_hits()
-    mine = _usable_docs(d.persons, int(p["min_length"]))
-    theirs = _history_docs(d)
+    mine, theirs = d.persons, d.history_persons
     # only documents seen under two names or two dates of birth can be reused
     keep_t, keep_h = _varying(mine, theirs, ["doc_number"],
                               [(mine["name_key"].where(present(mine["name_key"])),
                                 theirs["name_key"].where(present(theirs["name_key"]))),
-                               (mine["date_of_birth"], theirs["date_of_birth"])])
-    t = _doc_persons(d, mine[keep_t])
-    h = _timed(theirs[keep_h])
+                               (mine["date_of_birth"], theirs["date_of_birth"])],
+                              _usable_docs(mine, int(p["min_length"])), present(theirs["doc_number"]).to_numpy())
+    t = _doc_persons(d, keep_t)
+    h = _history_docs(d, keep_h)
     m = t.merge(h[["doc_number", "doc_issuer", "name_key", "date_of_birth", "call_id", "call_time", "port",
                    "vessel_name"]], on="doc_number", suffixes=("", "_h"))
     issuer_ok = ~_diff(m["doc_issuer"], m["doc_issuer_h"])
@@ -231,16 +233,16 @@ def person_on_two_vessels(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
 
     if d.history_persons is None or len(d.history_persons) == 0:
         return no_hits()
-    mine = _usable_docs(d.persons, 1)
-    mine = mine[present(mine["name_key"])]
-    theirs = _history_docs(d)
+    mine, theirs = d.persons, d.history_persons
     # only a document and name seen on two vessels can be on two vessels at once
     vessel = mine["version_id"].map(pd.Series(d.calls["vessel_key"].to_numpy(), index=d.calls["version_id"].to_numpy()))
     keep_t, keep_h = _varying(mine, theirs, ["doc_number", "name_key"],
                               [(vessel.where(present(vessel)),
-                                theirs["vessel_key"].where(present(theirs["vessel_key"])))])
-    t = _doc_persons(d, mine[keep_t])
-    h = _timed(theirs[keep_h])
+                                theirs["vessel_key"].where(present(theirs["vessel_key"])))],
+                              _usable_docs(mine, 1) & present(mine["name_key"]).to_numpy(),
+                              present(theirs["doc_number"]).to_numpy())
+    t = _doc_persons(d, keep_t)
+    h = _history_docs(d, keep_h)
     m = t.merge(h[["doc_number", "name_key", "call_id", "call_time", "port", "direction", "vessel_key",
                    "vessel_name", "imo"]], on=["doc_number", "name_key"], suffixes=("", "_h"))
     gap = m["call_time"] - m["call_time_h"]
