@@ -210,7 +210,8 @@ def _related_calls(store: Store, calls: pd.DataFrame, persons: pd.DataFrame, sin
 def load_history(store: Store, calls: pd.DataFrame, persons: pd.DataFrame,
                  config: RulesConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
     """History for the calls being scored: calls in the window, and persons that can matter."""
-    import pyarrow as pa
+    import pandas as pd
+    import pyarrow.compute as pc
     import pyarrow.dataset as ds
 
     from piu.queries import current_calls
@@ -225,20 +226,37 @@ def load_history(store: Store, calls: pd.DataFrame, persons: pd.DataFrame,
         hcalls = _with_vessel_key(_related_calls(store, calls, persons, since, until))
     else:  # scoring much of the store: reading the whole window is cheaper than long filters
         hcalls = _with_vessel_key(current_calls(store, since=since, until=until, columns=HISTORY_CALL_COLUMNS))
-    keys = set(feat.vessel_key(calls).dropna())
-    related = hcalls.loc[hcalls["vessel_key"].isin(keys), "version_id"]
+    keys = feat.vessel_key(calls).dropna().unique()
+    related = hcalls.loc[feat.isin(hcalls["vessel_key"], keys), "version_id"]
     docs = persons.loc[feat.present(persons["doc_number"]), "doc_number"].unique()
-    names = persons.loc[feat.present(persons["name_key"]) & (persons["role"] == "crew"), "name_key"].unique()
-    current = pa.array(hcalls["version_id"].astype("str").tolist(), type=pa.string())
-    wanted = (ds.field("version_id").isin(pa.array(related.astype("str").tolist(), type=pa.string()))
-              | ds.field("doc_number").isin(pa.array([str(d) for d in docs], type=pa.string())))
-    _ = names  # crew are matched by name only inside related calls, which the filter already keeps
+    # crew are matched by name only inside related calls, which the filter already keeps
+    wanted = (ds.field("version_id").isin(_text_array(related))
+              | ds.field("doc_number").isin(_text_array(pd.Series(docs))))
     table = store.read("persons", persons_schema(), months=months_between(since, until),
-                       columns=HISTORY_PERSON_COLUMNS, filter=ds.field("version_id").isin(current) & wanted)
+                       columns=HISTORY_PERSON_COLUMNS,
+                       filter=ds.field("version_id").isin(_text_array(hcalls["version_id"])) & wanted)
     hpersons = table.to_pandas()
+    # each history person gets its call's columns: an inner many-to-one join done as a lookup
+    # (call version ids are unique), which keeps the persons' order as the merge did
     info = hcalls[["version_id", "call_id", "call_time", "port", "direction", "vessel_key", "vessel_name", "imo"]]
-    hpersons = hpersons.merge(info, on="version_id", how="inner")
+    at = pc.index_in(_text_array(hpersons["version_id"]), value_set=_text_array(info["version_id"]))
+    at = at.to_numpy(zero_copy_only=False)
+    found = ~pd.isna(at)
+    hpersons = hpersons[found].reset_index(drop=True)
+    rows = info.iloc[at[found].astype("int64")].reset_index(drop=True)
+    hpersons = pd.concat([hpersons, rows.drop(columns=["version_id"])], axis=1)
     return hcalls, hpersons
+
+
+def _text_array(values: Any) -> Any:
+    """A column of text as a pyarrow string array (Arrow-backed columns without a Python round trip)."""
+    import pandas as pd
+    import pyarrow as pa
+
+    values = values if isinstance(values, pd.Series) else pd.Series(values)
+    if values.dtype == "str":
+        return pa.array(values.array).cast(pa.string())
+    return pa.array(values.astype("str").to_numpy(dtype=object), type=pa.string(), from_pandas=True)
 
 
 def score_store(store: Store, config: RulesConfig, *, ports: list[str] | None = None,
