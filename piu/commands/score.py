@@ -51,15 +51,11 @@ def score(
     from piu.risk import config as rconfig
     from piu.risk.output import SCORE_KEYS, TABLE_COLUMNS, score_records
     from piu.risk.scoring import score_store, select_output, with_hits
-    from piu.schema import BANDS
+    from piu.report import band_rank, check_band
     from piu.timeparse import parse_time
 
     out_fmt = check_format(fmt, render.FORMATS)
-    fail_band = None
-    if fail_on is not None:
-        fail_band = fail_on.strip().lower()
-        if fail_band not in BANDS:
-            raise UsageError(f"--fail-on {fail_on!r} is not a band", hint=f"use one of: {', '.join(BANDS)}")
+    fail_band = check_band(fail_on, "--fail-on") if fail_on is not None else None
     st = store()
     start = parse_time(since, option="--since") if since else None
     end = parse_time(until, option="--until", end_of_day=True) if until else None
@@ -93,6 +89,5 @@ def score(
         render.info(f"{total} calls: {run.scored} scored now, {run.reused} already scored with rule set "
                     f"{run.ruleset_version}; {flagged} flagged.")
     if fail_band is not None:
-        rank = {b: i for i, b in enumerate(BANDS)}
-        if any(rank.get(r["band"], -1) >= rank[fail_band] for r in records):
+        if any(band_rank(r["band"]) >= band_rank(fail_band) for r in records):
             raise typer.Exit(EXIT_FAIL_ON)
