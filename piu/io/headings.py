@@ -71,7 +71,9 @@ _ALIAS_SOURCE: dict[str, tuple[str, ...]] = {
                   "Arrival date/time", "Arrival date-time", "Arrival datetime", "Departure datetime",
                   "ETA", "ATA", "ETD", "ATD", "Arrival date", "Date of arrival", "Departure date",
                   "Date of departure", "Arrived", "Arrival", "Departure", "Tanggal tiba",
-                  "Tgl tiba", "Waktu tiba", "Ngày đến", "Thời gian đến"),
+                  "Tgl tiba", "Waktu tiba", "Ngày đến", "Thời gian đến", "Tanggal kedatangan",
+                  "Tgl kedatangan", "Tgl. kedatangan", "Tanggal keberangkatan", "Tgl keberangkatan",
+                  "Tgl. keberangkatan"),
     "call_date": ("Call date", "Date of call"),
     "call_hour": ("Call hour", "Arrival time", "Time of arrival", "Departure time", "Time of departure",
                   "ETA time", "Time", "Hour", "Jam", "Jam tiba", "Giờ đến"),
@@ -96,7 +98,8 @@ _ALIAS_SOURCE: dict[str, tuple[str, ...]] = {
     "capacity": ("Capacity", "Max persons", "Maximum persons", "Certified persons", "Persons capacity",
                  "Certified capacity", "Max POB", "Persons allowed", "Kapasitas"),
     "last_port": ("Last port of call", "Last port", "Previous port", "Previous port of call",
-                  "Port of origin", "Coming from", "Arrived from", "Pelabuhan asal", "Cảng trước"),
+                  "Port of origin", "Coming from", "Arrived from", "Pelabuhan asal", "Cảng trước",
+                  "Cảng rời cuối cùng", "Cảng rời cuối"),
     "next_port": ("Next port of call", "Next port", "Next destination", "Going to", "Bound for",
                   "Pelabuhan tujuan", "Cảng tiếp theo"),
     "declared_crew": ("Declared crew", "Number of crew", "No. of crew", "No of crew", "Crew count",
@@ -116,7 +119,8 @@ _ALIAS_SOURCE: dict[str, tuple[str, ...]] = {
     "person_no": ("No.", "No", "#", "№", "S/N", "S. No", "Sr. No", "Sr No", "Serial", "Seq",
                   "Sequence", "Item", "Person on board sequence", "STT", "ลำดับ", "ល.រ"),
     "role": ("Role", "Crew/Passenger", "Crew or passenger", "Category", "Type (C/P)", "C/P",
-             "Person type", "Type of person", "PersonType", "Status on board", "Awak/Penumpang"),
+             "Person type", "Type of person", "PersonType", "Status on board", "Awak/Penumpang",
+             "Thuyền viên/Hành khách"),
     "full_name": ("Name", "Full name", "Crew name", "Passenger name", "Name of crew member",
                   "Name of passenger", "Family name, given names", "Surname and given names",
                   "Names", "Nama", "Nama lengkap", "Nama ABK", "Họ và tên", "Họ tên",
@@ -160,6 +164,7 @@ _ALIAS_SOURCE: dict[str, tuple[str, ...]] = {
                    "Passport expiry", "Passport expiry date", "Passport valid until", "Doc expiry",
                    "Document expiry", "Document expiry date",
                    "Masa berlaku", "Masa berlaku paspor", "Tanggal habis berlaku", "Ngày hết hạn",
+                   "Ngày hết hạn hộ chiếu", "Hạn hộ chiếu",
                    "วันหมดอายุ"),
     "embark_port": ("Port of embarkation", "Port_of_embarkation", "PortOfEmbarkation", "Embarkation port",
                     "Place of embarkation", "Embarked at", "Port joined", "Joined at", "Port of joining",
@@ -206,9 +211,10 @@ _DIRECTION_HINTS = {
                 "Arrival date/time", "Arrival datetime", "Arrival date-time", "Date/time of arrival",
                 "ETA", "ATA", "Arrived", "Arrival", "Arrival time", "Time of arrival", "Tanggal tiba",
                 "Tgl tiba", "Waktu tiba", "Jam tiba", "Ngày đến", "Thời gian đến", "Giờ đến",
-                "Pelabuhan kedatangan", "Arrived from", "Cảng đến"),
+                "Pelabuhan kedatangan", "Arrived from", "Cảng đến", "Tanggal kedatangan", "Tgl kedatangan"),
     "departure": ("Date and time of departure", "Date of departure", "Departure date", "Departure datetime",
-                  "ETD", "ATD", "Departure", "Departure time", "Time of departure"),
+                  "ETD", "ATD", "Departure", "Departure time", "Time of departure", "Tanggal keberangkatan",
+                  "Tgl keberangkatan"),
 }
 DIRECTION_HINTS: dict[str, str] = {heading_key(h): d for d, hs in _DIRECTION_HINTS.items() for h in hs}
 
@@ -227,25 +233,78 @@ def lookup(heading: str, mapping: dict[str, str] | None = None) -> str | None:
     stripped = _strip_box_number(text)
     if stripped != text:
         keys.append(heading_key(stripped))
-    if mapping:
-        mkeys = {heading_key(h): c for h, c in mapping.items()}
-        for key in keys:
-            if key in mkeys:
-                return mkeys[key] or None  # '' means "keep this column unmapped"
+    mkeys = {heading_key(h): c for h, c in mapping.items()} if mapping else {}
+    found = _lookup_keys(keys, mkeys)
+    if found is not None:
+        return found or None  # '' means "keep this column unmapped"
+    # A bilingual heading ('ท่าเรือ Port', 'Tên tàu (Vessel)'): one of its languages alone.
+    for part in _heading_parts(stripped):
+        found = _lookup_keys([heading_key(part)], mkeys)
+        if found is not None:
+            return found or None
+    return None
+
+
+def _lookup_keys(keys: list[str], mkeys: dict[str, str]) -> str | None:
+    """The field of the first key in the analyst's mapping, else in the aliases; '' if unmapped."""
+    for key in keys:
+        if key in mkeys:
+            return mkeys[key]
     for key in keys:
         if key in ALIASES:
             return ALIASES[key]
     return None
 
 
+_PARENS = re.compile(r"\(([^()]*)\)")
+
+
+def _is_latin(ch: str) -> bool:
+    """True for a character of Latin-script text: ASCII, Latin letters, accents, spaces, punctuation."""
+    if ch.isascii():
+        return True
+    if unicodedata.category(ch).startswith("M"):
+        return unicodedata.name(ch, "").startswith("COMBINING")  # Vietnamese tones, not Thai vowels
+    if ch.isalpha():
+        return unicodedata.name(ch, "").startswith("LATIN")
+    return not ch.isalnum()
+
+
+def _heading_parts(text: str) -> list[str]:
+    """The parts of a bilingual heading to try alone: the text in parentheses and outside them,
+    the halves around ' / ', and the Latin-script and other-script parts of mixed text."""
+    parts: list[str] = []
+    inner = _PARENS.findall(text)
+    if inner:
+        parts += inner + [_PARENS.sub(" ", text)]
+    halves = re.split(r"\s+/\s+|\s*\|\s*", text)
+    if len(halves) > 1:
+        parts += halves
+    latin = "".join(ch if _is_latin(ch) else " " for ch in text)
+    other = "".join(" " if _is_latin(ch) and not ch.isspace() else ch for ch in text)
+    if any(ch.isalpha() for ch in latin) and any(ch.isalpha() for ch in other):
+        parts += [latin, other]
+    return [p for p in parts if p.strip() and p.strip() != text]
+
+
 def doc_type_hint(heading: str) -> str | None:
     """'passport', 'seaman_book' or 'id_card' when a doc_number heading names the document."""
-    return DOC_TYPE_HINTS.get(heading_key(_strip_box_number(str(heading).strip())))
+    text = _strip_box_number(str(heading).strip().rstrip(":"))
+    for part in (text, *_heading_parts(text)):
+        hint = DOC_TYPE_HINTS.get(heading_key(part))
+        if hint:
+            return hint
+    return None
 
 
 def direction_hint(heading: str) -> str | None:
     """'arrival' or 'departure' when a heading such as 'ETA' or 'Port of arrival' implies it."""
-    return DIRECTION_HINTS.get(heading_key(_strip_box_number(str(heading).strip().rstrip(":"))))
+    text = _strip_box_number(str(heading).strip().rstrip(":"))
+    for part in (text, *_heading_parts(text)):
+        hint = DIRECTION_HINTS.get(heading_key(part))
+        if hint:
+            return hint
+    return None
 
 
 def birth_order(heading: str, mapping: dict[str, str] | None = None) -> tuple[str, str] | None:
@@ -285,6 +344,13 @@ def map_headings(headings: list[str], mapping: dict[str, str] | None = None) -> 
             continue
         taken[field] = heading
         result[heading] = field
+    if "call_hour" in taken and "call_time" not in taken and "call_date" not in taken:
+        # 'Date' alone is ambiguous, but beside the call's 'Time' column it is the call's date
+        # (Thai lists: 'วันที่ Date | เวลา Time').
+        date = next((h for h in headings if h not in result and _is_date_word(h)), None)
+        if date is not None and heading_key(date) not in mkeys:
+            result[date] = "call_date"
+            taken["call_date"] = date
     # Date and time in separate columns: the date column is only the date part.
     if "call_hour" in taken and "call_time" in taken and "call_date" not in taken:
         if heading_key(taken["call_time"]) not in mkeys:
@@ -294,6 +360,15 @@ def map_headings(headings: list[str], mapping: dict[str, str] | None = None) -> 
         if heading_key(taken["call_hour"]) not in mkeys:
             result[taken["call_hour"]] = "call_time"
     return result, warnings
+
+
+_DATE_WORDS = frozenset(heading_key(w) for w in ("Date", "วันที่", "Tanggal", "Tgl", "Ngày", "ថ្ងៃខែ"))
+
+
+def _is_date_word(heading: str) -> bool:
+    """True for a heading that says only 'Date' (in any of the languages piu knows)."""
+    text = _strip_box_number(str(heading).strip().rstrip(":"))
+    return any(heading_key(part) in _DATE_WORDS for part in (text, *_heading_parts(text)))
 
 
 def _resolve_field(name: str) -> str | None:

@@ -76,6 +76,33 @@ CASES = [
     ("Nama", "full_name"), ("Kebangsaan", "nationality"), ("Tanggal lahir", "date_of_birth"),
     ("No. Paspor", "doc_number"), ("Jabatan", "rank"), ("Quốc tịch", "nationality"), ("Họ và tên", "full_name"),
     ("Tên tàu", "vessel_name"), ("สัญชาติ", "nationality"), ("นามสกุล", "family_name"), ("ឈ្មោះ", "full_name"),
+    # Vietnamese agents' headings, with and without diacritics
+    ("Ten tau", "vessel_name"), ("Số IMO", "imo"), ("So IMO", "imo"),
+    ("Cảng đến", "port"), ("Cang den", "port"), ("Ngày đến", "call_time"), ("Ngay den", "call_time"),
+    ("Cảng rời cuối cùng", "last_port"), ("Cang roi cuoi cung", "last_port"), ("Họ và tên", "full_name"),
+    ("Ho va ten", "full_name"), ("Họ", "family_name"), ("Ho", "family_name"), ("Tên", "given_names"),
+    ("Ten", "given_names"), ("Chức danh", "rank"), ("Chuc danh", "rank"), ("Quoc tich", "nationality"),
+    ("Ngày sinh", "date_of_birth"), ("Ngay sinh", "date_of_birth"), ("Nơi sinh", "place_of_birth"),
+    ("Noi sinh", "place_of_birth"), ("Giới tính", "gender"), ("Gioi tinh", "gender"),
+    ("Số hộ chiếu", "doc_number"), ("So ho chieu", "doc_number"), ("Ngày hết hạn hộ chiếu", "doc_expiry"),
+    ("Ngay het han ho chieu", "doc_expiry"), ("Thuyền viên/Hành khách", "role"),
+    ("Thuyen vien/Hanh khach", "role"), ("STT", "person_no"),
+    # Indonesian
+    ("Nama Kapal", "vessel_name"), ("Bendera", "flag"), ("Pelabuhan", "port"),
+    ("Tanggal Kedatangan", "call_time"), ("Tgl. Kedatangan", "call_time"), ("Tanggal Keberangkatan", "call_time"),
+    ("Nama Lengkap", "full_name"), ("Tempat Lahir", "place_of_birth"), ("Jenis Kelamin", "gender"),
+    ("Masa Berlaku Paspor", "doc_expiry"), ("Awak/Penumpang", "role"),
+    # Thai
+    ("ชื่อเรือ", "vessel_name"), ("วันเกิด", "date_of_birth"), ("เลขที่หนังสือเดินทาง", "doc_number"),
+    ("ตำแหน่ง", "rank"),
+    # bilingual: the Latin-script part, the part in parentheses, either side of ' / '
+    ("ท่าเรือ Port", "port"), ("มาถึง/ออก Arr/Dep", "direction"), ("Tên tàu (Vessel)", "vessel_name"),
+    ("ชื่อเรือ Vessel Name", "vessel_name"), ("ธง Flag", "flag"), ("ลำดับ No.", "person_no"),
+    ("ชื่อ Given Name", "given_names"), ("นามสกุล Surname", "family_name"),
+    ("เลขที่หนังสือเดินทาง Passport No.", "doc_number"), ("วันหมดอายุ Expiry Date", "doc_expiry"),
+    ("Cảng rời cuối cùng (Last port of call)", "last_port"), ("Quốc tịch / Nationality", "nationality"),
+    ("Ngày sinh (Date of birth)", "date_of_birth"), ("Kebangsaan | Nationality", "nationality"),
+    ("8. ตำแหน่ง Rank", "rank"), ("ประเภทเรือ Vessel Type", "vessel_type"),
 ]
 
 
@@ -85,7 +112,9 @@ def test_lookup_case_table(heading: str, field: str) -> None:
 
 
 @pytest.mark.parametrize("heading", ["Type", "Number", "Date", "Crew", "From", "To", "Remarks", "POB",
-                                     "Middle name", "Place of issue", "Country of birth", ""])
+                                     "Middle name", "Place of issue", "Country of birth", "",
+                                     "วันที่ Date", "ประเภท Type", "Ghi chú (Remarks)", "Crew / Ghi chú",
+                                     "Tanggal", "Ngày", "ส.สมุทรชัย 9"])
 def test_ambiguous_or_unknown_headings_are_not_mapped(heading: str) -> None:
     assert lookup(heading) is None
 
@@ -115,6 +144,23 @@ def test_map_headings_lone_time_heading_is_the_full_call_time() -> None:
 def test_map_headings_mapping_wins_and_dash_unmaps() -> None:
     result, _ = map_headings(["Pspt No.", "Name", "Remarks"], {"pspt no": "doc_number", "NAME": ""})
     assert result == {"Pspt No.": "doc_number"}
+
+
+def test_map_headings_bare_date_beside_the_call_time_of_day_is_the_call_date() -> None:
+    headings = ["ชื่อเรือ Vessel Name", "วันที่ Date", "เวลา Time", "นามสกุล Surname"]
+    assert map_headings(headings)[0] == {"ชื่อเรือ Vessel Name": "vessel_name", "วันที่ Date": "call_date",
+                                         "เวลา Time": "call_hour", "นามสกุล Surname": "family_name"}
+    assert map_headings(["Vessel", "Date", "Surname"])[0] == {"Vessel": "vessel_name", "Surname": "family_name"}
+    assert map_headings(["Vessel", "ETA", "Date", "Time"])[0] == {"Vessel": "vessel_name", "ETA": "call_date",
+                                                                  "Time": "call_hour"}
+
+
+def test_bilingual_hints() -> None:
+    assert direction_hint("Tanggal Kedatangan") == "arrival"
+    assert direction_hint("Tgl Keberangkatan") == "departure"
+    assert direction_hint("วันที่มาถึง ETA") == "arrival"
+    assert doc_type_hint("เลขที่หนังสือเดินทาง Passport No.") == "passport"
+    assert doc_type_hint("Số sổ thuyền viên (Seaman book no)") == "seaman_book"
 
 
 def test_hints() -> None:

@@ -132,6 +132,17 @@ def test_delimiter_is_sniffed(tmp_path, delimiter: str) -> None:
     assert list(table.frame.columns) == ["vessel_name", "family_name", "given_names", "agent"]
 
 
+def test_bilingual_thai_headings(tmp_path) -> None:
+    text = ("ชื่อเรือ Vessel Name,ท่าเรือ Port,มาถึง/ออก Arr/Dep,วันที่ Date,เวลา Time,ชื่อ Given Name,"
+            "นามสกุล Surname,วันเกิด Date of Birth,หมายเหตุ Remarks\n"
+            "ส.สมุทรชัย 9,Songkhla,Arrival,25/11/2026,06:30,Somchai,Jaidee,12/05/1975,\n")
+    table = one(read_file(write(tmp_path, "m.csv", text)))
+    assert list(table.frame.columns) == ["vessel_name", "port", "direction", "call_date", "call_hour", "given_names",
+                                         "family_name", "date_of_birth", "หมายเหตุ Remarks"]
+    assert rows(table) == [["ส.สมุทรชัย 9", "Songkhla", "Arrival", "25/11/2026", "06:30", "Somchai", "Jaidee",
+                            "12/05/1975", ""]]
+
+
 def test_semicolon_with_commas_in_values(tmp_path) -> None:
     text = "Vessel;Surname;Agent\nSEA STAR;Sok;Mekong Shipping, Ltd\nSEA STAR;Chan;A, B, C\n"
     table = one(read_file(write(tmp_path, "m.csv", text)))
