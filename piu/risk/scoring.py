@@ -284,7 +284,9 @@ def score_store(store: Store, config: RulesConfig, *, ports: list[str] | None = 
     calls = current_calls(store, ports=ports, since=since, until=until, columns=feat.CALL_COLUMNS)
     if len(calls) == 0:
         return ScoreRun(_empty_frame(), version, 0, 0, notes)
-    existing = _stored_scores(store, version, ports=ports, since=since, until=until)
+    # a rescore replaces every selected call's score: the stored ones would all be dropped below
+    existing = (_stored_scores(store, version, ports=ports, since=since, until=until) if not rescore
+                else pd.DataFrame({"version_id": pd.Series(dtype="str")}))
     todo = calls if rescore else calls[~_isin(calls["version_id"], existing["version_id"])]
     new = None
     if len(todo):

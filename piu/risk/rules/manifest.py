@@ -57,8 +57,11 @@ def declared_count_mismatch(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
 def duplicate_document(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
     """The same document number twice in a call, or one person on the crew and passenger lists."""
     persons = d.persons
-    docs = persons[present(persons["doc_number"]) & (persons["doc_number"].str.len() >= int(p["min_length"]))]
-    docs = docs[docs.duplicated(["version_id", "doc_number"], keep=False)]
+    doc = persons["doc_number"]
+    usable = (present(doc) & (doc.str.len() >= int(p["min_length"]))).to_numpy(copy=True)
+    # duplicates are found on the two key columns, so only their rows are copied with every column
+    usable[usable] = persons[["version_id", "doc_number"]][usable].duplicated(keep=False).to_numpy()
+    docs = persons[usable]
     # the same number from two different issuers is two documents, not a duplicate
     issuers = docs.groupby(["version_id", "doc_number"])["doc_issuer"].transform("nunique")
     docs = docs[issuers <= 1]
@@ -73,7 +76,10 @@ def duplicate_document(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
         ev = ("document " + first["doc_number"] + issuer + " listed " + n.astype("str") + " times ("
               + _rows_word(lists) + " " + texts + ")")
         out.append(hits_frame(first["version_id"], ev, lists))
-    named = persons[present(persons["name_key"]) & persons["date_of_birth"].notna()]
+    named = (present(persons["name_key"]) & persons["date_of_birth"].notna()).to_numpy(copy=True)
+    # a name and date of birth on both lists appears at least twice in its call: others cannot be on both
+    named[named] = persons[["version_id", "name_key", "date_of_birth"]][named].duplicated(keep=False).to_numpy()
+    named = persons[named]
     roles = named.groupby(["version_id", "name_key", "date_of_birth"])["role"].transform("nunique")
     both = named[roles >= 2]
     if len(both):
@@ -137,7 +143,8 @@ def minor_in_crew(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
     """Crew members under the minimum age on the call date."""
     import pandas as pd
 
-    crew = d.persons[(d.persons["role"] == "crew") & d.persons["age_at_call"].notna()]
+    crew = d.persons[["version_id", "age_at_call", "source_row"]][
+        ((d.persons["role"] == "crew") & d.persons["age_at_call"].notna()).to_numpy()]
     category = crew["version_id"].map(pd.Series(d.calls["vessel_category"].to_numpy(),
                                                 index=d.calls["version_id"].to_numpy()))
     fishing = (category == "fishing") | category.isna()
