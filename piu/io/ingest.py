@@ -279,11 +279,24 @@ def _table_rows(t: RawTable, res: ReadResult, call_tables: list[RawTable], joine
     """One RawTable as a frame of text columns plus provenance, header block broadcast in."""
     import pandas as pd
 
+    from piu.io.headings import direction_hint, doc_type_hint
+
     frame = t.frame.copy()
     rows = t.source_rows
     for key, value in t.header.items():
         if key not in frame.columns or frame[key].isna().all():
             frame[key] = value
+    # what a heading says when no column does: 'ETA' / 'Ngày đến' are arrivals, 'Passport No.' passports
+    by_field = {field: heading for heading, field in t.column_map.items()}
+    if "direction" not in frame.columns:
+        hint = next((direction_hint(by_field[f]) for f in ("call_time", "call_date", "port") if f in by_field
+                     and direction_hint(by_field[f])), None)
+        if hint:
+            frame["direction"] = hint
+    if "doc_type" not in frame.columns and "doc_number" in by_field:
+        hint = doc_type_hint(by_field["doc_number"])
+        if hint:
+            frame["doc_type"] = hint
     if _needs_join(t):
         frame = _join_calls(frame, call_tables, res.source_name)
     elif _is_call_table(t) and joined_refs:

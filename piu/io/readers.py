@@ -846,15 +846,12 @@ def _useful(fields: Any) -> bool:
 
 
 def _no_columns(name: str, found: list[str]) -> InputError:
-    """The 'none of the columns piu needs' error, without quoting data rows (personal data)."""
-    cells = [" ".join(str(c).split()) for c in found if str(c).strip()]
-    if cells and sum(any(ch.isdigit() for ch in c) for c in cells) * 2 >= len(cells) and len(cells) > 1:
-        shown = f"{len(cells)} columns whose first row looks like data, not headings"
-    else:
-        shown = ", ".join(c[:40] for c in cells[:12]) + (", ..." if len(cells) > 12 else "")
-    return InputError(f"{name}: none of the columns piu needs (found: {shown or 'nothing'}); "
+    """The 'none of the columns piu needs' error. Cells are never quoted: with no heading piu
+    knows, the first row may as well be a person (names have no digits to tell them apart)."""
+    n = sum(1 for c in found if str(c).strip())
+    return InputError(f"{name}: none of the columns piu needs ({n} column(s), none a heading piu knows); "
                       "expected e.g. vessel_name or imo, and family_name",
-                      hint="map headings with --map FILE")
+                      hint="open the file to see its headings, then map them with --map FILE (heading,field lines)")
 
 
 __all__ = ["RawTable", "ReadResult", "read_file"]
@@ -929,8 +926,11 @@ def open_batches(path: str, *, mapping: dict[str, str] | None = None,
         return None
     if size < min_bytes:
         return None
-    with open(p, "rb") as fh:
-        head = fh.read(_HEAD_BYTES)
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(_HEAD_BYTES)
+    except OSError:
+        return None  # unreadable: read_file says why, in one line
     if head.startswith((b"PK", b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head:
         return None
     try:
@@ -995,6 +995,8 @@ def open_batches(path: str, *, mapping: dict[str, str] | None = None,
     keep = (length > 0) & ~((length == 1) & (byte_before_stop == 13))
     keep[0] = False  # the heading record
     record_lines = (np.searchsorted(newlines, starts[keep], side="left") + 1).astype(np.int64)
-    return BatchedRead(source_name=p.name, sha256=sha.hexdigest(), size=size, warnings=[], path=str(p),
+    # heading warnings once for the file (the batches map the same headings again, silently)
+    _map, heading_warnings = map_headings(list(_unique_headings(head_rows[0], letters=False)), mapping)
+    return BatchedRead(source_name=p.name, sha256=sha.hexdigest(), size=size, warnings=heading_warnings, path=str(p),
                        delimiter=delim, headings=head_rows[0], record_lines=record_lines, mapping=mapping,
                        batch_bytes=batch_bytes)

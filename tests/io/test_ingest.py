@@ -432,3 +432,17 @@ def test_batched_reading_stores_exactly_what_whole_reading_stores(tmp_path: Path
     (c1, p1), (c2, p2) = canon(whole), canon(batched)
     pd.testing.assert_frame_equal(c1, c2)
     pd.testing.assert_frame_equal(p1, p2)
+
+
+def test_headings_that_imply_direction_and_document_type(tmp_path: Path) -> None:
+    src = tmp_path / "hint.csv"
+    src.write_text("Vessel Name,IMO No,Port,ETD,Surname,Given Names,Seaman Book No\n"
+                   "SEA WOLF,9074729,KHKOS,20/11/2026 10:00,Sok,Dara,SB123\n", encoding="utf-8")
+    res = run(tmp_path / "h", "ingest", str(src))
+    assert res.exit_code == 0, res.stderr
+    assert "no direction column" not in res.stderr
+    store = Store(tmp_path / "h")
+    calls = queries.current_calls(store)
+    assert calls["call_id"].tolist() == ["KHKOS-20261120-D-9074729"]  # ETD: a departure
+    persons = queries.persons_of(store, calls["version_id"])
+    assert persons[["doc_type", "doc_number"]].values.tolist() == [["seaman_book", "SB123"]]

@@ -523,10 +523,11 @@ def test_folder(tmp_path) -> None:
     (bytes(range(256)) * 4, "e.csv: not a spreadsheet or text file (binary data)"),
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100, "e.csv: legacy Excel .xls (or password-protected) workbook"),
     (b"PK\x03\x04garbage", "e.csv: damaged or incomplete ZIP/XLSX file"),
-    (b"Remarks,Cabin\nok,12\n", "e.csv: none of the columns piu needs (found: Remarks, Cabin); expected e.g. "
-                                "vessel_name or imo, and family_name; map headings with --map FILE"),
-    (b"SOK Dara,01/02/1990,N1234567\n", "e.csv: none of the columns piu needs (found: 3 columns whose first row "
-                                        "looks like data, not headings)"),
+    (b"Remarks,Cabin\nok,12\n", "e.csv: none of the columns piu needs (2 column(s), none a heading piu knows); "
+                                "expected e.g. vessel_name or imo, and family_name; open the file to see its headings"),
+    # a names-only first row (no digits) must not be quoted either: it may be a person
+    (b"TAN Wei Ming,MYS,Master\n", "e.csv: none of the columns piu needs (3 column(s), none a heading piu knows)"),
+    (b"SOK Dara,01/02/1990,N1234567\n", "e.csv: none of the columns piu needs (3 column(s), none a heading piu knows)"),
 ])
 def test_bad_inputs(tmp_path, data: bytes, fragment: str) -> None:
     assert error_of(write(tmp_path, "e.csv", data)).startswith(fragment)
@@ -565,7 +566,7 @@ def test_xlsx_without_known_columns(tmp_path) -> None:
     wb.active.append(["Remarks", "Cabin"])
     path = tmp_path / "n.xlsx"
     wb.save(path)
-    assert error_of(str(path)).startswith("n.xlsx: none of the columns piu needs (found: Remarks, Cabin)")
+    assert error_of(str(path)).startswith("n.xlsx: none of the columns piu needs (2 column(s), none a heading piu knows)")
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
