@@ -741,8 +741,8 @@ class ImportResult:
 
 
 def _user() -> str:
-    from piu.reviews import default_reviewer
-    return default_reviewer()
+    from piu.who import current_user
+    return current_user()
 
 
 def _ts(text: Any) -> datetime | None:

@@ -9,8 +9,6 @@ even after the rules change. Each review is its own store transaction in the unp
 
 from __future__ import annotations
 
-import getpass
-import os
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -50,13 +48,9 @@ def reviews_schema() -> pa.Schema:
 
 def default_reviewer() -> str:
     """Who is reviewing: $PIU_USER, else the operating-system user."""
-    user = os.environ.get("PIU_USER", "").strip()
-    if user:
-        return user
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry (some containers)
-        return "unknown"
+    from piu.who import current_user
+
+    return current_user()
 
 
 def check_status(status: str) -> str:

@@ -209,3 +209,4 @@ def test_empty_and_missing_partition_values_land_in_one_partition(tmp_path: Path
         txn.write("calls", pa.table(rows, schema=calls_schema()))
     assert sorted(store.read("calls", calls_schema())["call_id"].to_pylist()) == ["a", "b", "c"]
     assert sorted(p.name for p in (tmp_path / "calls").iterdir()) == ["port=KHKOS", "port=__none__"]
+

@@ -9,10 +9,8 @@ The steps, each vectorised over whole columns:
 
 from __future__ import annotations
 
-import getpass
 import hashlib
 import json
-import os
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -948,10 +946,9 @@ def _persons_tables(p: _Prepared, aligned_to: pd.DataFrame | None = None) -> Ite
 
 def _user() -> str:
     """Who ran the command ($PIU_USER, else the OS user)."""
-    try:
-        return os.environ.get("PIU_USER") or getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
+    from piu.who import current_user
+
+    return current_user()
 
 
 def ingest_log(store: Store) -> pd.DataFrame:

@@ -9,8 +9,6 @@ plus the persons that share a document or a vessel with the calls being scored.
 
 from __future__ import annotations
 
-import getpass
-import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
@@ -387,10 +385,10 @@ def _empty_frame() -> pd.DataFrame:
 
 
 def _user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no login name in some containers
-        return "unknown"
+    """Who scored ($PIU_USER, else the OS user): the same as ingest and review record."""
+    from piu.who import current_user
+
+    return current_user()
 
 
 def select_output(frame: pd.DataFrame, *, all_calls: bool) -> pd.DataFrame:
