@@ -14,7 +14,7 @@ import json
 import math
 import os
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import IO, Any
 
 FORMATS = ("table", "tsv", "csv", "json", "jsonl")
@@ -43,11 +43,6 @@ def end_progress() -> None:
         sys.stderr.write("\r\x1b[2K")
         sys.stderr.flush()
 
-
-def stderr_console():  # noqa: ANN201 - rich is imported lazily
-    """A Rich console on stderr (honours NO_COLOR, no colour when not a terminal)."""
-    from rich.console import Console
-    return Console(stderr=True, highlight=False)
 
 
 def stdout_console(width: int | None = None):  # noqa: ANN201
@@ -293,8 +288,3 @@ def is_terminal() -> bool:
         return sys.stdout.isatty() and os.environ.get("TERM") != "dumb"
     except (AttributeError, ValueError):
         return False
-
-
-def iter_nonempty(values: Iterable[Any]) -> list[Any]:
-    """Values that are not None/empty, in order."""
-    return [v for v in values if v not in (None, "")]

@@ -93,13 +93,6 @@ def resolve_period(since: str | None = None, until: str | None = None, *, now: d
     return Period(start, end)
 
 
-def resolve_port(home: Any, text: str | None) -> str | None:
-    """A port name or UN/LOCODE as the UN/LOCODE stored in calls, or None for all ports."""
-    from piu.io.ports import resolve_port_option
-
-    return resolve_port_option(home, text)
-
-
 # ---- reading one call ----------------------------------------------------------------------
 
 def _call_id_partitions(call_id: str) -> tuple[list[str] | None, list[str] | None]:
@@ -444,7 +437,7 @@ def call_detail(store: Store, call_id: str) -> dict[str, Any]:
         raise InputError(f"no call {call_id!r} in the store at {store.home}",
                          hint="run `piu report` to find call ids")
     current = versions.iloc[-1]
-    port, month = str(current["port"]), str(current["month"])
+    month = str(current["month"])
     persons = _persons_of_versions(store, versions)
     score = version_score(store, current)
     hits = json.loads(score["hits"]) if score.get("hits") else []

@@ -9,7 +9,7 @@ import pytest
 
 from piu.errors import InputError, UsageError
 from piu.report import (Period, build_report, call_detail, call_versions, report_document, report_keys,
-                        report_rows, resolve_period, resolve_port, row_columns)
+                        report_rows, resolve_period, row_columns)
 from piu.reviews import add_review
 from piu.risk.output import SCORE_KEYS
 from piu.store import Store
@@ -45,6 +45,8 @@ def test_period_errors_are_usage_errors() -> None:
 
 
 def test_port_accepts_locode_without_a_port_table(tmp_path: Path) -> None:
+    from piu.io.ports import resolve_port_option as resolve_port
+
     assert resolve_port(tmp_path, None) is None
     assert resolve_port(tmp_path, "khkos") == "KHKOS"
 

@@ -42,7 +42,8 @@ def export(
     """Write the period's flagged calls (default: last 30 days) as a signed, pseudonymised package."""
     from piu import exchange, render
     from piu.errors import UsageError
-    from piu.report import check_band, resolve_period, resolve_port
+    from piu.io.ports import resolve_port_option as resolve_port
+    from piu.report import check_band, resolve_period
 
     st = store()
     target = target.strip().lower()

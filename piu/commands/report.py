@@ -46,7 +46,8 @@ def report(
     from piu.cli import settings
     from piu.errors import EXIT_FAIL_ON
     from piu.render_report import write_report
-    from piu.report import build_report, check_band, count_at_or_above, resolve_period, resolve_port
+    from piu.io.ports import resolve_port_option as resolve_port
+    from piu.report import build_report, check_band, count_at_or_above, resolve_period
 
     if fmt is None and output not in (None, "-"):
         fmt = _EXTENSIONS.get(Path(output).suffix.lower())

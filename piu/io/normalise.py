@@ -60,14 +60,9 @@ def _as_text(s: Any) -> pd.Series:
     return s
 
 
-_SPACES_RE = re.compile(_SPACES)
 # the same set for RE2, which spells code points as \x{...}
 _SPACES_RE2 = "[\\s\\x{00a0}\\x{1680}\\x{2000}-\\x{200b}\\x{2028}\\x{2029}\\x{202f}\\x{205f}\\x{3000}\\x{feff}]+"
 
-
-def _clean_one(text: str) -> str | None:
-    out = _SPACES_RE.sub(" ", text).strip()
-    return out or None
 
 
 def arrow_text(s: pd.Series) -> Any:
@@ -135,7 +130,6 @@ def _spread(codes: np.ndarray, results: list[Any], index: pd.Index, dtype: str,
 
 def name_key(s: pd.Series) -> pd.Series:
     """Names as match keys: transliterated to ASCII, upper case, punctuation as spaces."""
-    import pyarrow as pa
     import pyarrow.compute as pc
 
     cleaned = clean_text(s)

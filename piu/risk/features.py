@@ -214,13 +214,38 @@ def age_in_years(born: pd.Series, on: pd.Series) -> pd.Series:
     return (on.dt.year - born.dt.year - before.astype("Int64")).astype("Int64")
 
 
+def call_positions(version_ids: pd.Series, calls: pd.DataFrame) -> Any:
+    """Per person: the row of its call in `calls` (-1 when the call is not there), as int64.
+
+    Call version ids are unique, so this one lookup replaces a map or merge per feature.
+    """
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    ids = calls["version_id"]
+    if version_ids.dtype == "str" and ids.dtype == "str":
+        at = pc.index_in(pa.array(version_ids.array), value_set=pa.array(ids.array).cast(pa.large_string()))
+        return at.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return pd.Index(ids.to_numpy()).get_indexer(version_ids.to_numpy()).astype(np.int64)
+
+
 def person_features(persons: pd.DataFrame, calls: pd.DataFrame) -> pd.DataFrame:
     """Persons with call_date, age_at_call, doc_missing and doc_expired columns added."""
+    return _person_features(persons, calls, call_positions(persons["version_id"], calls))
+
+
+def _person_features(persons: pd.DataFrame, calls: pd.DataFrame, at: Any) -> pd.DataFrame:
+    import numpy as np
     import pandas as pd
 
-    p = persons.copy()
-    dates = pd.Series(_call_dates(calls).to_numpy(), index=calls["version_id"].to_numpy())
-    p["call_date"] = p["version_id"].map(dates).astype("datetime64[us]")
+    p = persons.copy(deep=False)  # copy-on-write: new columns never reach the caller's frame
+    dates = _call_dates(calls).to_numpy().astype("datetime64[us]")
+    found = at >= 0
+    call_date = np.full(len(p), np.datetime64("NaT"), dtype="datetime64[us]")
+    call_date[found] = dates[at[found]]
+    p["call_date"] = pd.Series(call_date, index=p.index)
     dob = pd.to_datetime(p["date_of_birth"], errors="coerce").astype("datetime64[us]")
     p["age_at_call"] = age_in_years(dob, p["call_date"])
     expiry = pd.to_datetime(p["doc_expiry"], errors="coerce").astype("datetime64[us]")
@@ -229,31 +254,52 @@ def person_features(persons: pd.DataFrame, calls: pd.DataFrame) -> pd.DataFrame:
     return p
 
 
-def build(calls: pd.DataFrame, persons: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Call features and person features for the given call versions and their persons."""
+def _per_call(at: Any, size: int, mask: Any) -> Any:
+    """Persons per call (by call row) where `mask`."""
+    import numpy as np
+
+    keep = (at >= 0) & mask
+    return np.bincount(at[keep], minlength=size)
+
+
+def _distinct_per_call(at: Any, size: int, values: pd.Series, mask: Any) -> Any:
+    """Distinct non-null values per call (by call row) among persons where `mask`."""
+    import numpy as np
     import pandas as pd
 
-    c = calls.reset_index(drop=True).copy()
-    p = person_features(persons, c)
-    is_crew = p["role"] == "crew"
-    is_pax = p["role"] == "passenger"
-    minor = (p["age_at_call"] < 18).fillna(False)
-    agg = pd.DataFrame({
-        "version_id": p["version_id"],
-        "crew_listed": is_crew.astype(int),
-        "passengers_listed": is_pax.astype(int),
-        "minors_aboard": minor.astype(int),
-        "minors_in_crew": (minor & is_crew).astype(int),
-        "documents_missing": p["doc_missing"].astype(int),
-        "documents_expired": p["doc_expired"].astype(int),
-        "transit_passengers": (is_pax & p["transit"].fillna(False).astype(bool)).astype(int),
-    }).groupby("version_id").sum()
-    agg["nationalities"] = p.groupby("version_id")["nationality"].nunique()
-    agg["crew_nationalities"] = p[is_crew].groupby("version_id")["nationality"].nunique()
-    c = c.merge(agg, left_on="version_id", right_index=True, how="left")
-    for col in ("crew_listed", "passengers_listed", "minors_aboard", "minors_in_crew", "documents_missing",
-                "documents_expired", "transit_passengers", "nationalities", "crew_nationalities"):
-        c[col] = c[col].fillna(0).astype("Int64")
+    codes, uniques = pd.factorize(values)
+    keep = (at >= 0) & (codes >= 0) & mask
+    pairs = pd.unique(at[keep] * (len(uniques) + 1) + codes[keep])
+    return np.bincount(pairs // (len(uniques) + 1), minlength=size)
+
+
+def build(calls: pd.DataFrame, persons: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Call features and person features for the given call versions and their persons."""
+    import numpy as np
+    import pandas as pd
+
+    c = calls.reset_index(drop=True).copy(deep=False)
+    at = call_positions(persons["version_id"], c)
+    p = _person_features(persons, c, at)
+    n = len(c)
+    is_crew = (p["role"] == "crew").to_numpy(dtype=bool)
+    is_pax = (p["role"] == "passenger").to_numpy(dtype=bool)
+    minor = (p["age_at_call"] < 18).fillna(False).to_numpy(dtype=bool)
+    transit = p["transit"].fillna(False).astype(bool).to_numpy(dtype=bool)
+    # per-call counts over the call rows (one positional lookup, no string group-by)
+    counts = {
+        "crew_listed": _per_call(at, n, is_crew),
+        "passengers_listed": _per_call(at, n, is_pax),
+        "minors_aboard": _per_call(at, n, minor),
+        "minors_in_crew": _per_call(at, n, minor & is_crew),
+        "documents_missing": _per_call(at, n, p["doc_missing"].to_numpy(dtype=bool)),
+        "documents_expired": _per_call(at, n, p["doc_expired"].to_numpy(dtype=bool)),
+        "transit_passengers": _per_call(at, n, is_pax & transit),
+        "nationalities": _distinct_per_call(at, n, p["nationality"], np.ones(len(p), dtype=bool)),
+        "crew_nationalities": _distinct_per_call(at, n, p["nationality"], is_crew),
+    }
+    for col, values in counts.items():
+        c[col] = pd.array(values, dtype="Int64")
     c["persons_listed"] = (c["crew_listed"] + c["passengers_listed"]).astype("Int64")
     declared = c["declared_crew"].astype("Int64").fillna(0) + c["declared_passengers"].astype("Int64").fillna(0)
     no_declared = c["declared_crew"].isna() & c["declared_passengers"].isna()
