@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from piu.risk.features import group_rows, imo_status, isin, mmsi_status, present
+from piu.risk.features import call_positions, group_rows, imo_status, isin, mmsi_status, present
 from piu.risk.registry import Param, RuleData, hits_frame, no_hits, rule
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -329,13 +329,15 @@ def crew_missing_on_departure(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame
         return no_hits()
     hp = d.history_persons
     cols = ["version_id", "doc_number", "name_key", "disembark_port", "source_row"]
-    arr_crew = hp[cols][(hp["role"] == "crew").to_numpy()].merge(pairs[["version_id", "prev_version_id", "prev_call_id", "port"]],
+    # only the arrivals paired with a departure, and only those departures' crew, are compared
+    arr_crew = hp[cols][(hp["role"] == "crew").to_numpy() & isin(hp["version_id"], pairs["prev_version_id"])].merge(pairs[["version_id", "prev_version_id", "prev_call_id", "port"]],
                                               left_on="version_id", right_on="prev_version_id",
                                               suffixes=("_arr", ""))
     if len(arr_crew) == 0:
         return no_hits()
     arr_crew = arr_crew.reset_index(drop=True)
-    dep_crew = d.persons[["version_id", "doc_number", "name_key"]][(d.persons["role"] == "crew").to_numpy()]
+    dep_crew = d.persons[["version_id", "doc_number", "name_key"]][
+        (d.persons["role"] == "crew").to_numpy() & isin(d.persons["version_id"], pairs["version_id"])]
     here = _present_in(arr_crew, dep_crew, "version_id", "version_id")
     signed_off = (arr_crew["disembark_port"].astype("str").str.upper() == arr_crew["port"].astype("str")).fillna(False)
     missing = arr_crew[~here & ~signed_off.to_numpy()]
@@ -374,8 +376,12 @@ def crew_turnover(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
         return no_hits()
     crew = d.persons[["version_id", "doc_number", "name_key", "source_row"]][
         (d.persons["role"] == "crew").to_numpy() & isin(d.persons["version_id"], pairs["version_id"])]
-    crew = crew.merge(pairs[["version_id", "prev_version_id"]], on="version_id").reset_index(drop=True)
-    prev = hp[["version_id", "doc_number", "name_key"]][(hp["role"] == "crew").to_numpy()].rename(
+    # one previous call per call: the merge on version_id is a lookup, in the crew's order
+    at = call_positions(crew["version_id"], pairs)
+    crew = crew[at >= 0].reset_index(drop=True).assign(
+        prev_version_id=pairs["prev_version_id"].iloc[at[at >= 0]].reset_index(drop=True))
+    prev = hp[["version_id", "doc_number", "name_key"]][
+        (hp["role"] == "crew").to_numpy() & isin(hp["version_id"], pairs["prev_version_id"])].rename(
         columns={"version_id": "prev_version_id"})
     known = _present_in(crew, prev, "prev_version_id", "prev_version_id")
     crew = crew.assign(new=~known)
