@@ -231,6 +231,14 @@ def call_positions(version_ids: pd.Series, calls: pd.DataFrame) -> Any:
     return pd.Index(ids.to_numpy()).get_indexer(version_ids.to_numpy()).astype(np.int64)
 
 
+def call_column(version_ids: pd.Series, calls: pd.DataFrame, column: str) -> pd.Series:
+    """Per person: `column` of its call (missing when the call is not in `calls`), like a map by version id."""
+    import pandas as pd
+
+    at = call_positions(version_ids, calls)
+    return pd.Series(calls[column].array.take(at, allow_fill=True), index=version_ids.index, name=column)
+
+
 def person_features(persons: pd.DataFrame, calls: pd.DataFrame) -> pd.DataFrame:
     """Persons with call_date, age_at_call, doc_missing and doc_expired columns added."""
     return _person_features(persons, calls, call_positions(persons["version_id"], calls))

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from piu.risk.features import group_rows, vessel_words
+from piu.risk.features import call_column, group_rows, vessel_words
 from piu.risk.registry import Param, RuleData, hits_frame, no_hits, rule
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -137,10 +137,10 @@ def crew_joined_last_port(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
     """More than max_share of the crew embarked at the last port."""
     import pandas as pd
 
-    crew = d.persons[d.persons["role"] == "crew"]
+    crew = d.persons[["version_id", "embark_port", "source_row"]][(d.persons["role"] == "crew").to_numpy()]
     if len(crew) == 0:
         return no_hits()
-    last = crew["version_id"].map(pd.Series(d.calls["last_port"].to_numpy(), index=d.calls["version_id"].to_numpy()))
+    last = call_column(crew["version_id"], d.calls, "last_port")
     embark = crew["embark_port"].astype("str").str.strip().str.upper()
     joined = (embark == last.astype("str").str.strip().str.upper()).fillna(False) & last.notna() & crew["embark_port"].notna()
     g = pd.DataFrame({"version_id": crew["version_id"], "joined": joined.astype(int),

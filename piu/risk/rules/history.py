@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from piu.risk.features import call_positions, group_rows, imo_status, isin, mmsi_status, present
+from piu.risk.features import call_column, call_positions, group_rows, imo_status, isin, mmsi_status, present
 from piu.risk.registry import Param, RuleData, hits_frame, no_hits, rule
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -235,7 +235,7 @@ def person_on_two_vessels(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
         return no_hits()
     mine, theirs = d.persons, d.history_persons
     # only a document and name seen on two vessels can be on two vessels at once
-    vessel = mine["version_id"].map(pd.Series(d.calls["vessel_key"].to_numpy(), index=d.calls["version_id"].to_numpy()))
+    vessel = call_column(mine["version_id"], d.calls, "vessel_key")
     keep_t, keep_h = _varying(mine, theirs, ["doc_number", "name_key"],
                               [(vessel.where(present(vessel)),
                                 theirs["vessel_key"].where(present(theirs["vessel_key"])))],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from piu.risk.features import group_rows, present, vessel_words
+from piu.risk.features import call_column, group_rows, present, vessel_words
 from piu.risk.registry import Param, RuleData, hits_frame, merge_hits, no_hits, rule
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -145,8 +145,7 @@ def minor_in_crew(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
 
     crew = d.persons[["version_id", "age_at_call", "source_row"]][
         ((d.persons["role"] == "crew") & d.persons["age_at_call"].notna()).to_numpy()]
-    category = crew["version_id"].map(pd.Series(d.calls["vessel_category"].to_numpy(),
-                                                index=d.calls["version_id"].to_numpy()))
+    category = call_column(crew["version_id"], d.calls, "vessel_category")
     fishing = (category == "fishing") | category.isna()
     limit = pd.Series(int(p["min_age_other"]), index=crew.index).where(~fishing, int(p["min_age_fishing"]))
     mask = ((crew["age_at_call"] < limit) & (crew["age_at_call"] >= 0)).fillna(False).astype(bool)
