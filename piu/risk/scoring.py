@@ -228,12 +228,19 @@ def load_history(store: Store, calls: pd.DataFrame, persons: pd.DataFrame,
     related = hcalls.loc[feat.isin(hcalls["vessel_key"], keys), "version_id"]
     docs = persons.loc[feat.present(persons["doc_number"]), "doc_number"].unique()
     # crew are matched by name only inside related calls, which the filter already keeps
-    wanted = (ds.field("version_id").isin(_text_array(related))
-              | ds.field("doc_number").isin(_text_array(pd.Series(docs))))
-    table = store.read("persons", persons_schema(), months=months_between(since, until),
-                       columns=HISTORY_PERSON_COLUMNS,
-                       filter=ds.field("version_id").isin(_text_array(hcalls["version_id"])) & wanted)
-    hpersons = table.to_pandas()
+    if set(HISTORY_PERSON_COLUMNS) <= set(persons.columns) and feat.isin(hcalls["version_id"], calls["version_id"]).all():
+        # every history call is being scored (e.g. a full rescore): its persons are already in memory, in
+        # the store's order (files are read in one sorted order), so they are not read a second time
+        keep = (feat.isin(persons["version_id"], hcalls["version_id"])
+                & (feat.isin(persons["version_id"], related) | feat.isin(persons["doc_number"], pd.Series(docs))))
+        hpersons = persons[HISTORY_PERSON_COLUMNS][keep].reset_index(drop=True)
+    else:
+        wanted = (ds.field("version_id").isin(_text_array(related))
+                  | ds.field("doc_number").isin(_text_array(pd.Series(docs))))
+        table = store.read("persons", persons_schema(), months=months_between(since, until),
+                           columns=HISTORY_PERSON_COLUMNS,
+                           filter=ds.field("version_id").isin(_text_array(hcalls["version_id"])) & wanted)
+        hpersons = table.to_pandas()
     # each history person gets its call's columns: an inner many-to-one join done as a lookup
     # (call version ids are unique), which keeps the persons' order as the merge did
     info = hcalls[["version_id", "call_id", "call_time", "port", "direction", "vessel_key", "vessel_name", "imo"]]
