@@ -72,7 +72,15 @@ def identity_change(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
     hh = hh.assign(imo_ok=imo_status(hh["imo"]) == "ok", mmsi_ok=mmsi_status(hh["mmsi"]) == "ok",
                    call_time=_utc(hh["call_time"]))
     out = []
-    m = t[t["imo_ok"]].merge(hh[hh["imo_ok"]], on="imo", suffixes=("", "_h"))
+
+    def given(s: pd.Series) -> pd.Series:
+        return s.where(present(s))
+
+    # only an IMO seen with two names, flags or MMSIs (an MMSI with two IMOs) can fire: a vessel's
+    # other calls under one identity are dropped before the self-merge, which grows with calls per vessel
+    keep_t, keep_h = _varying(t, hh, ["imo"], [(given(t[c]), given(hh[c])) for c in ("vessel_name_key", "flag", "mmsi")],
+                              t["imo_ok"].to_numpy(dtype=bool), hh["imo_ok"].to_numpy(dtype=bool))
+    m = t[keep_t].merge(hh[keep_h], on="imo", suffixes=("", "_h"))
     m = m[(m["call_id"] != m["call_id_h"]) & ((m["call_time"] - m["call_time_h"]).abs() <= window)]
     name_d = _diff(m["vessel_name_key"], m["vessel_name_key_h"])
     flag_d = _diff(m["flag"], m["flag_h"])
@@ -93,7 +101,10 @@ def identity_change(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
         more = pd.Series(others, index=near.index)
         ev = ev + more.map(lambda k: f" (+{k} other call{'s' if k > 1 else ''} with a different identity)" if k else "").astype("str")
         out.append(hits_frame(near["version_id"], ev))
-    m = t[t["mmsi_ok"] & t["imo_ok"]].merge(hh[hh["mmsi_ok"] & hh["imo_ok"]], on="mmsi", suffixes=("", "_h"))
+    both_t = (t["mmsi_ok"] & t["imo_ok"]).to_numpy(dtype=bool)
+    both_h = (hh["mmsi_ok"] & hh["imo_ok"]).to_numpy(dtype=bool)
+    keep_t, keep_h = _varying(t, hh, ["mmsi"], [(t["imo"], hh["imo"])], both_t, both_h)
+    m = t[keep_t].merge(hh[keep_h], on="mmsi", suffixes=("", "_h"))
     m = m[(m["call_id"] != m["call_id_h"]) & ((m["call_time"] - m["call_time_h"]).abs() <= window)
           & (m["imo"] != m["imo_h"])]
     if len(m):
