@@ -233,7 +233,8 @@ def load_history(store: Store, calls: pd.DataFrame, persons: pd.DataFrame,
         # the store's order (files are read in one sorted order), so they are not read a second time
         keep = (feat.isin(persons["version_id"], hcalls["version_id"])
                 & (feat.isin(persons["version_id"], related) | feat.isin(persons["doc_number"], pd.Series(docs))))
-        hpersons = persons[HISTORY_PERSON_COLUMNS][keep].reset_index(drop=True)
+        hpersons = persons[HISTORY_PERSON_COLUMNS]  # copy-on-write: no copy while nothing is dropped
+        hpersons = (hpersons if keep.all() else hpersons[keep]).reset_index(drop=True)
     else:
         wanted = (ds.field("version_id").isin(_text_array(related))
                   | ds.field("doc_number").isin(_text_array(pd.Series(docs))))
