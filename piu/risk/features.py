@@ -95,6 +95,45 @@ def isin(values: pd.Series, candidates: Any) -> Any:
     return found.to_numpy(zero_copy_only=False)
 
 
+def codes(values: pd.Series) -> Any:
+    """Integer codes of a column (equal values, equal codes; -1 for a missing value), as int64.
+
+    Rules compare and group persons on these instead of hashing the same strings in every merge.
+    """
+    import numpy as np
+    import pandas as pd
+
+    return np.asarray(pd.factorize(values, use_na_sentinel=True)[0], dtype=np.int64)
+
+
+def call_rows(persons: pd.DataFrame) -> Any:
+    """Per person: an integer that is equal for persons of the same call version (int64).
+
+    The `call_row` column that `build` adds (the row of the person's call) when present, else codes
+    of version_id.
+    """
+    import numpy as np
+
+    if "call_row" in persons.columns:
+        return persons["call_row"].to_numpy(dtype=np.int64)
+    return codes(persons["version_id"])
+
+
+def repeated(*keys: Any) -> Any:
+    """Boolean array: rows whose combination of integer keys (non-negative) occurs more than once."""
+    import numpy as np
+    import pandas as pd
+
+    key = np.asarray(keys[0], dtype=np.int64)
+    for k in keys[1:]:
+        k = np.asarray(k, dtype=np.int64)
+        size = int(k.max(initial=0)) + 1
+        if int(key.max(initial=0)) >= (2**62) // size:  # the pair would overflow: number the pairs first
+            key = pd.factorize(key)[0].astype(np.int64)
+        key = key * size + k
+    return pd.Series(key).duplicated(keep=False).to_numpy()
+
+
 def rows_text(rows: pd.Series, limit: int = 12) -> str:
     """'14, 15, 19' for sorted source rows (long lists cut with '+N more')."""
     values = sorted(int(v) for v in rows.dropna())
@@ -249,6 +288,8 @@ def _person_features(persons: pd.DataFrame, calls: pd.DataFrame, at: Any) -> pd.
     import pandas as pd
 
     p = persons.copy(deep=False)  # copy-on-write: new columns never reach the caller's frame
+    # the row of the person's call: rules group and match persons of one call on this integer
+    p["call_row"] = pd.Series(np.asarray(at, dtype=np.int64), index=p.index)
     dates = _call_dates(calls).to_numpy().astype("datetime64[us]")
     found = at >= 0
     call_date = np.full(len(p), np.datetime64("NaT"), dtype="datetime64[us]")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from piu.risk.features import call_column, group_rows, present, vessel_words
+from piu.risk.features import call_column, call_rows, codes, group_rows, present, repeated, vessel_words
 from piu.risk.registry import Param, RuleData, hits_frame, merge_hits, no_hits, rule
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -60,7 +60,8 @@ def duplicate_document(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
     doc = persons["doc_number"]
     usable = (present(doc) & (doc.str.len() >= int(p["min_length"]))).to_numpy(copy=True)
     # duplicates are found on the two key columns, so only their rows are copied with every column
-    usable[usable] = persons[["version_id", "doc_number"]][usable].duplicated(keep=False).to_numpy()
+    # (integer keys: the call's row and the document's code, so no pair of strings is hashed per row)
+    usable[usable] = repeated(call_rows(persons)[usable], codes(doc[usable]))
     docs = persons[usable]
     # the same number from two different issuers is two documents, not a duplicate
     issuers = docs.groupby(["version_id", "doc_number"])["doc_issuer"].transform("nunique")
@@ -78,6 +79,8 @@ def duplicate_document(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
         out.append(hits_frame(first["version_id"], ev, lists))
     named = (present(persons["name_key"]) & persons["date_of_birth"].notna()).to_numpy(copy=True)
     # a name and date of birth on both lists appears at least twice in its call: others cannot be on both
+    # the same name twice in a call (integer keys) first, then the date of birth on those few rows
+    named[named] = repeated(call_rows(persons)[named], codes(persons["name_key"][named]))
     named[named] = persons[["version_id", "name_key", "date_of_birth"]][named].duplicated(keep=False).to_numpy()
     named = persons[named]
     roles = named.groupby(["version_id", "name_key", "date_of_birth"])["role"].transform("nunique")
