@@ -70,17 +70,24 @@ def current_calls(store: Store, *, ports: Iterable[str] | None = None,
 
 def persons_of(store: Store, version_ids: Iterable[str], *, ports: Iterable[str] | None = None,
                since: datetime | None = None, until: datetime | None = None,
-               columns: list[str] | None = None) -> pd.DataFrame:
-    """The persons listed in the given call versions (pass the same period to prune partitions)."""
+               columns: list[str] | None = None, ingest_ids: Iterable[str] | None = None) -> pd.DataFrame:
+    """The persons listed in the given call versions (pass the same period to prune partitions).
+
+    `ingest_ids`: the ingests that wrote these versions (a person row carries its call version's
+    ingest id); files of other ingests are then skipped by their statistics, without reading them.
+    """
     import pyarrow as pa
     import pyarrow.dataset as ds
 
     ids = pa.array(sorted(set(version_ids)), type=pa.string())
     if columns is not None:
         columns = list(dict.fromkeys(["version_id", *columns]))
+    flt = ds.field("version_id").isin(ids)
+    if ingest_ids is not None:
+        flt = ds.field("ingest_id").isin(pa.array(sorted(set(ingest_ids)), type=pa.string())) & flt
     # persons are partitioned by their call's port and month, so the same period prunes them
     table = store.read("persons", persons_schema(), ports=ports, months=_months(since, until),
-                       columns=columns, filter=ds.field("version_id").isin(ids))
+                       columns=columns, filter=flt)
     return table.to_pandas()
 
 

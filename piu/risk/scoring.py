@@ -303,7 +303,9 @@ def score_store(store: Store, config: RulesConfig, *, ports: list[str] | None = 
         else:
             t0, t1 = todo["call_time"].min().to_pydatetime(), todo["call_time"].max().to_pydatetime()
             persons = persons_of(store, todo["version_id"], ports=sorted(todo["port"].dropna().unique()),
-                                 since=t0, until=t1, columns=feat.PERSON_COLUMNS)
+                                 since=t0, until=t1, columns=feat.PERSON_COLUMNS,
+                                 ingest_ids=(todo["ingest_id"].unique() if not rescore and todo["ingest_id"].notna().all()
+                                             else None))
             hc = hp = None
             if any(s.rule.history for s in config.active()):
                 hc, hp = load_history(store, todo, persons, config)
