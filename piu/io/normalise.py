@@ -25,6 +25,7 @@ Choices worth knowing (documented here because analysts ask):
 from __future__ import annotations
 
 import calendar
+import functools
 import re
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta, timezone
@@ -91,6 +92,21 @@ def clean_text(s: pd.Series) -> pd.Series:
     if s.isna().all():
         return s
     arr = arrow_text(s)
+    if len(arr) >= 4096 and len(pc.unique(arr.slice(0, 1024))) <= 256:
+        # a column of few distinct values (ports, ranks, countries, a call's fields on each of its
+        # persons' rows): clean each distinct value once and spread back by index
+        enc = arr.dictionary_encode()
+        if 4 * len(enc.dictionary) <= len(arr):
+            out = _clean_arrow(enc.dictionary).take(enc.indices)
+            return pd.Series(pd.array(out, dtype="str"), index=s.index)
+    return pd.Series(pd.array(_clean_arrow(arr), dtype="str"), index=s.index)
+
+
+def _clean_arrow(arr: Any) -> Any:
+    """clean_text on an Arrow large_string array."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     out = pc.ascii_trim_whitespace(arr)
     # the regex (slow over UTF-8) only where it can change something: runs of spaces, tabs or line
     # breaks inside, or non-ASCII text that may hold NBSP and other Unicode spaces
@@ -101,8 +117,7 @@ def clean_text(s: pd.Series) -> pd.Series:
         fixed = pc.utf8_trim(pc.replace_substring_regex(pc.filter(out, needs), pattern=_SPACES_RE2, replacement=" "),
                              characters=" ")
         out = pc.replace_with_mask(out, needs, fixed)
-    out = pc.if_else(pc.equal(out, ""), pa.scalar(None, out.type), out)
-    return pd.Series(pd.array(out, dtype="str"), index=s.index)
+    return pc.if_else(pc.equal(out, ""), pa.scalar(None, out.type), out)
 
 
 def key_text(text: str) -> str:
@@ -130,6 +145,7 @@ def _spread(codes: np.ndarray, results: list[Any], index: pd.Index, dtype: str,
 
 def name_key(s: pd.Series) -> pd.Series:
     """Names as match keys: transliterated to ASCII, upper case, punctuation as spaces."""
+    import pyarrow as pa
     import pyarrow.compute as pc
 
     cleaned = clean_text(s)
@@ -142,10 +158,28 @@ def name_key(s: pd.Series) -> pd.Series:
     out = pd.Series(pd.array(fast, dtype="str"), index=cleaned.index)
     other = ~pd.Series(pc.string_is_ascii(arr).to_numpy(zero_copy_only=False), index=cleaned.index).fillna(True).astype(bool)
     if other.any():
-        sub = cleaned[other]
-        codes, keys = _per_unique(sub, _name_key_one)
-        out[other] = _spread(codes, keys, sub.index, "str")
+        out[other] = _word_keys(arr.filter(pa.array(other.to_numpy()))).to_numpy(zero_copy_only=False)
     return out.mask(out == "")
+
+
+def _word_keys(arr: Any) -> Any:
+    """key_text of cleaned, non-missing names, in Python once per distinct name or, when names
+    share words (a crew list's family names), once per distinct word, joined back in Arrow."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    names = arr.dictionary_encode()
+    # clean text holds single ASCII spaces only, and transliteration goes character by character,
+    # so the key of a name is the keys of its words joined by spaces (empty keys dropped)
+    words = pc.split_pattern(names.dictionary, " ")
+    enc = words.flatten().dictionary_encode()
+    if len(enc.dictionary) >= len(names.dictionary):
+        keys = pa.array([_name_key_one(v) for v in names.dictionary.to_pylist()], type=pa.large_string())
+        return keys.take(names.indices)
+    keys = pa.array([_name_key_one(w) for w in enc.dictionary.to_pylist()], type=pa.large_string()).take(enc.indices)
+    joined = pc.binary_join(type(words).from_arrays(words.offsets, keys), pa.scalar(" ", pa.large_string()))
+    joined = pc.utf8_trim(pc.replace_substring_regex(joined, pattern=" {2,}", replacement=" "), characters=" ")
+    return joined.take(names.indices)
 
 
 def _name_key_one(text: str) -> str:
@@ -427,6 +461,7 @@ def imo_check_digit_ok(number: str) -> bool:
     return total % 10 == int(number[6])
 
 
+@functools.lru_cache(maxsize=1 << 16)  # a vessel's number repeats in every batch of a big file
 def _imo_one(text: str) -> tuple[str | None, bool | None]:
     if key_text(text) in _PLACEHOLDERS:
         return None, None
@@ -447,6 +482,7 @@ def imo(s: pd.Series) -> pd.DataFrame:
     }, index=cleaned.index)
 
 
+@functools.lru_cache(maxsize=1 << 16)  # a vessel's number repeats in every batch of a big file
 def _mmsi_one(text: str) -> tuple[str | None, bool | None, str | None]:
     from piu.io.countries import mid_table
 
