@@ -813,7 +813,16 @@ def _strftime(times: pd.Series, fmt: str) -> pd.Series:
     import pandas as pd
 
     codes, uniques = pd.factorize(times, use_na_sentinel=True)
-    text = pd.array(list(pd.DatetimeIndex(uniques).strftime(fmt)) + [""], dtype="str")
+    uniques = pd.DatetimeIndex(uniques)
+    if "%z" in fmt and uniques.tz is not None and len(uniques):
+        # pandas formats an offset per value in Python (slow); Arrow does it in C++, identically
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        secs = pa.array(uniques).cast(pa.timestamp("s", tz=str(uniques.tz)), safe=False)
+        text = pd.array(pc.strftime(secs, format=fmt).to_pylist() + [""], dtype="str")
+        return pd.Series(text.take(codes), index=times.index)
+    text = pd.array(list(uniques.strftime(fmt)) + [""], dtype="str")
     return pd.Series(text.take(codes), index=times.index)
 
 
