@@ -906,6 +906,18 @@ class BatchedRead:
                              hint="check quotes and the number of columns on that line, or re-save the file from a spreadsheet") from None
 
 
+def _utf8_ok(data: bytes | memoryview) -> bool:
+    """True when the bytes are valid UTF-8 (Arrow's validation, without decoding to text)."""
+    import pyarrow as pa
+
+    offsets = pa.py_buffer(np.array([0, len(data)], dtype=np.int64))
+    try:
+        pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(data)]).cast(pa.large_string())
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
 def open_batches(path: str, *, mapping: dict[str, str] | None = None,
                  min_bytes: int = BATCH_MIN_BYTES, batch_bytes: int = 32 << 20) -> BatchedRead | None:
     """A big flat UTF-8 CSV/TSV file with headings on line 1, ready to read in batches; else None.
@@ -914,7 +926,6 @@ def open_batches(path: str, *, mapping: dict[str, str] | None = None,
     (quote-aware, carried across chunks), so the file is never held in memory whole. Anything
     else (small files, stdin, XLSX, FAL layouts, other encodings) returns None: use read_file.
     """
-    import codecs
     import hashlib
 
     if path == "-":
@@ -952,7 +963,7 @@ def open_batches(path: str, *, mapping: dict[str, str] | None = None,
         return None
 
     sha = hashlib.sha256()
-    decoder = codecs.getincrementaldecoder("utf-8")()
+    carry = b""  # bytes after the last newline read, not yet checked as UTF-8
     all_newlines: list[np.ndarray] = []
     all_ends: list[np.ndarray] = []       # newlines that end a record (outside quotes)
     before_end: list[np.ndarray] = []     # the byte just before each of those newlines
@@ -960,16 +971,20 @@ def open_batches(path: str, *, mapping: dict[str, str] | None = None,
     with open(p, "rb") as fh:
         while chunk := fh.read(_CHUNK):
             sha.update(chunk)
-            try:
-                decoder.decode(chunk)
-            except UnicodeDecodeError:
-                return None  # not UTF-8: the whole-file reader handles other encodings
             arr = np.frombuffer(chunk, dtype=np.uint8)
             newlines = np.flatnonzero(arr == 10)
+            # UTF-8 is checked between newlines (never inside a character), in Arrow: no text decoded
+            if len(newlines):
+                first, cut = int(newlines[0]) + 1, int(newlines[-1]) + 1
+                if not (_utf8_ok(carry + chunk[:first]) and _utf8_ok(memoryview(chunk)[first:cut])):
+                    return None  # not UTF-8: the whole-file reader handles other encodings
+                carry = chunk[cut:]
+            else:
+                carry += chunk
             if in_quotes or b'"' in chunk:  # a newline ends a record only outside quotes
-                parity = (np.cumsum(arr == 34, dtype=np.int64) + in_quotes) & 1
-                ends = newlines[parity[newlines] == 0]
-                in_quotes = int(parity[-1])
+                quotes = np.flatnonzero(arr == 34)
+                ends = newlines[((np.searchsorted(quotes, newlines) + in_quotes) & 1) == 0]
+                in_quotes = (len(quotes) + in_quotes) & 1
             else:
                 ends = newlines
             prev = np.concatenate(([last_byte], arr))[ends]  # arr[e - 1], or the previous chunk's last byte
@@ -978,9 +993,7 @@ def open_batches(path: str, *, mapping: dict[str, str] | None = None,
             before_end.append(prev)
             last_byte = int(arr[-1])
             offset += len(chunk)
-    try:
-        decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
+    if not _utf8_ok(carry):
         return None
     if in_quotes:
         return None  # a quote maybe never closed: read_file reports the line it opens on
