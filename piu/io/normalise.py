@@ -153,13 +153,13 @@ def name_key(s: pd.Series) -> pd.Series:
         return cleaned
     arr = arrow_text(cleaned)
     # ASCII names (most of them) in Arrow compute; only the others need transliteration in Python
-    fast = pc.utf8_trim(pc.replace_substring_regex(pc.ascii_upper(arr), pattern="[^A-Z0-9]+", replacement=" "),
-                        characters=" ")
-    out = pd.Series(pd.array(fast, dtype="str"), index=cleaned.index)
-    other = ~pd.Series(pc.string_is_ascii(arr).to_numpy(zero_copy_only=False), index=cleaned.index).fillna(True).astype(bool)
-    if other.any():
-        out[other] = _word_keys(arr.filter(pa.array(other.to_numpy()))).to_numpy(zero_copy_only=False)
-    return out.mask(out == "")
+    out = pc.utf8_trim(pc.replace_substring_regex(pc.ascii_upper(arr), pattern="[^A-Z0-9]+", replacement=" "),
+                       characters=" ")
+    other = pc.invert(pc.fill_null(pc.string_is_ascii(arr), True))
+    if pc.any(other).as_py():
+        out = pc.replace_with_mask(out, other, _word_keys(arr.filter(other)))
+    out = pc.if_else(pc.equal(out, ""), pa.scalar(None, out.type), out)
+    return pd.Series(pd.array(out, dtype="str"), index=cleaned.index)
 
 
 def _word_keys(arr: Any) -> Any:
