@@ -785,7 +785,7 @@ def _finish_table(frame: pd.DataFrame, source_rows: np.ndarray, sheet: str, head
         # or footer rows, and only those get the exact (strip + regex) test.
         count = np.zeros(len(frame), dtype=np.int64)
         for i in range(frame.shape[1]):
-            count += (frame.iloc[:, i].str.len().fillna(0).to_numpy() > 0)
+            count += _filled(frame.iloc[:, i])
         keep = np.ones(len(frame), dtype=bool)
         few = np.flatnonzero(count <= 2)
         if len(few):
@@ -820,6 +820,16 @@ def _finish_table(frame: pd.DataFrame, source_rows: np.ndarray, sheet: str, head
     frame = frame.rename(columns=renamed)
     return RawTable(sheet=sheet, frame=frame, source_rows=np.asarray(source_rows, dtype=np.int64),
                     header=header, column_map=column_map, unknown_columns=unknown)
+
+
+def _filled(col: pd.Series) -> np.ndarray:
+    """Which cells of a text column are not empty (Arrow's byte length when Arrow-backed)."""
+    arr = getattr(col.array, "_pa_array", None)
+    if arr is None:
+        return col.str.len().fillna(0).to_numpy() > 0
+    import pyarrow.compute as pc
+
+    return pc.fill_null(pc.greater(pc.binary_length(arr), 0), False).to_numpy(zero_copy_only=False)
 
 
 def _capacity_holding_ranks(frame: pd.DataFrame, column_map: dict[str, str], sheet: str,
