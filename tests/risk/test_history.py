@@ -166,3 +166,20 @@ def test_crew_turnover_half_is_not_more_than_half(tmp_path: Path) -> None:
     people = before + [person(now, name_key=p["name_key"], doc_number=p["doc_number"]) for p in before[:2]] + crew(now, 2)
     write(st, [prev, now], people)
     assert "crew-turnover" not in hits_by_call(st)[now["call_id"]]
+
+
+def test_crew_missing_is_not_hidden_by_a_namesake(tmp_path: Path) -> None:
+    st = Store(tmp_path)
+    arr = call(call_time="2026-11-18 08:00", ingest_id=ingest_of("2026-11-18"))
+    dep = call(direction="departure", call_time="2026-11-20 08:00", ingest_id=ingest_of("2026-11-20"))
+    arrival_crew = crew(arr, 3)
+    for i, p in enumerate(arrival_crew):
+        p["source_row"] = i + 1
+    arrival_crew[2].update(name_key="NGUYEN VAN HUNG", date_of_birth=date(1990, 1, 2))
+    departure_crew = [person(dep, name_key=p["name_key"], doc_number=p["doc_number"],
+                             date_of_birth=p["date_of_birth"]) for p in arrival_crew[:2]]
+    # another man of the same common name, born another day, with another passport: not the one who left
+    departure_crew.append(person(dep, name_key="NGUYEN VAN HUNG", doc_number="C7777777", date_of_birth=date(1985, 6, 7)))
+    write(st, [arr, dep], arrival_crew + departure_crew)
+    assert hits_by_call(st)[dep["call_id"]]["crew-missing-on-departure"]["evidence"] == (
+        f"1 crew member on the arrival list {arr['call_id']} (row 3) not on this departure list")

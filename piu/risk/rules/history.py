@@ -317,6 +317,16 @@ def _present_in(people: pd.DataFrame, others: pd.DataFrame, key: str, other_key:
         codes, uniques = pd.factorize(values, use_na_sentinel=False)
         pairs = keys.astype("int64") * (len(uniques) + 1) + codes
         mine, theirs = given[:n], given[n:]
+        if col == "name_key" and "date_of_birth" in people.columns and "date_of_birth" in others.columns:
+            # a name alone is weak (crews share common names): with a date of birth on both sides,
+            # the name counts only together with it; without one, the name alone still counts
+            dob = pd.concat([people["date_of_birth"], others["date_of_birth"]], ignore_index=True)
+            dcodes, duniq = pd.factorize(dob, use_na_sentinel=True)
+            has = dcodes >= 0
+            with_dob = pairs * (len(duniq) + 1) + np.where(has, dcodes, 0)
+            sure = mine & has[:n]
+            found[sure] |= pd.Series(with_dob[:n][sure]).isin(with_dob[n:][theirs & has[n:]]).to_numpy()
+            mine = mine & ~has[:n]
         found[mine] |= pd.Series(pairs[:n][mine]).isin(pairs[n:][theirs]).to_numpy()
     return found
 
@@ -339,7 +349,7 @@ def crew_missing_on_departure(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame
     if len(pairs) == 0:
         return no_hits()
     hp = d.history_persons
-    cols = ["version_id", "doc_number", "name_key", "disembark_port", "source_row"]
+    cols = ["version_id", "doc_number", "name_key", "date_of_birth", "disembark_port", "source_row"]
     # only the arrivals paired with a departure, and only those departures' crew, are compared
     arr_crew = hp[cols][(hp["role"] == "crew").to_numpy() & isin(hp["version_id"], pairs["prev_version_id"])].merge(pairs[["version_id", "prev_version_id", "prev_call_id", "port"]],
                                               left_on="version_id", right_on="prev_version_id",
@@ -347,7 +357,7 @@ def crew_missing_on_departure(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame
     if len(arr_crew) == 0:
         return no_hits()
     arr_crew = arr_crew.reset_index(drop=True)
-    dep_crew = d.persons[["version_id", "doc_number", "name_key"]][
+    dep_crew = d.persons[["version_id", "doc_number", "name_key", "date_of_birth"]][
         (d.persons["role"] == "crew").to_numpy() & isin(d.persons["version_id"], pairs["version_id"])]
     here = _present_in(arr_crew, dep_crew, "version_id", "version_id")
     signed_off = (arr_crew["disembark_port"].astype("str").str.upper() == arr_crew["port"].astype("str")).fillna(False)
@@ -385,13 +395,13 @@ def crew_turnover(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
     pairs = _previous_calls(targets, h, same_port=False, direction=None, max_days=int(p["max_days"]))
     if len(pairs) == 0:
         return no_hits()
-    crew = d.persons[["version_id", "doc_number", "name_key", "source_row"]][
+    crew = d.persons[["version_id", "doc_number", "name_key", "date_of_birth", "source_row"]][
         (d.persons["role"] == "crew").to_numpy() & isin(d.persons["version_id"], pairs["version_id"])]
     # one previous call per call: the merge on version_id is a lookup, in the crew's order
     at = call_positions(crew["version_id"], pairs)
     crew = crew[at >= 0].reset_index(drop=True).assign(
         prev_version_id=pairs["prev_version_id"].iloc[at[at >= 0]].reset_index(drop=True))
-    prev = hp[["version_id", "doc_number", "name_key"]][
+    prev = hp[["version_id", "doc_number", "name_key", "date_of_birth"]][
         (hp["role"] == "crew").to_numpy() & isin(hp["version_id"], pairs["prev_version_id"])].rename(
         columns={"version_id": "prev_version_id"})
     known = _present_in(crew, prev, "prev_version_id", "prev_version_id")
