@@ -89,8 +89,12 @@ def home_store(home: Path):  # noqa: ANN201
     return Store(home)
 
 
-def screen(home: Path) -> dict:
-    """Read persons and entries from the store and screen them; timings and counts."""
+def screen(home: Path, *, stats: bool = True) -> dict:
+    """Read persons and entries from the store and screen them; timings and counts.
+
+    With `stats`, the candidate-pair counts for the report are computed after the timed part
+    (the benchmark table times the call with stats=False, so only screening is measured).
+    """
     import numpy as np
     import pandas as pd
 
@@ -107,6 +111,13 @@ def screen(home: Path) -> dict:
     t1 = time.perf_counter()
     matches = mt.screen_persons(persons, entries)
     t2 = time.perf_counter()
+    planted = entries["reason"] == "planted"
+    found = np.isin(np.flatnonzero(planted.to_numpy()), matches["entry"].to_numpy()).sum()
+    result = {"read_s": t1 - t0, "screen_s": t2 - t1, "total_s": t2 - t0, "persons": len(persons),
+              "entries": len(entries), "matches": len(matches), "planted": int(planted.sum()),
+              "planted_found": int(found)}
+    if not stats:
+        return result
     # candidate pairs, for the report (recomputed outside the timing)
     table = mt.NameTable(pd.concat([persons["name_key"].fillna(""), mt.entry_names(entries)["name"]], ignore_index=True))
     a = pd.DataFrame({"nid": table.ids(persons["name_key"].fillna("")),
@@ -116,12 +127,8 @@ def screen(home: Path) -> dict:
                       "year": pd.to_datetime(entries["date_of_birth"]).dt.year.astype("Int64")
                       .reindex(en["entry"].to_numpy()).to_numpy()})
     pairs = len(mt.candidate_pairs(table, a, b))
-    planted = entries["reason"] == "planted"
-    found = np.isin(np.flatnonzero(planted.to_numpy()), matches["entry"].to_numpy()).sum()
-    return {"read_s": t1 - t0, "screen_s": t2 - t1, "total_s": t2 - t0, "persons": len(persons),
-            "unique_names": int(persons["name_key"].nunique()), "entries": len(entries), "candidate_pairs": pairs,
-            "all_pairs": int(persons["name_key"].nunique()) * len(entries), "matches": len(matches),
-            "planted": int(planted.sum()), "planted_found": int(found)}
+    return {**result, "unique_names": int(persons["name_key"].nunique()), "candidate_pairs": pairs,
+            "all_pairs": int(persons["name_key"].nunique()) * len(entries)}
 
 
 def main() -> int:

@@ -503,33 +503,36 @@ def _qualify(m: pd.DataFrame, persons: pd.DataFrame, entries: pd.DataFrame, p_do
     y_equal = year_only & (dy == 0)
     near = (both | year_only) & (dy == 1)
     far = (both | year_only) & (dy >= 2)
-    dob_q = np.select([equal, swapped, y_equal, same_year_other_day, near, far],
-                      [DOB_EQUAL, DOB_SWAPPED, DOB_YEAR_EQUAL, DOB_SAME_YEAR_DIFFERS, DOB_YEAR_NEAR, DOB_DIFFERS], 0.0)
-    dob_txt = np.select([equal, swapped, y_equal, same_year_other_day, near, far],
-                        ["date of birth equal", "date of birth day/month swapped", "birth year equal",
-                         "date of birth differs (same year)", "date of birth differs (1 year apart)",
-                         "date of birth differs"], "date of birth not compared")
+    dob_cases = [equal, swapped, y_equal, same_year_other_day, near, far]
+    dob_q = np.select(dob_cases, [DOB_EQUAL, DOB_SWAPPED, DOB_YEAR_EQUAL, DOB_SAME_YEAR_DIFFERS, DOB_YEAR_NEAR,
+                                  DOB_DIFFERS], 0.0)
 
     def qual(col: str) -> tuple[np.ndarray, np.ndarray]:
-        a = _text(persons, col).str.upper().to_numpy(dtype=object, na_value=None)[pi]
-        b = _text(entries, col).str.upper().to_numpy(dtype=object, na_value=None)[ei]
-        known = pd.notna(a) & pd.notna(b)
-        same = known & (a == b)
-        return known, same
+        # compared as codes of one factorization: no object arrays over every person and pair
+        a = _text(persons, col).str.upper()
+        b = _text(entries, col).str.upper()
+        codes, _ = pd.factorize(pd.concat([a, b], ignore_index=True), use_na_sentinel=True)
+        ac, bc = codes[: len(a)][pi], codes[len(a):][ei]
+        known = (ac >= 0) & (bc >= 0)
+        return known, known & (ac == bc)
 
     nat_known, nat_same = qual("nationality")
     gen_known, gen_same = qual("gender")
     nat_q = np.where(nat_known & ~nat_same, NATIONALITY_DIFFERS, 0.0)
     gen_q = np.where(gen_known & ~gen_same, GENDER_DIFFERS, 0.0)
-    nat_txt = np.where(nat_known, np.where(nat_same, "nationality equal", "nationality differs"), "")
-    gen_txt = np.where(gen_known & ~gen_same, "gender differs", "")
 
     name = m["name_score"].to_numpy()
     feat = m["feature"].to_numpy()
     score = np.clip(name + dob_q + nat_q + gen_q, 0.0, 1.0)
     keep = score >= threshold - 1e-9  # explanations only for matches: they are few
     name, feat, score, equal, swapped = name[keep], feat[keep], score[keep], equal[keep], swapped[keep]
-    dob_txt, nat_txt, gen_txt, m = dob_txt[keep], nat_txt[keep], gen_txt[keep], m[keep]
+    nat_known, nat_same, gen_known, gen_same, m = nat_known[keep], nat_same[keep], gen_known[keep], gen_same[keep], m[keep]
+    dob_txt = np.select([c[keep] for c in dob_cases],
+                        ["date of birth equal", "date of birth day/month swapped", "birth year equal",
+                         "date of birth differs (same year)", "date of birth differs (1 year apart)",
+                         "date of birth differs"], "date of birth not compared")
+    nat_txt = np.where(nat_known, np.where(nat_same, "nationality equal", "nationality differs"), "")
+    gen_txt = np.where(gen_known & ~gen_same, "gender differs", "")
     num = pd.Series(name).map("{:.2f}".format).to_numpy(dtype=object)
     name_txt = np.select([feat == 1, feat == 2, feat == 3, feat == 4, feat == 0],
                          ["name equal", "name " + num + " spelling variant", "name " + num + " token-match",
