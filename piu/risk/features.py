@@ -164,42 +164,46 @@ def group_rows(frame: pd.DataFrame, key: str = "version_id", limit: int = 12) ->
 
 
 # What agents write when they have no number: treated as missing, not as an invalid number.
-_PLACEHOLDERS = ["N/A", "NA", "NIL", "NONE", "-", "--", "UNKNOWN", "TBA", "0", "NULL", ""]
-
-
-def _digits(s: pd.Series, i: int) -> pd.Series:
-    return s.str.slice(i, i + 1).astype("int64")
-
-
 def imo_status(imo: pd.Series) -> pd.Series:
-    """Per value: None when missing, 'ok', 'format' (not 7 digits) or 'check' (check digit fails)."""
+    """Per value: None when missing, 'ok', 'format' (not 7 digits) or 'check' (check digit fails).
+
+    Parsed by the ingest normaliser (`piu.io.normalise`), once per distinct value, so a number is
+    valid, missing or a placeholder by one definition everywhere.
+    """
     import pandas as pd
 
+    from piu.io.normalise import _imo_one
+
     codes, uniques = pd.factorize(imo, use_na_sentinel=True)
-    u = pd.Series(uniques, dtype="str").str.strip().str.upper().str.removeprefix("IMO").str.strip()
-    out = pd.Series("format", index=u.index, dtype="object")
-    seven = u.str.fullmatch(r"\d{7}").fillna(False).astype(bool) & (u != "0000000")
-    d = u[seven]
-    if len(d):
-        total = sum(_digits(d, i) * w for i, w in zip(range(6), range(7, 1, -1)))
-        out[seven] = (total % 10 == _digits(d, 6)).map({True: "ok", False: "check"})
-    out[u.isin(_PLACEHOLDERS) | u.isna()] = None
-    return _lookup(out.tolist(), codes, imo.index)
+    out = []
+    for u in uniques:
+        number, valid = _imo_one(str(u))
+        out.append(None if valid is None else "ok" if valid
+                   else "check" if number is not None and len(number) == 7 and number.isdigit() else "format")
+    return _lookup(out, codes, imo.index)
 
 
 def mmsi_status(mmsi: pd.Series) -> pd.Series:
-    """Per value: None when missing, 'ok', 'format' (not 9 digits) or 'mid' (MID outside 201-775)."""
+    """Per value: None when missing, 'ok', 'format' (not 9 digits) or 'mid' (MID outside 201-775).
+
+    Parsed by the ingest normaliser; unlike ingest's `mmsi_valid`, a MID inside 201-775 that the
+    shipped MID table lacks is not judged here (the table may lag new allocations).
+    """
     import pandas as pd
 
+    from piu.io.normalise import _mmsi_one
+
     codes, uniques = pd.factorize(mmsi, use_na_sentinel=True)
-    u = pd.Series(uniques, dtype="str").str.strip().str.upper()
-    out = pd.Series("format", index=u.index, dtype="object")
-    nine = u.str.fullmatch(r"\d{9}").fillna(False).astype(bool)
-    mid = pd.to_numeric(u.str.slice(0, 3).where(nine), errors="coerce")
-    out[nine] = "mid"
-    out[nine & (mid >= 201) & (mid <= 775)] = "ok"
-    out[u.isin(_PLACEHOLDERS) | u.isna()] = None
-    return _lookup(out.tolist(), codes, mmsi.index)
+    out = []
+    for u in uniques:
+        digits, valid, _country = _mmsi_one(str(u))
+        if valid is None:
+            out.append(None)
+        elif digits is None or len(digits) != 9 or not digits.isdigit():
+            out.append("format")
+        else:
+            out.append("ok" if 201 <= int(digits[:3]) <= 775 else "mid")
+    return _lookup(out, codes, mmsi.index)
 
 
 def _lookup(values: list[Any], codes: Any, index: Any) -> pd.Series:
