@@ -102,7 +102,11 @@ def latest_scores(store: Store, *, ports: Iterable[str] | None = None,
         cond = ds.field("ruleset_version") == ruleset_version
         flt = cond if flt is None else flt & cond
     frame = store.read("scores", scores_schema(), ports=ports, months=_months(since, until), filter=flt).to_pandas()
-    if len(frame) == 0:
-        return frame
-    frame = frame.sort_values(["version_id", "scored_at"])
-    return frame.drop_duplicates("version_id", keep="last").reset_index(drop=True)
+    return latest_score_rows(frame).reset_index(drop=True)
+
+
+def latest_score_rows(scores: pd.DataFrame) -> pd.DataFrame:
+    """Keep the most recent score row of each call version (by scored_at)."""
+    if len(scores) == 0:
+        return scores
+    return scores.sort_values(["version_id", "scored_at"]).drop_duplicates("version_id", keep="last")

@@ -132,10 +132,9 @@ def _scores_of(store: Store, version_ids: list[str], ports: list[str] | None = N
     from piu.schema import scores_schema
 
     flt = ds.field("version_id").isin(pa.array(sorted(set(version_ids)), type=pa.string()))
-    frame = store.read("scores", scores_schema(), ports=ports, months=months, filter=flt).to_pandas()
-    if len(frame) == 0:
-        return frame
-    return frame.sort_values(["version_id", "scored_at"]).drop_duplicates("version_id", keep="last")
+    from piu.queries import latest_score_rows
+
+    return latest_score_rows(store.read("scores", scores_schema(), ports=ports, months=months, filter=flt).to_pandas())
 
 
 def version_score(store: Store, version: Any) -> dict[str, Any]:

@@ -362,15 +362,15 @@ def _stored_scores(store: Store, version: str, *, ports: list[str] | None, since
 
     months = months_between(since, until or now_utc()) if since is not None else None
     cols = ["version_id", "persons_aboard", "score", "band", "ruleset_version", "scored_at"]
-    frame = store.read("scores", scores_schema(), ports=ports, months=months, columns=cols,
-                       filter=_score_filter(version, since, until)).to_pandas()
-    if len(frame) == 0:
-        return frame
-    return frame.sort_values(["version_id", "scored_at"]).drop_duplicates("version_id", keep="last")
+    from piu.queries import latest_score_rows
+
+    return latest_score_rows(store.read("scores", scores_schema(), ports=ports, months=months, columns=cols,
+                                        filter=_score_filter(version, since, until)).to_pandas())
 
 
 def with_hits(store: Store, frame: pd.DataFrame, version: str) -> pd.DataFrame:
     """Fill in the hits of rows whose score was reused (read only for these call versions)."""
+    from piu.queries import latest_score_rows
     from piu.schema import scores_schema
 
     if len(frame) == 0 or "hits" not in frame.columns or not frame["hits"].isna().any():
@@ -381,7 +381,7 @@ def with_hits(store: Store, frame: pd.DataFrame, version: str) -> pd.DataFrame:
     stored = store.read("scores", scores_schema(), ports=ports, months=months,
                         columns=["version_id", "hits", "scored_at"],
                         filter=_score_filter(version, None, None, missing.tolist())).to_pandas()
-    stored = stored.sort_values(["version_id", "scored_at"]).drop_duplicates("version_id", keep="last")
+    stored = latest_score_rows(stored)
     out = frame.copy()
     mapped = out["version_id"].map(stored.set_index("version_id")["hits"]).astype("str")
     out["hits"] = mapped.where(out["hits"].isna(), out["hits"].astype("object")).astype("str")
