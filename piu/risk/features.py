@@ -7,10 +7,13 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
+
+    from piu.risk.registry import RuleData
 
 # name -> (kind, description). kind is number | text | bool. This is the documented interface of
 # expression rules: add features, never rename one.
@@ -106,6 +109,72 @@ def codes(values: pd.Series) -> Any:
     return np.asarray(pd.factorize(values, use_na_sentinel=True)[0], dtype=np.int64)
 
 
+def given_codes(values: pd.Series) -> Any:
+    """Integer codes of a column as int64: equal values, equal codes; -1 where no value is given
+    (missing, or blank text - what `present` calls not given)."""
+    import numpy as np
+    import pandas as pd
+
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    out = np.asarray(codes, dtype=np.int64)
+    if values.dtype == "str":
+        out[~present(values).to_numpy(dtype=bool)] = -1
+    elif values.dtype == object:  # e.g. dates as Python objects: only a text value can be blank
+        blank = np.array([isinstance(u, str) and not u.strip() for u in uniques] + [False], dtype=bool)
+        out[blank[out]] = -1
+    return out
+
+
+def joint_codes(d: RuleData, column: str) -> tuple[Any, Any]:
+    """`given_codes` of a person column over d.persons and d.history_persons together: (persons' codes,
+    history persons' codes), equal codes for equal values on either side. Computed once per RuleData
+    (rules share them); history persons taken from `persons` (a full rescore) reuse the persons' codes."""
+    import numpy as np
+    import pandas as pd
+
+    key = ("joint_codes", column)
+    if key not in d.cache:
+        hp = d.history_persons
+        mine = d.persons[column]
+        if hp is None or len(hp) == 0:
+            d.cache[key] = (given_codes(mine), np.empty(0, dtype=np.int64))
+        elif "person_row" in hp.columns:
+            codes_ = given_codes(mine)
+            d.cache[key] = (codes_, codes_[hp["person_row"].to_numpy(dtype=np.int64)])
+        else:
+            both = given_codes(pd.concat([mine, hp[column]], ignore_index=True))
+            d.cache[key] = (both[:len(mine)], both[len(mine):])
+    return d.cache[key]
+
+
+def joint_vessel_codes(d: RuleData) -> tuple[Any, Any]:
+    """Codes of each person's vessel (`vessel_key` of its call) for d.persons and d.history_persons,
+    comparable across the two (-1: no vessel key)."""
+    import numpy as np
+    import pandas as pd
+
+    key = ("joint_codes", "vessel_key")
+    if key not in d.cache:
+        calls, hc = d.calls, d.history_calls
+        both = given_codes(pd.concat([calls["vessel_key"], hc["vessel_key"]], ignore_index=True))
+        mine_calls, their_calls = both[:len(calls)], both[len(calls):]
+        at = person_call_rows(d.persons, calls)
+        mine = np.where(at >= 0, mine_calls[np.maximum(at, 0)], -1)
+        theirs = their_calls[d.history_persons["hcall_row"].to_numpy(dtype=np.int64)]
+        d.cache[key] = (mine, theirs)
+    return d.cache[key]
+
+
+def person_call_rows(persons: pd.DataFrame, calls: pd.DataFrame) -> Any:
+    """Per person: the row of its call in `calls` (-1 when absent), from the `call_row` that `build`
+    adds when present."""
+    import numpy as np
+
+    if "call_row" in persons.columns:
+        return persons["call_row"].to_numpy(dtype=np.int64)
+    return call_positions(persons["version_id"], calls)
+
+
 def call_rows(persons: pd.DataFrame) -> Any:
     """Per person: an integer that is equal for persons of the same call version (int64).
 
@@ -163,7 +232,6 @@ def group_rows(frame: pd.DataFrame, key: str = "version_id", limit: int = 12) ->
     return lists, text
 
 
-# What agents write when they have no number: treated as missing, not as an invalid number.
 def imo_status(imo: pd.Series) -> pd.Series:
     """Per value: None when missing, 'ok', 'format' (not 7 digits) or 'check' (check digit fails).
 
@@ -172,15 +240,18 @@ def imo_status(imo: pd.Series) -> pd.Series:
     """
     import pandas as pd
 
+    codes, uniques = pd.factorize(imo, use_na_sentinel=True)
+    return _lookup([_imo_status_one(str(u)) for u in uniques], codes, imo.index)
+
+
+@lru_cache(maxsize=65536)
+def _imo_status_one(text: str) -> str | None:
+    """The status of one IMO text (memoised: calls and history calls share most vessels)."""
     from piu.io.normalise import _imo_one
 
-    codes, uniques = pd.factorize(imo, use_na_sentinel=True)
-    out = []
-    for u in uniques:
-        number, valid = _imo_one(str(u))
-        out.append(None if valid is None else "ok" if valid
-                   else "check" if number is not None and len(number) == 7 and number.isdigit() else "format")
-    return _lookup(out, codes, imo.index)
+    number, valid = _imo_one(text)
+    return (None if valid is None else "ok" if valid
+            else "check" if number is not None and len(number) == 7 and number.isdigit() else "format")
 
 
 def mmsi_status(mmsi: pd.Series) -> pd.Series:
@@ -191,19 +262,21 @@ def mmsi_status(mmsi: pd.Series) -> pd.Series:
     """
     import pandas as pd
 
+    codes, uniques = pd.factorize(mmsi, use_na_sentinel=True)
+    return _lookup([_mmsi_status_one(str(u)) for u in uniques], codes, mmsi.index)
+
+
+@lru_cache(maxsize=65536)
+def _mmsi_status_one(text: str) -> str | None:
+    """The status of one MMSI text (memoised like `_imo_status_one`)."""
     from piu.io.normalise import _mmsi_one
 
-    codes, uniques = pd.factorize(mmsi, use_na_sentinel=True)
-    out = []
-    for u in uniques:
-        digits, valid, _country = _mmsi_one(str(u))
-        if valid is None:
-            out.append(None)
-        elif digits is None or len(digits) != 9 or not digits.isdigit():
-            out.append("format")
-        else:
-            out.append("ok" if 201 <= int(digits[:3]) <= 775 else "mid")
-    return _lookup(out, codes, mmsi.index)
+    digits, valid, _country = _mmsi_one(text)
+    if valid is None:
+        return None
+    if digits is None or len(digits) != 9 or not digits.isdigit():
+        return "format"
+    return "ok" if 201 <= int(digits[:3]) <= 775 else "mid"
 
 
 def _lookup(values: list[Any], codes: Any, index: Any) -> pd.Series:

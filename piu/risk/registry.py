@@ -49,7 +49,9 @@ class RuleData:
     calls: one row per call version being scored, with the features of `piu.risk.features`.
     persons: the persons of those call versions, with person features (age_at_call, ...).
     history_calls: current versions of every call in the history window (all ports), light columns.
-    history_persons: persons of history calls that can matter (same documents, same vessels).
+    history_persons: persons of history calls that can matter (same documents, same vessels), with
+        `hcall_row` (the row of the person's call in history_calls) and, when they were taken from
+        `persons` (a full rescore), `person_row` (the same person's row in persons).
     reference: small reference tables by name (flag ratings, vessel norms).
     """
 
@@ -58,6 +60,9 @@ class RuleData:
     history_calls: pd.DataFrame | None = None
     history_persons: pd.DataFrame | None = None
     reference: Mapping[str, Any] = field(default_factory=dict)
+    # values derived once per scoring run and shared by rules (e.g. integer codes of person columns,
+    # see `piu.risk.features.joint_codes`); not part of the data
+    cache: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 RuleFunc = Callable[[RuleData, Mapping[str, Any]], "pd.DataFrame"]

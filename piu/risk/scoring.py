@@ -151,7 +151,7 @@ def score_frames(calls: pd.DataFrame, persons: pd.DataFrame, config: RulesConfig
                  reference: dict[str, Any] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Score call versions given as DataFrames: (summary per call, hits)."""
     features, pfeat = feat.build(calls, persons)
-    if history_calls is not None:
+    if history_calls is not None and "vessel_key" not in history_calls.columns:
         history_calls = _with_vessel_key(history_calls)
     data = RuleData(calls=features, persons=pfeat, history_calls=history_calls, history_persons=history_persons,
                     reference=reference if reference is not None else reference_tables(None, config))
@@ -208,6 +208,7 @@ def _related_calls(store: Store, calls: pd.DataFrame, persons: pd.DataFrame, sin
 def load_history(store: Store, calls: pd.DataFrame, persons: pd.DataFrame,
                  config: RulesConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
     """History for the calls being scored: calls in the window, and persons that can matter."""
+    import numpy as np
     import pandas as pd
     import pyarrow.compute as pc
     import pyarrow.dataset as ds
@@ -226,31 +227,33 @@ def load_history(store: Store, calls: pd.DataFrame, persons: pd.DataFrame,
         hcalls = _with_vessel_key(current_calls(store, since=since, until=until, columns=HISTORY_CALL_COLUMNS))
     keys = feat.vessel_key(calls).dropna().unique()
     related = hcalls.loc[feat.isin(hcalls["vessel_key"], keys), "version_id"]
-    docs = persons.loc[feat.present(persons["doc_number"]), "doc_number"].unique()
     # crew are matched by name only inside related calls, which the filter already keeps
     if set(HISTORY_PERSON_COLUMNS) <= set(persons.columns) and feat.isin(hcalls["version_id"], calls["version_id"]).all():
         # every history call is being scored (e.g. a full rescore): its persons are already in memory, in
-        # the store's order (files are read in one sorted order), so they are not read a second time
+        # the store's order (files are read in one sorted order), so they are not read a second time.
+        # The persons' own documents are the documents searched for, so "shares a document" is "has one".
         keep = (feat.isin(persons["version_id"], hcalls["version_id"])
-                & (feat.isin(persons["version_id"], related) | feat.isin(persons["doc_number"], pd.Series(docs))))
+                & (feat.isin(persons["version_id"], related) | feat.present(persons["doc_number"]).to_numpy()))
         hpersons = persons[HISTORY_PERSON_COLUMNS]  # copy-on-write: no copy while nothing is dropped
-        hpersons = (hpersons if keep.all() else hpersons[keep]).reset_index(drop=True)
+        rows = np.arange(len(persons)) if keep.all() else np.flatnonzero(keep)
+        hpersons = (hpersons if keep.all() else hpersons.iloc[rows]).reset_index(drop=True)
+        hpersons["person_row"] = rows.astype("int64")
     else:
+        docs = persons.loc[feat.present(persons["doc_number"]), "doc_number"].unique()
         wanted = (ds.field("version_id").isin(_text_array(related))
                   | ds.field("doc_number").isin(_text_array(pd.Series(docs))))
         table = store.read("persons", persons_schema(), months=months_between(since, until),
                            columns=HISTORY_PERSON_COLUMNS,
                            filter=ds.field("version_id").isin(_text_array(hcalls["version_id"])) & wanted)
         hpersons = table.to_pandas()
-    # each history person gets its call's columns: an inner many-to-one join done as a lookup
-    # (call version ids are unique), which keeps the persons' order as the merge did
-    info = hcalls[["version_id", "call_id", "call_time", "port", "direction", "vessel_key", "vessel_name", "imo"]]
-    at = pc.index_in(_text_array(hpersons["version_id"]), value_set=_text_array(info["version_id"]))
+    # each history person gets the row of its call in hcalls (call version ids are unique): rules look
+    # the call's columns up for the few rows they compare, instead of copying them to every person
+    at = pc.index_in(_text_array(hpersons["version_id"]), value_set=_text_array(hcalls["version_id"]))
     at = at.to_numpy(zero_copy_only=False)
     found = ~pd.isna(at)
-    hpersons = hpersons[found].reset_index(drop=True)
-    rows = info.iloc[at[found].astype("int64")].reset_index(drop=True)
-    hpersons = pd.concat([hpersons, rows.drop(columns=["version_id"])], axis=1)
+    if not found.all():
+        hpersons = hpersons[found].reset_index(drop=True)
+    hpersons["hcall_row"] = at[found].astype("int64")
     return hcalls, hpersons
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from piu.risk.features import call_column, call_positions, group_rows, imo_status, isin, mmsi_status, present
+from piu.risk.features import (call_positions, given_codes, group_rows, imo_status, joint_codes, joint_vessel_codes,
+                               mmsi_status, person_call_rows, present)
 from piu.risk.registry import Param, RuleData, hits_frame, no_hits, rule
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -43,6 +44,14 @@ def _gap_text(delta: pd.Series) -> pd.Series:
     return (hours.astype("str") + " h").where(hours < 48, days.astype("str") + " days")
 
 
+def _pair_codes(a: pd.Series, b: pd.Series) -> tuple[Any, Any]:
+    """`given_codes` of two columns together: (a's codes, b's codes), equal values equal codes."""
+    import pandas as pd
+
+    both = given_codes(pd.concat([a, b], ignore_index=True))
+    return both[:len(a)], both[len(a):]
+
+
 def _diff(a: pd.Series, b: pd.Series) -> pd.Series:
     """True where both values are given and differ."""
     return (present(a) & present(b) & (a.astype("str") != b.astype("str"))).fillna(False).astype(bool)
@@ -72,13 +81,10 @@ def identity_change(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
     hh = hh.assign(imo_ok=imo_status(hh["imo"]) == "ok", mmsi_ok=mmsi_status(hh["mmsi"]) == "ok",
                    call_time=_utc(hh["call_time"]))
     out = []
-
-    def given(s: pd.Series) -> pd.Series:
-        return s.where(present(s))
-
     # only an IMO seen with two names, flags or MMSIs (an MMSI with two IMOs) can fire: a vessel's
     # other calls under one identity are dropped before the self-merge, which grows with calls per vessel
-    keep_t, keep_h = _varying(t, hh, ["imo"], [(given(t[c]), given(hh[c])) for c in ("vessel_name_key", "flag", "mmsi")],
+    keep_t, keep_h = _varying([_pair_codes(t["imo"], hh["imo"])],
+                              [_pair_codes(t[c], hh[c]) for c in ("vessel_name_key", "flag", "mmsi")],
                               t["imo_ok"].to_numpy(dtype=bool), hh["imo_ok"].to_numpy(dtype=bool))
     m = t[keep_t].merge(hh[keep_h], on="imo", suffixes=("", "_h"))
     m = m[(m["call_id"] != m["call_id_h"]) & ((m["call_time"] - m["call_time_h"]).abs() <= window)]
@@ -103,7 +109,7 @@ def identity_change(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
         out.append(hits_frame(near["version_id"], ev))
     both_t = (t["mmsi_ok"] & t["imo_ok"]).to_numpy(dtype=bool)
     both_h = (hh["mmsi_ok"] & hh["imo_ok"]).to_numpy(dtype=bool)
-    keep_t, keep_h = _varying(t, hh, ["mmsi"], [(t["imo"], hh["imo"])], both_t, both_h)
+    keep_t, keep_h = _varying([_pair_codes(t["mmsi"], hh["mmsi"])], [_pair_codes(t["imo"], hh["imo"])], both_t, both_h)
     m = t[keep_t].merge(hh[keep_h], on="mmsi", suffixes=("", "_h"))
     m = m[(m["call_id"] != m["call_id_h"]) & ((m["call_time"] - m["call_time_h"]).abs() <= window)
           & (m["imo"] != m["imo_h"])]
@@ -132,51 +138,57 @@ def _doc_persons(d: RuleData, keep: Any) -> pd.DataFrame:
     return ps.assign(call_time=_utc(ps["call_time"]), date_of_birth=pd.to_datetime(ps["date_of_birth"], errors="coerce"))
 
 
-def _usable_docs(persons: pd.DataFrame, min_length: int) -> Any:
-    """Mask of persons with a document number of at least `min_length` characters."""
-    doc = persons["doc_number"]
-    return (present(doc) & (doc.str.len() >= min_length)).to_numpy(dtype=bool)
+def _usable_docs(d: RuleData, min_length: int) -> Any:
+    """Mask of the scored persons with a document number of at least `min_length` characters."""
+    doc = d.persons["doc_number"]
+    return (joint_codes(d, "doc_number")[0] >= 0) & (doc.str.len() >= min_length).fillna(False).to_numpy(dtype=bool)
 
 
 def _history_docs(d: RuleData, keep: Any) -> pd.DataFrame:
-    """History persons where `keep`, with call_time and date_of_birth as timestamps (candidates only)."""
+    """History persons where `keep`, with their call's columns (looked up by `hcall_row` for these rows
+    only) and call_time and date_of_birth as timestamps (candidates only)."""
+    import numpy as np
     import pandas as pd
 
     hp = d.history_persons
-    hp = hp[[c for c in HISTORY_DOC_COLUMNS if c in hp.columns]][keep]
-    return hp.assign(call_time=_utc(hp["call_time"]), date_of_birth=pd.to_datetime(hp["date_of_birth"], errors="coerce"))
+    out = hp[["doc_number", "doc_issuer", "name_key", "date_of_birth"]][keep]
+    rows = hp["hcall_row"].to_numpy(dtype=np.int64)[keep]
+    hc = d.history_calls
+    calls = {c: pd.Series(hc[c].array.take(rows), index=out.index) for c in HISTORY_DOC_COLUMNS if c not in out.columns}
+    out = out.assign(**calls)
+    return out.assign(call_time=_utc(out["call_time"]), date_of_birth=pd.to_datetime(out["date_of_birth"], errors="coerce"))
 
 
-def _varying(mine: pd.DataFrame, theirs: pd.DataFrame, keys: list[str],
-             values: list[tuple[pd.Series, pd.Series]], mine_rows: Any, their_rows: Any) -> tuple[Any, Any]:
-    """Masks over `mine` and `theirs`: rows (of mine_rows / their_rows) whose key has two or more distinct
-    given values of some column among those rows.
+def _varying(keys: list[tuple[Any, Any]], values: list[tuple[Any, Any]], mine_rows: Any,
+             their_rows: Any) -> tuple[Any, Any]:
+    """Masks over the scored persons ("mine") and the history persons ("theirs"): rows (of mine_rows /
+    their_rows) whose key has two or more distinct given values of some column among those rows.
 
-    A rule that merges `mine` with `theirs` on `keys` and fires only where a value differs between the
+    A rule that merges mine with theirs on the keys and fires only where a value differs between the
     two sides (both given) can only fire on such keys; every other row is dropped before the merge
     (most documents are the same crew member's on the same vessel call after call). Values are compared
-    as stored, which can only keep more rows than the rule's own comparison, never fewer. `values` are
-    (mine's column, theirs's column) pairs; a null value is "not given". Whole columns are factorized
-    (no row is copied to cut them first).
+    as coded, which can only keep more rows than the rule's own comparison, never fewer. `keys` and
+    `values` are (mine's codes, theirs's codes) pairs from `joint_codes` (-1: not given).
     """
     import numpy as np
     import pandas as pd
 
-    n = len(mine)
+    n = len(keys[0][0])
     rows = np.concatenate([np.asarray(mine_rows, dtype=bool), np.asarray(their_rows, dtype=bool)])
     key = None
-    for k in keys:  # one integer per key over both frames (a null key is a key of its own)
-        c, u = pd.factorize(pd.concat([mine[k], theirs[k]], ignore_index=True), use_na_sentinel=False)
-        key = c if key is None else pd.factorize(key.astype("int64") * (len(u) + 1) + c)[0]
+    for a, b in keys:  # one integer per key over both sides (a missing key is a key of its own)
+        k = np.concatenate([a, b]) + 1
+        key = k if key is None else pd.factorize(key * (int(k.max(initial=0)) + 1) + k)[0].astype(np.int64)
     if key is None or not rows.any():
-        return np.zeros(n, dtype=bool), np.zeros(len(theirs), dtype=bool)
+        return np.zeros(n, dtype=bool), np.zeros(len(rows) - n, dtype=bool)
     size = int(key.max()) + 1
     varies = np.zeros(size, dtype=bool)
     for a, b in values:
-        codes, uniques = pd.factorize(pd.concat([a, b], ignore_index=True))  # -1: not given
+        codes = np.concatenate([a, b])
         given = rows & (codes >= 0)
-        pairs = pd.unique(key[given].astype("int64") * (len(uniques) + 1) + codes[given])
-        varies |= np.bincount(pairs // (len(uniques) + 1), minlength=size) >= 2
+        width = int(codes.max(initial=0)) + 1
+        pairs = pd.unique(key[given] * width + codes[given])
+        varies |= np.bincount(pairs // width, minlength=size) >= 2
     hit = varies[key] & rows
     return hit[:n], hit[n:]
 
@@ -196,13 +208,10 @@ def document_reused(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
 
     if d.history_persons is None or len(d.history_persons) == 0:
         return no_hits()
-    mine, theirs = d.persons, d.history_persons
+    doc = joint_codes(d, "doc_number")
     # only documents seen under two names or two dates of birth can be reused
-    keep_t, keep_h = _varying(mine, theirs, ["doc_number"],
-                              [(mine["name_key"].where(present(mine["name_key"])),
-                                theirs["name_key"].where(present(theirs["name_key"]))),
-                               (mine["date_of_birth"], theirs["date_of_birth"])],
-                              _usable_docs(mine, int(p["min_length"])), present(theirs["doc_number"]).to_numpy())
+    keep_t, keep_h = _varying([doc], [joint_codes(d, "name_key"), joint_codes(d, "date_of_birth")],
+                              _usable_docs(d, int(p["min_length"])), doc[1] >= 0)
     t = _doc_persons(d, keep_t)
     h = _history_docs(d, keep_h)
     m = t.merge(h[["doc_number", "doc_issuer", "name_key", "date_of_birth", "call_id", "call_time", "port",
@@ -244,14 +253,9 @@ def person_on_two_vessels(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
 
     if d.history_persons is None or len(d.history_persons) == 0:
         return no_hits()
-    mine, theirs = d.persons, d.history_persons
+    doc, name = joint_codes(d, "doc_number"), joint_codes(d, "name_key")
     # only a document and name seen on two vessels can be on two vessels at once
-    vessel = call_column(mine["version_id"], d.calls, "vessel_key")
-    keep_t, keep_h = _varying(mine, theirs, ["doc_number", "name_key"],
-                              [(vessel.where(present(vessel)),
-                                theirs["vessel_key"].where(present(theirs["vessel_key"])))],
-                              _usable_docs(mine, 1) & present(mine["name_key"]).to_numpy(),
-                              present(theirs["doc_number"]).to_numpy())
+    keep_t, keep_h = _varying([doc, name], [joint_vessel_codes(d)], _usable_docs(d, 1) & (name[0] >= 0), doc[1] >= 0)
     t = _doc_persons(d, keep_t)
     h = _history_docs(d, keep_h)
     m = t.merge(h[["doc_number", "name_key", "call_id", "call_time", "port", "direction", "vessel_key",
@@ -297,38 +301,44 @@ def _previous_calls(targets: pd.DataFrame, h: pd.DataFrame, *, same_port: bool, 
     return merged[merged["prev_version_id"].notna() & (merged["prev_call_id"] != merged["call_id"])]
 
 
-def _present_in(people: pd.DataFrame, others: pd.DataFrame, key: str, other_key: str) -> Any:
-    """Per row of `people`: is the same document or name in `others` (matched on key/other_key)?
+def _present_in(mine_key: Any, mine: Mapping[str, Any], their_key: Any, theirs: Mapping[str, Any]) -> Any:
+    """Per row of `mine`: is the same document or name among `theirs` rows of the same key?
 
-    Keys and values are factorized over both frames and compared as integer pairs (an exact match,
-    as a merge would make), instead of merging two long string tables per column.
+    Keys are integers (a call, a pair of calls); `mine` and `theirs` map "doc_number", "name_key" and
+    "date_of_birth" to their `joint_codes` on those rows (-1: not given). An exact match of integer
+    pairs, as a merge on the strings would make.
     """
     import numpy as np
     import pandas as pd
 
-    n = len(people)
+    n = len(mine_key)
     found = np.zeros(n, dtype=bool)
-    if n == 0 or len(others) == 0:
+    if n == 0 or len(their_key) == 0:
         return found
-    keys, _ = pd.factorize(pd.concat([people[key], others[other_key]], ignore_index=True), use_na_sentinel=False)
+    mk, tk = np.asarray(mine_key, dtype=np.int64), np.asarray(their_key, dtype=np.int64)
+    md, td = mine["date_of_birth"], theirs["date_of_birth"]
     for col in ("doc_number", "name_key"):
-        values = pd.concat([people[col], others[col]], ignore_index=True)
-        given = present(values).to_numpy()
-        codes, uniques = pd.factorize(values, use_na_sentinel=False)
-        pairs = keys.astype("int64") * (len(uniques) + 1) + codes
-        mine, theirs = given[:n], given[n:]
-        if col == "name_key" and "date_of_birth" in people.columns and "date_of_birth" in others.columns:
+        mc, tc = mine[col], theirs[col]
+        width = int(max(mc.max(initial=0), tc.max(initial=0))) + 1
+        mp, tp = mk * width + mc, tk * width + tc
+        mgiven, tgiven = mc >= 0, tc >= 0
+        if col == "name_key":
             # a name alone is weak (crews share common names): with a date of birth on both sides,
             # the name counts only together with it; without one, the name alone still counts
-            dob = pd.concat([people["date_of_birth"], others["date_of_birth"]], ignore_index=True)
-            dcodes, duniq = pd.factorize(dob, use_na_sentinel=True)
-            has = dcodes >= 0
-            with_dob = pairs * (len(duniq) + 1) + np.where(has, dcodes, 0)
-            sure = mine & has[:n]
-            found[sure] |= pd.Series(with_dob[:n][sure]).isin(with_dob[n:][theirs & has[n:]]).to_numpy()
-            mine = mine & ~has[:n]
-        found[mine] |= pd.Series(pairs[:n][mine]).isin(pairs[n:][theirs]).to_numpy()
+            codes, _ = pd.factorize(np.concatenate([mp, tp]))  # numbered pairs: room for the date
+            dwidth = int(max(md.max(initial=0), td.max(initial=0))) + 1
+            both = codes.astype(np.int64) * dwidth + np.concatenate([np.maximum(md, 0), np.maximum(td, 0)])
+            sure = mgiven & (md >= 0)
+            found[sure] |= pd.Series(both[:n][sure]).isin(both[n:][tgiven & (td >= 0)]).to_numpy()
+            mgiven = mgiven & (md < 0)
+        found[mgiven] |= pd.Series(mp[mgiven]).isin(tp[tgiven]).to_numpy()
     return found
+
+
+def _codes_at(d: RuleData, side: int, rows: Any) -> dict[str, Any]:
+    """The document, name and date-of-birth codes of some rows of the persons (side 0) or the
+    history persons (side 1)."""
+    return {c: joint_codes(d, c)[side][rows] for c in ("doc_number", "name_key", "date_of_birth")}
 
 
 @rule(id="crew-missing-on-departure", title="Crew who arrived are missing on departure",
@@ -342,34 +352,50 @@ def _present_in(people: pd.DataFrame, others: pd.DataFrame, key: str, other_key:
       params=(Param("max_days", 30, "longest stay in port between the arrival and the departure"),))
 def crew_missing_on_departure(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
     """Arrival crew absent from the departure list without a sign-off."""
+    import numpy as np
+    import pandas as pd
+
     if d.history_calls is None or d.history_persons is None:
         return no_hits()
     deps = d.calls[(d.calls["direction"] == "departure") & (d.calls["crew_listed"] > 0).fillna(False)]
     pairs = _previous_calls(deps, d.history_calls, same_port=True, direction="arrival", max_days=int(p["max_days"]))
     if len(pairs) == 0:
         return no_hits()
-    hp = d.history_persons
-    cols = ["version_id", "doc_number", "name_key", "date_of_birth", "disembark_port", "source_row"]
-    # only the arrivals paired with a departure, and only those departures' crew, are compared
-    arr_crew = hp[cols][(hp["role"] == "crew").to_numpy() & isin(hp["version_id"], pairs["prev_version_id"])].merge(pairs[["version_id", "prev_version_id", "prev_call_id", "port"]],
-                                              left_on="version_id", right_on="prev_version_id",
-                                              suffixes=("_arr", ""))
-    if len(arr_crew) == 0:
+    pairs = pairs.reset_index(drop=True)
+    hp, hc = d.history_persons, d.history_calls
+    hrow = hp["hcall_row"].to_numpy(dtype=np.int64)
+    # the arrival crew of each pair (an arrival may pair with more than one departure), in the
+    # history persons' order, as integer rows; only they and the paired departures' crew are compared
+    arrival = call_positions(pairs["prev_version_id"], hc)
+    is_arrival = np.zeros(len(hc), dtype=bool)
+    is_arrival[arrival] = True
+    ai = np.flatnonzero((hp["role"] == "crew").to_numpy(dtype=bool) & is_arrival[hrow])
+    arr = pd.DataFrame({"row": ai, "hcall": hrow[ai]}).merge(
+        pd.DataFrame({"hcall": arrival, "pair": np.arange(len(pairs))}), on="hcall")
+    if len(arr) == 0:
         return no_hits()
-    arr_crew = arr_crew.reset_index(drop=True)
-    dep_crew = d.persons[["version_id", "doc_number", "name_key", "date_of_birth"]][
-        (d.persons["role"] == "crew").to_numpy() & isin(d.persons["version_id"], pairs["version_id"])]
-    here = _present_in(arr_crew, dep_crew, "version_id", "version_id")
-    signed_off = (arr_crew["disembark_port"].astype("str").str.upper() == arr_crew["port"].astype("str")).fillna(False)
-    missing = arr_crew[~here & ~signed_off.to_numpy()]
-    if len(missing) == 0:
+    pair_of_call = np.full(len(d.calls), -1, dtype=np.int64)
+    pair_of_call[call_positions(pairs["version_id"], d.calls)] = np.arange(len(pairs))
+    at = person_call_rows(d.persons, d.calls)
+    dep_pair = np.where(at >= 0, pair_of_call[np.maximum(at, 0)], -1)
+    di = np.flatnonzero((d.persons["role"] == "crew").to_numpy(dtype=bool) & (dep_pair >= 0))
+    rows, pair = arr["row"].to_numpy(), arr["pair"].to_numpy()
+    here = _present_in(pair, _codes_at(d, 1, rows), dep_pair[di], _codes_at(d, 0, di))
+    port = pairs["port"].to_numpy(dtype=object)[pair]
+    signed_off = (hp["disembark_port"].iloc[rows].astype("str").str.upper().to_numpy(dtype=object) == port)
+    keep = ~here & ~signed_off.astype(bool)
+    if not keep.any():
         return no_hits()
+    missing = pd.DataFrame({"version_id": pairs["version_id"].to_numpy(dtype=object)[pair[keep]],
+                            "prev_call_id": pairs["prev_call_id"].to_numpy(dtype=object)[pair[keep]],
+                            "source_row": hp["source_row"].to_numpy()[rows[keep]]})
+    missing = missing.astype({"version_id": "str", "prev_call_id": "str"})
     _, texts = group_rows(missing)
     g = missing.groupby("version_id", sort=False)
     n = g.size()
-    arr = g["prev_call_id"].first()
+    arr_id = g["prev_call_id"].first()
     ev = (n.astype("str") + n.map(lambda k: " crew member" if k == 1 else " crew members").astype("str")
-          + " on the arrival list " + arr + n.map(lambda k: " (row " if k == 1 else " (rows ").astype("str")
+          + " on the arrival list " + arr_id + n.map(lambda k: " (row " if k == 1 else " (rows ").astype("str")
           + texts.reindex(n.index)
           + ") not on this departure list")
     return hits_frame(n.index.to_series(), ev)
@@ -386,39 +412,44 @@ def crew_missing_on_departure(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame
               Param("min_crew", 4, "smallest crew judged")))
 def crew_turnover(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
     """More than max_share of the crew is new since the vessel's previous call."""
+    import numpy as np
+
     if d.history_calls is None or d.history_persons is None:
         return no_hits()
-    hp = d.history_persons
-    with_crew = hp.loc[hp["role"] == "crew", "version_id"].unique()
-    h = d.history_calls[isin(d.history_calls["version_id"], with_crew)]
+    hp, hc = d.history_persons, d.history_calls
+    hrow = hp["hcall_row"].to_numpy(dtype=np.int64)
+    h_crew = (hp["role"] == "crew").to_numpy(dtype=bool)
+    with_crew = np.zeros(len(hc), dtype=bool)
+    with_crew[hrow[h_crew]] = True
     targets = d.calls[(d.calls["crew_listed"] >= int(p["min_crew"])).fillna(False)]
-    pairs = _previous_calls(targets, h, same_port=False, direction=None, max_days=int(p["max_days"]))
+    pairs = _previous_calls(targets, hc[with_crew], same_port=False, direction=None, max_days=int(p["max_days"]))
     if len(pairs) == 0:
         return no_hits()
-    crew = d.persons[["version_id", "doc_number", "name_key", "date_of_birth", "source_row"]][
-        (d.persons["role"] == "crew").to_numpy() & isin(d.persons["version_id"], pairs["version_id"])]
-    # one previous call per call: the merge on version_id is a lookup, in the crew's order
-    at = call_positions(crew["version_id"], pairs)
-    crew = crew[at >= 0].reset_index(drop=True).assign(
-        prev_version_id=pairs["prev_version_id"].iloc[at[at >= 0]].reset_index(drop=True))
-    prev = hp[["version_id", "doc_number", "name_key", "date_of_birth"]][
-        (hp["role"] == "crew").to_numpy() & isin(hp["version_id"], pairs["prev_version_id"])].rename(
-        columns={"version_id": "prev_version_id"})
-    known = _present_in(crew, prev, "prev_version_id", "prev_version_id")
-    crew = crew.assign(new=~known)
-    g = crew.groupby("version_id")
-    total, new = g.size(), g["new"].sum()
-    hit = (new / total) > float(p["max_share"])
+    pairs = pairs.reset_index(drop=True)
+    # integer rows only: each scored call's pair, each pair's previous call in the history calls
+    pair_of_call = np.full(len(d.calls), -1, dtype=np.int64)
+    pair_of_call[call_positions(pairs["version_id"], d.calls)] = np.arange(len(pairs))
+    at = person_call_rows(d.persons, d.calls)
+    pair = np.where(at >= 0, pair_of_call[np.maximum(at, 0)], -1)
+    ci = np.flatnonzero((d.persons["role"] == "crew").to_numpy(dtype=bool) & (pair >= 0))
+    prev = call_positions(pairs["prev_version_id"], hc)
+    is_prev = np.zeros(len(hc), dtype=bool)
+    is_prev[prev] = True
+    pi = np.flatnonzero(h_crew & is_prev[hrow])
+    known = _present_in(prev[pair[ci]], _codes_at(d, 0, ci), hrow[pi], _codes_at(d, 1, pi))
+    total = np.bincount(pair[ci], minlength=len(pairs))
+    new = np.bincount(pair[ci][~known], minlength=len(pairs))
+    hit = (total > 0) & (new / np.maximum(total, 1) > float(p["max_share"]))
     if not hit.any():
         return no_hits()
-    vids = hit[hit].index
-    fresh = crew[crew["new"].to_numpy() & isin(crew["version_id"], vids)]
-    lists, texts = group_rows(fresh)
-    info = pairs.set_index("version_id").reindex(vids)
+    fresh = ci[~known & hit[pair[ci]]]
+    lists, texts = group_rows(d.persons[["version_id", "source_row"]].iloc[fresh])
+    info = pairs[hit].assign(total=total[hit], new=new[hit]).set_index("version_id").sort_index()
+    vids = info.index
     gap = _utc(info["call_time"]) - _utc(info["prev_time"])
-    pct = (new[vids] * 100 / total[vids]).round().astype("int64").astype("str")
-    ev = (new[vids].astype("str") + " of " + total[vids].astype("str") + " crew (" + pct
+    pct = (info["new"] * 100 / info["total"]).round().astype("int64").astype("str")
+    ev = (info["new"].astype("str") + " of " + info["total"].astype("str") + " crew (" + pct
           + "%) were not on the crew list of the previous call " + info["prev_call_id"].astype("str") + ", "
-          + _gap_text(gap) + " earlier" + new[vids].map(lambda k: " (row " if k == 1 else " (rows ").astype("str")
+          + _gap_text(gap) + " earlier" + info["new"].map(lambda k: " (row " if k == 1 else " (rows ").astype("str")
           + texts.reindex(vids) + ")")
     return hits_frame(vids.to_series(), ev, lists.reindex(vids))

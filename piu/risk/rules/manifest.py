@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from piu.risk.features import call_column, call_rows, codes, group_rows, present, repeated, vessel_words
+from piu.risk.features import call_column, call_rows, group_rows, joint_codes, repeated, vessel_words
 from piu.risk.registry import Param, RuleData, hits_frame, merge_hits, no_hits, rule
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -58,10 +58,12 @@ def duplicate_document(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
     """The same document number twice in a call, or one person on the crew and passenger lists."""
     persons = d.persons
     doc = persons["doc_number"]
-    usable = (present(doc) & (doc.str.len() >= int(p["min_length"]))).to_numpy(copy=True)
+    doc_codes = joint_codes(d, "doc_number")[0]
+    usable = (doc_codes >= 0) & (doc.str.len() >= int(p["min_length"])).fillna(False).to_numpy(dtype=bool)
     # duplicates are found on the two key columns, so only their rows are copied with every column
     # (integer keys: the call's row and the document's code, so no pair of strings is hashed per row)
-    usable[usable] = repeated(call_rows(persons)[usable], codes(doc[usable]))
+    rows = call_rows(persons)
+    usable[usable] = repeated(rows[usable], doc_codes[usable])
     docs = persons[usable]
     # the same number from two different issuers is two documents, not a duplicate
     issuers = docs.groupby(["version_id", "doc_number"])["doc_issuer"].transform("nunique")
@@ -77,11 +79,10 @@ def duplicate_document(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
         ev = ("document " + first["doc_number"] + issuer + " listed " + n.astype("str") + " times ("
               + _rows_word(lists) + " " + texts + ")")
         out.append(hits_frame(first["version_id"], ev, lists))
-    named = (present(persons["name_key"]) & persons["date_of_birth"].notna()).to_numpy(copy=True)
+    name_codes, dob_codes = joint_codes(d, "name_key")[0], joint_codes(d, "date_of_birth")[0]
+    named = (name_codes >= 0) & (dob_codes >= 0)
     # a name and date of birth on both lists appears at least twice in its call: others cannot be on both
-    # the same name twice in a call (integer keys) first, then the date of birth on those few rows
-    named[named] = repeated(call_rows(persons)[named], codes(persons["name_key"][named]))
-    named[named] = persons[["version_id", "name_key", "date_of_birth"]][named].duplicated(keep=False).to_numpy()
+    named[named] = repeated(rows[named], name_codes[named], dob_codes[named])
     named = persons[named]
     roles = named.groupby(["version_id", "name_key", "date_of_birth"])["role"].transform("nunique")
     both = named[roles >= 2]
