@@ -142,7 +142,12 @@ def joint_codes(d: RuleData, column: str) -> tuple[Any, Any]:
             codes_ = given_codes(mine)
             d.cache[key] = (codes_, codes_[hp["person_row"].to_numpy(dtype=np.int64)])
         else:
-            both = given_codes(pd.concat([mine, hp[column]], ignore_index=True))
+            theirs = hp[column]
+            if mine.dtype != theirs.dtype and "datetime64" in f"{mine.dtype}{theirs.dtype}":
+                # dates as Python objects on one side, timestamps on the other: equal dates, equal codes
+                mine, theirs = (pd.to_datetime(mine, errors="coerce").astype("datetime64[us]"),
+                                pd.to_datetime(theirs, errors="coerce").astype("datetime64[us]"))
+            both = given_codes(pd.concat([mine, theirs], ignore_index=True))
             d.cache[key] = (both[:len(mine)], both[len(mine):])
     return d.cache[key]
 

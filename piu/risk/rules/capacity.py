@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from piu.risk.features import call_column, group_rows, vessel_words
+from piu.risk.features import group_rows, person_call_rows, vessel_words
 from piu.risk.registry import Param, RuleData, hits_frame, no_hits, rule
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -137,20 +137,35 @@ def crew_joined_last_port(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
     """More than max_share of the crew embarked at the last port."""
     import pandas as pd
 
-    crew = d.persons[["version_id", "embark_port", "source_row"]][(d.persons["role"] == "crew").to_numpy()]
-    if len(crew) == 0:
+    import numpy as np
+
+    persons = d.persons
+    is_crew = (persons["role"] == "crew").to_numpy(dtype=bool)
+    if not is_crew.any():
         return no_hits()
-    last = call_column(crew["version_id"], d.calls, "last_port")
-    embark = crew["embark_port"].astype("str").str.strip().str.upper()
-    joined = (embark == last.astype("str").str.strip().str.upper()).fillna(False) & last.notna() & crew["embark_port"].notna()
-    g = pd.DataFrame({"version_id": crew["version_id"], "joined": joined.astype(int),
-                      "with_data": crew["embark_port"].notna().astype(int), "one": 1}).groupby("version_id").sum()
+    # counted per call row with integers; ports compared as codes over both columns
+    at = person_call_rows(persons, d.calls)
+    crew = is_crew & (at >= 0)
+    last, embark = d.calls["last_port"], persons["embark_port"]
+    codes, _ = pd.factorize(pd.concat([last.astype("str").str.strip().str.upper(),
+                                       embark.astype("str").str.strip().str.upper()], ignore_index=True))
+    last_code, embark_code = codes[:len(last)], codes[len(last):]
+    with_last = last.notna().to_numpy(dtype=bool)
+    given = embark.notna().to_numpy(dtype=bool)
+    row = np.maximum(at, 0)
+    joined_all = crew & given & with_last[row] & (embark_code == last_code[row]) & (embark_code >= 0)
+    n = len(d.calls)
+    counts = pd.DataFrame({"joined": np.bincount(at[joined_all], minlength=n),
+                           "with_data": np.bincount(at[crew & given], minlength=n),
+                           "one": np.bincount(at[crew], minlength=n)}, index=d.calls["version_id"].to_numpy())
+    g = counts[counts["one"] > 0].sort_index()
     share = g["joined"] / g["one"]
     hit = (g["with_data"] > 0) & (share > float(p["max_share"])) & (g["joined"] >= int(p["min_joined"]))
     if not hit.any():
         return no_hits()
     g = g[hit]
-    who = crew[joined & crew["version_id"].isin(g.index)]
+    who = persons[["version_id", "embark_port", "source_row"]][joined_all]
+    who = who[who["version_id"].isin(g.index)]
     lists, texts = group_rows(who)
     port = who.groupby("version_id", sort=False)["embark_port"].first().astype("str").str.upper()
     pct = (g["joined"] * 100 / g["one"]).round().astype("int64").astype("str")

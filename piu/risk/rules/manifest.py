@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from piu.risk.features import call_column, call_rows, group_rows, joint_codes, repeated, vessel_words
+from piu.risk.features import call_column, call_rows, group_rows, joint_codes, person_call_rows, repeated, vessel_words
 from piu.risk.registry import Param, RuleData, hits_frame, merge_hits, no_hits, rule
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -145,18 +145,21 @@ def document_missing(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
               Param("min_age_other", 18, "minimum crew age on other vessels")))
 def minor_in_crew(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
     """Crew members under the minimum age on the call date."""
-    import pandas as pd
+    import numpy as np
 
-    crew = d.persons[["version_id", "age_at_call", "source_row"]][
-        ((d.persons["role"] == "crew") & d.persons["age_at_call"].notna()).to_numpy()]
-    category = call_column(crew["version_id"], d.calls, "vessel_category")
-    fishing = (category == "fishing") | category.isna()
-    limit = pd.Series(int(p["min_age_other"]), index=crew.index).where(~fishing, int(p["min_age_fishing"]))
-    mask = ((crew["age_at_call"] < limit) & (crew["age_at_call"] >= 0)).fillna(False).astype(bool)
-    # assign before filtering: assigning to an empty frame would adopt the other Series' index
-    young = crew.assign(limit=limit, category=category)[mask]
-    if len(young) == 0:
+    persons = d.persons
+    age = persons["age_at_call"]
+    # the vessel category of each person's call, compared as integers; only the young rows are copied
+    fishing_call = ((d.calls["vessel_category"] == "fishing") | d.calls["vessel_category"].isna()).to_numpy(dtype=bool)
+    at = person_call_rows(persons, d.calls)
+    fishing = np.where(at >= 0, fishing_call[np.maximum(at, 0)], True)
+    limit = np.where(fishing, int(p["min_age_fishing"]), int(p["min_age_other"]))
+    ages = age.to_numpy(dtype="float64", na_value=np.nan)
+    mask = (persons["role"] == "crew").to_numpy(dtype=bool) & (ages < limit) & (ages >= 0)
+    if not mask.any():
         return no_hits()
+    young = persons[["version_id", "age_at_call", "source_row"]][mask]
+    young = young.assign(limit=limit[mask], category=call_column(young["version_id"], d.calls, "vessel_category"))
     young = young.sort_values(["version_id", "source_row"])
     lists, texts = group_rows(young)
     g = young.groupby("version_id", sort=False)
