@@ -186,9 +186,13 @@ def _varying(keys: list[tuple[Any, Any]], values: list[tuple[Any, Any]], mine_ro
     for a, b in values:
         codes = np.concatenate([a, b])
         given = rows & (codes >= 0)
-        width = int(codes.max(initial=0)) + 1
-        pairs = pd.unique(key[given] * width + codes[given])
-        varies |= np.bincount(pairs // width, minlength=size) >= 2
+        k, c = key[given], codes[given]
+        # two distinct values under a key: its smallest and largest code differ
+        lo = np.full(size, np.iinfo(np.int64).max, dtype=np.int64)
+        hi = np.full(size, -1, dtype=np.int64)
+        np.minimum.at(lo, k, c)
+        np.maximum.at(hi, k, c)
+        varies |= hi > lo
     hit = varies[key] & rows
     return hit[:n], hit[n:]
 
@@ -254,8 +258,10 @@ def person_on_two_vessels(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
     if d.history_persons is None or len(d.history_persons) == 0:
         return no_hits()
     doc, name = joint_codes(d, "doc_number"), joint_codes(d, "name_key")
-    # only a document and name seen on two vessels can be on two vessels at once
-    keep_t, keep_h = _varying([doc, name], [joint_vessel_codes(d)], _usable_docs(d, 1) & (name[0] >= 0), doc[1] >= 0)
+    # only a document seen on two vessels can be on two vessels at once (keyed by the document alone:
+    # a few more rows than by document and name, for one integer key instead of a numbered pair)
+    keep_t, keep_h = _varying([doc], [joint_vessel_codes(d)], _usable_docs(d, 1) & (name[0] >= 0),
+                              (doc[1] >= 0) & (name[1] >= 0))
     t = _doc_persons(d, keep_t)
     h = _history_docs(d, keep_h)
     m = t.merge(h[["doc_number", "name_key", "call_id", "call_time", "port", "direction", "vessel_key",
@@ -325,9 +331,11 @@ def _present_in(mine_key: Any, mine: Mapping[str, Any], their_key: Any, theirs: 
         if col == "name_key":
             # a name alone is weak (crews share common names): with a date of birth on both sides,
             # the name counts only together with it; without one, the name alone still counts
-            codes, _ = pd.factorize(np.concatenate([mp, tp]))  # numbered pairs: room for the date
+            both = np.concatenate([mp, tp])
             dwidth = int(max(md.max(initial=0), td.max(initial=0))) + 1
-            both = codes.astype(np.int64) * dwidth + np.concatenate([np.maximum(md, 0), np.maximum(td, 0)])
+            if int(both.max(initial=0)) >= 2**62 // dwidth:  # room for the date: number the pairs first
+                both = pd.factorize(both)[0].astype(np.int64)
+            both = both * dwidth + np.concatenate([np.maximum(md, 0), np.maximum(td, 0)])
             sure = mgiven & (md >= 0)
             found[sure] |= pd.Series(both[:n][sure]).isin(both[n:][tgiven & (td >= 0)]).to_numpy()
             mgiven = mgiven & (md < 0)

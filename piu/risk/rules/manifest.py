@@ -64,7 +64,7 @@ def duplicate_document(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
     # (integer keys: the call's row and the document's code, so no pair of strings is hashed per row)
     rows = call_rows(persons)
     usable[usable] = repeated(rows[usable], doc_codes[usable])
-    docs = persons[usable]
+    docs = persons[["version_id", "doc_number", "doc_issuer", "source_row"]][usable]
     # the same number from two different issuers is two documents, not a duplicate
     issuers = docs.groupby(["version_id", "doc_number"])["doc_issuer"].transform("nunique")
     docs = docs[issuers <= 1]
@@ -83,7 +83,7 @@ def duplicate_document(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
     named = (name_codes >= 0) & (dob_codes >= 0)
     # a name and date of birth on both lists appears at least twice in its call: others cannot be on both
     named[named] = repeated(rows[named], name_codes[named], dob_codes[named])
-    named = persons[named]
+    named = persons[["version_id", "role", "name_key", "date_of_birth", "source_row"]][named]
     roles = named.groupby(["version_id", "name_key", "date_of_birth"])["role"].transform("nunique")
     both = named[roles >= 2]
     if len(both):
