@@ -246,7 +246,7 @@ def imo_status(imo: pd.Series) -> pd.Series:
     import pandas as pd
 
     codes, uniques = pd.factorize(imo, use_na_sentinel=True)
-    return _lookup([_imo_status_one(str(u)) for u in uniques], codes, imo.index)
+    return _lookup([_imo_status_one(str(u)) for u in _values(uniques)], codes, imo.index)
 
 
 @lru_cache(maxsize=65536)
@@ -268,7 +268,7 @@ def mmsi_status(mmsi: pd.Series) -> pd.Series:
     import pandas as pd
 
     codes, uniques = pd.factorize(mmsi, use_na_sentinel=True)
-    return _lookup([_mmsi_status_one(str(u)) for u in uniques], codes, mmsi.index)
+    return _lookup([_mmsi_status_one(str(u)) for u in _values(uniques)], codes, mmsi.index)
 
 
 @lru_cache(maxsize=65536)
@@ -282,6 +282,14 @@ def _mmsi_status_one(text: str) -> str | None:
     if digits is None or len(digits) != 9 or not digits.isdigit():
         return "format"
     return "ok" if 201 <= int(digits[:3]) <= 775 else "mid"
+
+
+def _values(uniques: Any) -> list[Any]:
+    """The distinct values from a factorize as a Python list (iterating an Arrow-backed array one value
+    at a time is slow)."""
+    import numpy as np
+
+    return np.asarray(uniques, dtype=object).tolist()
 
 
 def _lookup(values: list[Any], codes: Any, index: Any) -> pd.Series:
@@ -330,9 +338,21 @@ def _local_clock(calls: pd.DataFrame) -> pd.Series:
 
 
 def age_in_years(born: pd.Series, on: pd.Series) -> pd.Series:
-    """Whole years between two datetime64 columns (birthday not reached yet counts one less)."""
-    before = (on.dt.month * 100 + on.dt.day) < (born.dt.month * 100 + born.dt.day)
-    return (on.dt.year - born.dt.year - before.astype("Int64")).astype("Int64")
+    """Whole years between two datetime64 columns (birthday not reached yet counts one less), Int64."""
+    import numpy as np
+    import pandas as pd
+
+    def parts(values: pd.Series) -> tuple[Any, Any, Any]:
+        days = values.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+        months = days.astype("datetime64[M]")
+        year = months.astype("datetime64[Y]").astype(np.int64)
+        month_day = (months.astype(np.int64) % 12) * 100 + (days - months).astype(np.int64)
+        return year, month_day, np.isnat(days)
+
+    by, bmd, bmissing = parts(born)
+    oy, omd, omissing = parts(on)
+    years = oy - by - (omd < bmd)
+    return pd.Series(pd.arrays.IntegerArray(years, bmissing | omissing), index=born.index)
 
 
 def call_positions(version_ids: pd.Series, calls: pd.DataFrame) -> Any:
@@ -450,5 +470,6 @@ def build(calls: pd.DataFrame, persons: pd.DataFrame) -> tuple[pd.DataFrame, pd.
         c[col] = c[col].astype("float64")
     for col in ("year_built", "capacity", "declared_crew", "declared_passengers"):
         c[col] = c[col].astype("Int64")
-    c["vessel_key"] = vessel_key(c)
+    if "vessel_key" not in c.columns:  # the engine may have derived it already
+        c["vessel_key"] = vessel_key(c)
     return c, p

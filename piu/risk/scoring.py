@@ -159,11 +159,22 @@ def score_frames(calls: pd.DataFrame, persons: pd.DataFrame, config: RulesConfig
     return summarise(features, hits, config), hits
 
 
-def _with_vessel_key(calls: pd.DataFrame) -> pd.DataFrame:
+def _with_vessel_key(calls: pd.DataFrame, known: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The calls with `vessel_key` and call_time as UTC timestamps; keys of calls in `known` (same
+    version id, a vessel_key column) are taken from there instead of being derived again."""
+    import numpy as np
     import pandas as pd
 
     out = calls.copy()
-    out["vessel_key"] = feat.vessel_key(out)
+    if known is not None and "vessel_key" in known.columns and len(out):
+        at = feat.call_positions(out["version_id"], known)
+        found = at >= 0
+        key = pd.Series(known["vessel_key"].array.take(np.maximum(at, 0)), index=out.index)
+        if not found.all():
+            key[~found] = feat.vessel_key(out[~found])
+        out["vessel_key"] = key
+    else:
+        out["vessel_key"] = feat.vessel_key(out)
     out["call_time"] = pd.to_datetime(out["call_time"], utc=True)
     return out
 
@@ -222,10 +233,10 @@ def load_history(store: Store, calls: pd.DataFrame, persons: pd.DataFrame,
     since = times.min().to_pydatetime() - timedelta(days=days)
     until = times.max().to_pydatetime() + timedelta(days=days)
     if len(calls) <= TARGETED_MAX:
-        hcalls = _with_vessel_key(_related_calls(store, calls, persons, since, until))
+        hcalls = _with_vessel_key(_related_calls(store, calls, persons, since, until), calls)
     else:  # scoring much of the store: reading the whole window is cheaper than long filters
-        hcalls = _with_vessel_key(current_calls(store, since=since, until=until, columns=HISTORY_CALL_COLUMNS))
-    keys = feat.vessel_key(calls).dropna().unique()
+        hcalls = _with_vessel_key(current_calls(store, since=since, until=until, columns=HISTORY_CALL_COLUMNS), calls)
+    keys = (calls["vessel_key"] if "vessel_key" in calls.columns else feat.vessel_key(calls)).dropna().unique()
     related = hcalls.loc[feat.isin(hcalls["vessel_key"], keys), "version_id"]
     # crew are matched by name only inside related calls, which the filter already keeps
     if set(HISTORY_PERSON_COLUMNS) <= set(persons.columns) and feat.isin(hcalls["version_id"], calls["version_id"]).all():
@@ -310,6 +321,7 @@ def score_store(store: Store, config: RulesConfig, *, ports: list[str] | None = 
                                  ingest_ids=(todo["ingest_id"].unique() if not rescore and todo["ingest_id"].notna().all()
                                              else None))
             hc = hp = None
+            todo = todo.assign(vessel_key=feat.vessel_key(todo))  # once, for the history and the features
             if any(s.rule.history for s in config.active()):
                 hc, hp = load_history(store, todo, persons, config)
             summary, _hits = score_frames(todo, persons, config, history_calls=hc, history_persons=hp,
