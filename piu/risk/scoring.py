@@ -9,7 +9,8 @@ plus the persons that share a document or a vessel with the calls being scored.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -33,13 +34,25 @@ HIT_KEYS = ("rule", "title", "weight", "evidence", "persons")
 
 @dataclass
 class ScoreRun:
-    """The outcome of `score_store`: the selected calls with their scores, and what was done."""
+    """The outcome of `score_store`: the selected calls with their scores, and what was done.
 
-    frame: pd.DataFrame        # calls columns + persons_aboard, score, band, hits, ruleset_version, scored_at
+    `frame` (calls columns + persons_aboard, score, band, hits, ruleset_version, scored_at) is built
+    when first asked for: scoring a few new calls does not read every call and score of the selection.
+    """
+
     ruleset_version: str
     scored: int                # call versions scored now
     reused: int                # call versions whose stored score was reused
     notes: tuple[str, ...] = ()  # one-line notes for the analyst (stderr), e.g. a missing regional key
+    build: Callable[[], pd.DataFrame] | None = field(default=None, repr=False)
+    _frame: pd.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """The selected calls with their scores (every call of the selection, one row each)."""
+        if self._frame is None:
+            self._frame = self.build() if self.build is not None else _empty_frame()
+        return self._frame
 
 
 def reference_tables(store: Store | None, config: RulesConfig) -> dict[str, Any]:
@@ -188,8 +201,11 @@ def _history_days(config: RulesConfig) -> int:
 
 
 def _related_calls(store: Store, calls: pd.DataFrame, persons: pd.DataFrame, since: datetime,
-                   until: datetime) -> pd.DataFrame:
-    """Current versions of the window's calls that share a vessel identifier or a document with `calls`."""
+                   until: datetime) -> tuple[pd.DataFrame, pd.DataFrame, Any]:
+    """Current versions of the window's calls that share a vessel identifier or a document with `calls`;
+    the window's persons that share a document with `calls` or belong to a call of the same vessel
+    identifiers (one pass over the persons); and the version ids of those vessel-matched calls."""
+    import pandas as pd
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.dataset as ds
@@ -203,17 +219,24 @@ def _related_calls(store: Store, calls: pd.DataFrame, persons: pd.DataFrame, sin
 
     months = months_between(since, until)
     window = (ds.field("call_time") >= pc.scalar(since)) & (ds.field("call_time") <= pc.scalar(until))
-    docs = persons.loc[feat.present(persons["doc_number"]), "doc_number"]
-    doc_calls = store.read("persons", persons_schema(), months=months, columns=["version_id"],
-                           filter=ds.field("doc_number").isin(arr(docs))).column("version_id")
-    match = (ds.field("imo").isin(arr(calls["imo"])) | ds.field("mmsi").isin(arr(calls["mmsi"]))
-             | ds.field("vessel_name_key").isin(arr(calls["vessel_name_key"]))
-             | ds.field("version_id").isin(pa.array(doc_calls.to_pylist(), type=pa.string())))
-    ids = store.read("calls", calls_schema(), months=months, columns=["call_id"], filter=window & match).column("call_id")
+    docs = arr(persons.loc[feat.present(persons["doc_number"]), "doc_number"])
+    vessel = (ds.field("imo").isin(arr(calls["imo"])) | ds.field("mmsi").isin(arr(calls["mmsi"]))
+              | ds.field("vessel_name_key").isin(arr(calls["vessel_name_key"])))
+    matched = store.read("calls", calls_schema(), months=months, columns=["call_id", "version_id"],
+                         filter=window & vessel)
+    matched_versions = matched.column("version_id").combine_chunks().cast(pa.string())
+    candidates = store.read("persons", persons_schema(), months=months, columns=HISTORY_PERSON_COLUMNS,
+                            filter=ds.field("doc_number").isin(docs)
+                            | ds.field("version_id").isin(matched_versions)).to_pandas(date_as_object=False)
+    # a call version id is call_id + '@' + ingest_id (piu.schema): the calls of the shared documents
+    shared = candidates.loc[feat.isin(candidates["doc_number"], pd.Series(docs.to_pylist(), dtype="str")), "version_id"]
+    ids = pa.concat_arrays([matched.column("call_id").combine_chunks().cast(pa.string()),
+                            pa.array(shared.astype("str").str.rsplit("@", n=1).str[0].to_numpy(dtype=object),
+                                     type=pa.string())])
     # every version of the matched calls, so that "current" means what it means everywhere else
     versions = store.read("calls", calls_schema(), months=months, columns=HISTORY_CALL_COLUMNS,
                           filter=window & ds.field("call_id").isin(pc.unique(ids))).to_pandas()
-    return latest_versions(versions)
+    return latest_versions(versions), candidates, matched_versions
 
 
 def load_history(store: Store, calls: pd.DataFrame, persons: pd.DataFrame,
@@ -232,8 +255,10 @@ def load_history(store: Store, calls: pd.DataFrame, persons: pd.DataFrame,
     times = calls["call_time"]
     since = times.min().to_pydatetime() - timedelta(days=days)
     until = times.max().to_pydatetime() + timedelta(days=days)
+    candidates = matched = None
     if len(calls) <= TARGETED_MAX:
-        hcalls = _with_vessel_key(_related_calls(store, calls, persons, since, until), calls)
+        related_calls, candidates, matched = _related_calls(store, calls, persons, since, until)
+        hcalls = _with_vessel_key(related_calls, calls)
     else:  # scoring much of the store: reading the whole window is cheaper than long filters
         hcalls = _with_vessel_key(current_calls(store, since=since, until=until, columns=HISTORY_CALL_COLUMNS), calls)
     keys = (calls["vessel_key"] if "vessel_key" in calls.columns else feat.vessel_key(calls)).dropna().unique()
@@ -251,12 +276,18 @@ def load_history(store: Store, calls: pd.DataFrame, persons: pd.DataFrame,
         hpersons["person_row"] = rows.astype("int64")
     else:
         docs = persons.loc[feat.present(persons["doc_number"]), "doc_number"].unique()
-        wanted = (ds.field("version_id").isin(_text_array(related))
-                  | ds.field("doc_number").isin(_text_array(pd.Series(docs))))
-        table = store.read("persons", persons_schema(), months=months_between(since, until),
-                           columns=HISTORY_PERSON_COLUMNS,
-                           filter=ds.field("version_id").isin(_text_array(hcalls["version_id"])) & wanted)
-        hpersons = table.to_pandas(date_as_object=False)  # dates as the scored persons' (persons_of timestamps)
+        if candidates is not None and feat.isin(related, pd.Series(matched.to_pylist(), dtype="str")).all():
+            # the persons read with the related calls hold every person wanted (in the store's order)
+            keep = (feat.isin(candidates["version_id"], hcalls["version_id"])
+                    & (feat.isin(candidates["version_id"], related) | feat.isin(candidates["doc_number"], pd.Series(docs))))
+            hpersons = candidates[keep].reset_index(drop=True)
+        else:
+            wanted = (ds.field("version_id").isin(_text_array(related))
+                      | ds.field("doc_number").isin(_text_array(pd.Series(docs))))
+            table = store.read("persons", persons_schema(), months=months_between(since, until),
+                               columns=HISTORY_PERSON_COLUMNS,
+                               filter=ds.field("version_id").isin(_text_array(hcalls["version_id"])) & wanted)
+            hpersons = table.to_pandas(date_as_object=False)  # dates as the scored persons' (persons_of timestamps)
     # each history person gets the row of its call in hcalls (call version ids are unique): rules look
     # the call's columns up for the few rows they compare, instead of copying them to every person
     at = pc.index_in(_text_array(hpersons["version_id"]), value_set=_text_array(hcalls["version_id"]))
@@ -300,14 +331,18 @@ def score_store(store: Store, config: RulesConfig, *, ports: list[str] | None = 
     version = config.version(reference_digest(reference, config))
     notes = tuple(n for n in (partner_key_note(reference),) if n)
     if not store.exists():
-        return ScoreRun(_empty_frame(), version, 0, 0, notes)
-    calls = current_calls(store, ports=ports, since=since, until=until, columns=feat.CALL_COLUMNS)
-    if len(calls) == 0:
-        return ScoreRun(_empty_frame(), version, 0, 0, notes)
-    # a rescore replaces every selected call's score: the stored ones would all be dropped below
-    existing = (_stored_scores(store, version, ports=ports, since=since, until=until) if not rescore
-                else pd.DataFrame({"version_id": pd.Series(dtype="str")}))
-    todo = calls if rescore else calls[~_isin(calls["version_id"], existing["version_id"])]
+        return ScoreRun(version, 0, 0, notes)
+    if rescore:  # every selected call is scored: read them whole once
+        calls = current_calls(store, ports=ports, since=since, until=until, columns=feat.CALL_COLUMNS)
+        todo, selected = calls, len(calls)
+    else:
+        # which calls are new to this rule set, from light columns: the cost follows the new calls
+        light = current_calls(store, ports=ports, since=since, until=until, columns=SELECT_COLUMNS)
+        done = _scored_versions(store, version, ports=ports, since=since, until=until)
+        todo = _calls_by_version(store, light[~_isin(light["version_id"], done)])
+        calls, selected = None, len(light)
+    if selected == 0:
+        return ScoreRun(version, 0, 0, notes)
     new = None
     if len(todo):
         todo = todo.reset_index(drop=True)
@@ -336,12 +371,55 @@ def score_store(store: Store, config: RulesConfig, *, ports: list[str] | None = 
         table = pa.Table.from_pandas(new[[f.name for f in scores_schema()]], schema=scores_schema(), preserve_index=False)
         with store.transaction("score") as txn:
             txn.write("scores", table)
-    scores = existing[~_isin(existing["version_id"], todo["version_id"])] if len(existing) else existing
-    parts = [s for s in (scores, new) if s is not None and len(s)]
-    cols = ["version_id", "persons_aboard", "score", "band", "hits", "ruleset_version", "scored_at"]
-    all_scores = pd.concat([s.reindex(columns=cols) for s in parts], ignore_index=True) if parts else None
-    frame = calls.merge(all_scores, on="version_id", how="left") if all_scores is not None else calls
-    return ScoreRun(frame, version, len(todo), len(calls) - len(todo), notes)
+
+    def build() -> pd.DataFrame:
+        """Every selected call with its latest score for this rule set (new ones from memory)."""
+        frame = calls if calls is not None else current_calls(store, ports=ports, since=since, until=until,
+                                                               columns=feat.CALL_COLUMNS)
+        existing = (pd.DataFrame({"version_id": pd.Series(dtype="str")}) if rescore
+                    else _stored_scores(store, version, ports=ports, since=since, until=until))
+        scores = existing[~_isin(existing["version_id"], todo["version_id"])] if len(existing) else existing
+        parts = [s for s in (scores, new) if s is not None and len(s)]
+        cols = ["version_id", "persons_aboard", "score", "band", "hits", "ruleset_version", "scored_at"]
+        if not parts:
+            return frame
+        all_scores = pd.concat([s.reindex(columns=cols) for s in parts], ignore_index=True)
+        return frame.merge(all_scores, on="version_id", how="left")
+
+    return ScoreRun(version, len(todo), selected - len(todo), notes, build)
+
+
+# What deciding which calls to score reads of the selection (current versions, partitions, ids).
+SELECT_COLUMNS = ["call_id", "version_id", "ingest_id", "call_time", "port", "month"]
+
+
+def _scored_versions(store: Store, version: str, *, ports: list[str] | None, since: datetime | None,
+                     until: datetime | None) -> pd.Series:
+    """Version ids of the selection's calls already scored with this rule set (one light column)."""
+    from piu.schema import scores_schema
+    from piu.timeparse import months_between, now_utc
+
+    months = months_between(since, until or now_utc()) if since is not None else None
+    table = store.read("scores", scores_schema(), ports=ports, months=months, columns=["version_id"],
+                       filter=_score_filter(version, since, until))
+    return table.column("version_id").to_pandas()
+
+
+def _calls_by_version(store: Store, light: pd.DataFrame) -> pd.DataFrame:
+    """The whole rows (features.CALL_COLUMNS) of the given current call versions, in call-time order,
+    read from their partitions only."""
+    import pyarrow.dataset as ds
+
+    from piu.queries import _unique_text
+    from piu.schema import calls_schema
+
+    if len(light) == 0:
+        return light.reindex(columns=feat.CALL_COLUMNS)
+    table = store.read("calls", calls_schema(), ports=sorted(light["port"].dropna().astype("str").unique())
+                       if light["port"].notna().all() else None,
+                       months=sorted(light["month"].dropna().astype("str").unique()) if light["month"].notna().all() else None,
+                       columns=feat.CALL_COLUMNS, filter=ds.field("version_id").isin(_unique_text(light["version_id"])))
+    return table.to_pandas().sort_values(["call_time", "call_id"]).reset_index(drop=True)
 
 
 def _isin(values: pd.Series, candidates: pd.Series) -> Any:
@@ -404,6 +482,7 @@ def with_hits(store: Store, frame: pd.DataFrame, version: str) -> pd.DataFrame:
 
 
 def _empty_frame() -> pd.DataFrame:
+    """An empty selection: the frame's columns, no rows."""
     import pandas as pd
     return pd.DataFrame({c: pd.Series(dtype="object") for c in (
         *feat.CALL_COLUMNS, "persons_aboard", "score", "band", "hits", "ruleset_version", "scored_at")})
