@@ -170,20 +170,55 @@ def _snapshot(src: Path, dst: Path) -> Callable[[], None]:
     return setup
 
 
-def _incremental(h: Harness, ctx: Context) -> dict:
-    """100 new calls on the two days after the period, ingested; then `piu score` (no --rescore)."""
+SCORE_IN_PROCESS = "score_store in-process, full rescore"
+
+
+def _score_in_process(h: Harness, ctx: Context) -> dict:
+    """The full rescore's scoring work alone (bench/bench_score.py: imports are not timed)."""
+    since, until = ctx.period[1], ctx.period[3]
+    return h.measure(SCORE_IN_PROCESS, "bench.bench_score:score_full", items=ctx.calls,
+                     kwargs={"home": str(ctx.home), "since": since, "until": until})
+
+
+def _with_new_calls(ctx: Context, base: Path, name: str, info: dict) -> tuple[Path, str]:
+    """A copy of the store `base` with the new calls ingested (unscored): (its folder, '' or an error)."""
+    snap = ctx.work / name
+    shutil.rmtree(snap, ignore_errors=True)
+    shutil.copytree(base, snap)
+    return snap, _run(_piu(snap, "ingest", info["manifest"]))
+
+
+def _incremental(h: Harness, ctx: Context) -> list[dict]:
+    """100 new calls on the two days after the period, ingested; then `piu score` (no --rescore), as a
+    command and as scoring work in-process; and the same 100 calls on a store a tenth the size, to
+    show how the cost grows with history."""
     n = 100
+    label = f"piu score, {n} new calls (incremental)"
     info = generate_sample(n, str(ctx.work / "new"), seed=8, start=(ctx.start + timedelta(days=ctx.days)).isoformat(),
                            days=2)
-    snap = ctx.work / "store-plus-100"
-    shutil.rmtree(snap, ignore_errors=True)
-    shutil.copytree(ctx.home, snap)
-    res = _run(_piu(snap, "ingest", info["manifest"]))
-    if res:
-        return h.skip(f"piu score, {n} new calls (incremental)", res)
+    snap, err = _with_new_calls(ctx, ctx.home, "store-plus-100", info)
+    if err:
+        return [h.skip(label, err)]
     inc = ctx.work / "store-incremental"
-    return h.measure(f"piu score, {n} new calls (incremental)", _piu(inc, "score", "-f", "json"), baseline=SCORE,
-                     items=n, setup=_snapshot(snap, inc), ok_codes=(0, 3))
+    out = [h.measure(label, _piu(inc, "score", "-f", "json"), baseline=SCORE, items=n,
+                     setup=_snapshot(snap, inc), ok_codes=(0, 3))]
+    out.append(h.measure(f"score_store in-process, {n} new calls", "bench.bench_score:score_new",
+                         kwargs={"home": str(inc)}, baseline=SCORE_IN_PROCESS, items=n, setup=_snapshot(snap, inc)))
+    # the same new calls on a store of a tenth of the calls: scoring cost against history size
+    tenth = generate_sample(max(1, ctx.calls // 10), str(ctx.work / "tenth-history"))
+    small = ctx.work / "store-tenth-history"
+    shutil.rmtree(small, ignore_errors=True)
+    err = _run(_piu(small, "ingest", tenth["manifest"])) or _run(_piu(small, "score", "-f", "json"), ok_codes=(0, 3))
+    if err:
+        return out + [h.skip(f"score_store in-process, {n} new calls on a 1/10 store", err)]
+    snap_small, err = _with_new_calls(ctx, small, "store-tenth-plus-100", info)
+    if err:
+        return out + [h.skip(f"score_store in-process, {n} new calls on a 1/10 store", err)]
+    inc_small = ctx.work / "store-tenth-incremental"
+    out.append(h.measure(f"score_store in-process, {n} new calls on a 1/10 store", "bench.bench_score:score_new",
+                         kwargs={"home": str(inc_small)}, items=n, setup=_snapshot(snap_small, inc_small)))
+    row = h.compare(f"{n} new calls: 10x history vs 1/10", out[1]["step"], out[-1]["step"])
+    return out + ([row] if row else [])
 
 
 def _dask(h: Harness, ctx: Context) -> dict:
@@ -264,12 +299,12 @@ def _piu(home: Path, *args: str) -> list[str]:
     return [*base, "--home", str(home), "-q", *args]
 
 
-def _run(argv: list[str]) -> str:
+def _run(argv: list[str], ok_codes: tuple[int, ...] = (0,)) -> str:
     """Run an untimed preparation command; '' when it worked, else the last line of its stderr."""
     import subprocess
 
     proc = subprocess.run(argv, capture_output=True, text=True)
-    if proc.returncode == 0:
+    if proc.returncode in ok_codes:
         return ""
     return (proc.stderr.strip().splitlines() or [f"exit {proc.returncode}"])[-1][:300]
 
@@ -284,6 +319,7 @@ STEPS: list[Step] = [
     # --rescore: repeats would otherwise find everything already scored.
     cli(SCORE, lambda c: ["score", *c.period, "--rescore", "-f", "json"], needs="score", ok_codes=(0, 3),
         baseline=READ_STORE),
+    Step(SCORE_IN_PROCESS, _score_in_process, needs="score"),
     Step("piu score --engine dask", _dask, needs="score"),
     Step("piu score, 100 new calls (incremental)", _incremental, needs="score"),
     cli("piu report", lambda c: ["report", *c.period, "-f", "json"], needs="report", ok_codes=(0, 3)),

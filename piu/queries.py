@@ -71,13 +71,14 @@ def current_calls(store: Store, *, ports: Iterable[str] | None = None,
 def persons_of(store: Store, version_ids: Iterable[str], *, ports: Iterable[str] | None = None,
                since: datetime | None = None, until: datetime | None = None,
                columns: list[str] | None = None, ingest_ids: Iterable[str] | None = None,
-               timestamps: bool = False) -> pd.DataFrame:
+               compute: bool = False) -> pd.DataFrame:
     """The persons listed in the given call versions (pass the same period to prune partitions).
 
     `ingest_ids`: the ingests that wrote these versions (a person row carries its call version's
     ingest id); files of other ingests are then skipped by their statistics, without reading them.
-    `timestamps`: dates (birth, document expiry) as datetime64 columns instead of Python dates
-    (what scoring computes with; converting 10^6 Python dates costs more than the read).
+    `compute`: laid out for computing on (scoring): dates (birth, document expiry) as datetime64
+    instead of Python dates (converting 10^6 Python dates costs more than the read), and each column
+    one contiguous array (pandas concatenates a column of many chunks again in every row selection).
     """
     import pyarrow.dataset as ds
 
@@ -90,7 +91,9 @@ def persons_of(store: Store, version_ids: Iterable[str], *, ports: Iterable[str]
     # persons are partitioned by their call's port and month, so the same period prunes them
     table = store.read("persons", persons_schema(), ports=ports, months=_months(since, until),
                        columns=columns, filter=flt)
-    return table.to_pandas(date_as_object=not timestamps)
+    if compute:
+        return table.combine_chunks().to_pandas(date_as_object=False)
+    return table.to_pandas()
 
 
 def _unique_text(values: Iterable[str]) -> Any:

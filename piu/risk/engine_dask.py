@@ -77,7 +77,7 @@ def score_chunk(home: str, calls: pd.DataFrame, config: RulesConfig, reference: 
     t0, t1 = calls["call_time"].min().to_pydatetime(), calls["call_time"].max().to_pydatetime()
     ports = sorted(calls["port"].dropna().unique())
     persons = persons_of(store, calls["version_id"], ports=ports, since=t0, until=t1, columns=feat.PERSON_COLUMNS,
-                         timestamps=True)
+                         compute=True)
     hc = hp = None
     if any(s.rule.history for s in config.active()):
         hc, hp = load_history(store, calls, persons, config)

@@ -287,7 +287,7 @@ def load_history(store: Store, calls: pd.DataFrame, persons: pd.DataFrame,
             table = store.read("persons", persons_schema(), months=months_between(since, until),
                                columns=HISTORY_PERSON_COLUMNS,
                                filter=ds.field("version_id").isin(_text_array(hcalls["version_id"])) & wanted)
-            hpersons = table.to_pandas(date_as_object=False)  # dates as the scored persons' (persons_of timestamps)
+            hpersons = table.to_pandas(date_as_object=False)  # dates as the scored persons' (persons_of compute=True)
     # each history person gets the row of its call in hcalls (call version ids are unique): rules look
     # the call's columns up for the few rows they compare, instead of copying them to every person
     at = pc.index_in(_text_array(hpersons["version_id"]), value_set=_text_array(hcalls["version_id"]))
@@ -352,7 +352,7 @@ def score_store(store: Store, config: RulesConfig, *, ports: list[str] | None = 
         else:
             t0, t1 = todo["call_time"].min().to_pydatetime(), todo["call_time"].max().to_pydatetime()
             persons = persons_of(store, todo["version_id"], ports=sorted(todo["port"].dropna().unique()),
-                                 since=t0, until=t1, columns=feat.PERSON_COLUMNS, timestamps=True,
+                                 since=t0, until=t1, columns=feat.PERSON_COLUMNS, compute=True,
                                  ingest_ids=(todo["ingest_id"].unique() if not rescore and todo["ingest_id"].notna().all()
                                              else None))
             hc = hp = None

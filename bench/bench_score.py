@@ -1,0 +1,39 @@
+"""Benchmark functions for scoring measured inside one process: the scoring work of `score_store`
+without the interpreter start and the imports that every `piu` command pays.
+
+bench/run.py calls these through bench/harness.py, which imports this module before it starts the
+clock, so the module-level imports below are not timed. Issue 3's incremental goal compares the
+scoring of 100 new calls with a full score ("cost grows with new work, not with history"); as
+separate processes both would also carry ~0.35 s of Python and pandas start-up, which is not
+scoring work, so the two are compared here in-process as well as as commands.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pandas  # noqa: F401 - imported here so that the timed call does not pay for it
+import pyarrow.dataset  # noqa: F401
+
+from piu.risk import config as rconfig
+from piu.risk.scoring import score_store
+from piu.store import Store
+
+
+def _day(text: str | None, end: bool = False) -> datetime | None:
+    if not text:
+        return None
+    day = datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+    return day.replace(hour=23, minute=59, second=59) if end else day
+
+
+def score_full(home: str, since: str | None = None, until: str | None = None) -> dict:
+    """A full rescore of the period (what `piu score --since --until --rescore` runs)."""
+    run = score_store(Store(home), rconfig.defaults(), since=_day(since), until=_day(until, end=True), rescore=True)
+    return {"scored": run.scored, "reused": run.reused}
+
+
+def score_new(home: str) -> dict:
+    """Scoring what is new to the rule set in the whole store (what `piu score` runs)."""
+    run = score_store(Store(home), rconfig.defaults())
+    return {"scored": run.scored, "reused": run.reused}
