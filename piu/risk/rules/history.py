@@ -327,7 +327,7 @@ def _present_in(mine_key: Any, mine: Mapping[str, Any], their_key: Any, theirs: 
         mc, tc = mine[col], theirs[col]
         width = int(max(mc.max(initial=0), tc.max(initial=0))) + 1
         mp, tp = mk * width + mc, tk * width + tc
-        mgiven, tgiven = mc >= 0, tc >= 0
+        mgiven, tgiven = (mc >= 0) & ~found, tc >= 0  # a row found by its document needs no name match
         if col == "name_key":
             # a name alone is weak (crews share common names): with a date of birth on both sides,
             # the name counts only together with it; without one, the name alone still counts
