@@ -339,20 +339,8 @@ def _local_clock(calls: pd.DataFrame) -> pd.Series:
 
 def age_in_years(born: pd.Series, on: pd.Series) -> pd.Series:
     """Whole years between two datetime64 columns (birthday not reached yet counts one less), Int64."""
-    import numpy as np
-    import pandas as pd
-
-    def parts(values: pd.Series) -> tuple[Any, Any, Any]:
-        days = values.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
-        months = days.astype("datetime64[M]")
-        year = months.astype("datetime64[Y]").astype(np.int64)
-        month_day = (months.astype(np.int64) % 12) * 100 + (days - months).astype(np.int64)
-        return year, month_day, np.isnat(days)
-
-    by, bmd, bmissing = parts(born)
-    oy, omd, omissing = parts(on)
-    years = oy - by - (omd < bmd)
-    return pd.Series(pd.arrays.IntegerArray(years, bmissing | omissing), index=born.index)
+    before = (on.dt.month * 100 + on.dt.day) < (born.dt.month * 100 + born.dt.day)
+    return (on.dt.year - born.dt.year - before.astype("Int64")).astype("Int64")
 
 
 def call_positions(version_ids: pd.Series, calls: pd.DataFrame) -> Any:
@@ -420,8 +408,13 @@ def _distinct_per_call(at: Any, size: int, values: pd.Series, mask: Any) -> Any:
 
     codes, uniques = pd.factorize(values)
     keep = (at >= 0) & (codes >= 0) & mask
-    pairs = pd.unique(at[keep] * (len(uniques) + 1) + codes[keep])
-    return np.bincount(pairs // (len(uniques) + 1), minlength=size)
+    width = len(uniques) + 1
+    if size * width <= 50_000_000:  # few distinct values (nationalities): a call x value table of flags
+        seen = np.zeros(size * width, dtype=bool)
+        seen[at[keep] * width + codes[keep]] = True
+        return seen.reshape(size, width).sum(axis=1)
+    pairs = pd.unique(at[keep] * width + codes[keep])
+    return np.bincount(pairs // width, minlength=size)
 
 
 def build(calls: pd.DataFrame, persons: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
