@@ -23,6 +23,7 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any, Callable
 
 import numpy as np
@@ -909,8 +910,8 @@ class BatchedRead:
                                                  strings_can_be_null=False, quoted_strings_can_be_null=False))
         start = 0
         try:
-            for batch in _grouped(reader, per_batch):
-                frame = batch.to_pandas()
+            # the next batch is parsed on a second core while this one is normalised
+            for frame in _prefetched(batch.to_pandas() for batch in _grouped(reader, per_batch)):
                 frame.columns = headings
                 rows = self.record_lines[start:start + len(frame)]
                 start += len(frame)
@@ -933,6 +934,26 @@ def _utf8_ok(data: bytes | memoryview) -> bool:
 
 
 _PARSE_BLOCK = 4 << 20
+
+
+def _prefetched(items: Iterator[Any]) -> Iterator[Any]:
+    """The items of an iterator, each next one produced in a worker thread while the caller uses
+    the current one (Arrow's CSV parsing releases the GIL: two cores instead of one).
+
+    At most one item is produced ahead; an error producing an item is raised where the caller
+    asks for it, and closing the generator waits for the item in flight, never leaving a thread behind.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    done = object()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="piu-read") as pool:
+        ahead = pool.submit(next, items, done)
+        while True:
+            item = ahead.result()
+            if item is done:
+                return
+            ahead = pool.submit(next, items, done)
+            yield item
 
 
 def _grouped(reader: Any, n: int) -> Any:
