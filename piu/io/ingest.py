@@ -9,6 +9,7 @@ The steps, each vectorised over whole columns:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from collections import Counter
@@ -377,6 +378,12 @@ def _prepare(res: Any, summary: FileSummary, call_tables: list[RawTable], ports:
         raise
     summary.warnings.extend(_value_warnings(summary))
     calls = _finish_calls(partials, ingest_id, started)
+    if stage:
+        try:
+            stage.wait()
+        except BaseException:
+            stage.drop()
+            raise
     quarantine = pd.concat(quarantines, ignore_index=True) if quarantines else None
     return _Prepared(summary, calls, persons_parts, quarantine, started, stage=stage)
 
@@ -431,20 +438,39 @@ class _Stage:
 
         self.dir = Path(tempfile.mkdtemp(prefix=f"piu-ingest-{ingest_id}-"))
         self.n = 0
+        self._pool: Any = None
+        self._writing: Any = None  # the batch being written on the worker thread
 
     def put(self, table: Any) -> Path:
-        """Write one batch of persons; returns its file."""
+        """Write one batch of persons (on a worker thread: Arrow's writer releases the GIL, so the
+        next batch is normalised meanwhile); returns its file, complete once `wait` returns."""
         import pyarrow.feather as feather
 
         path = self.dir / f"persons-{self.n}.arrow"
         self.n += 1
-        feather.write_feather(table, path, compression="lz4")
+        self.wait()  # one batch in flight: memory stays bounded
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="piu-stage")
+        self._writing = self._pool.submit(feather.write_feather, table, path, compression="lz4")
         return path
+
+    def wait(self) -> None:
+        """Wait until every staged batch is on disk (raises the writer's error)."""
+        writing, self._writing = self._writing, None
+        if writing is not None:
+            writing.result()
 
     def drop(self) -> None:
         """Remove the staged files."""
         import shutil
 
+        with contextlib.suppress(BaseException):
+            self.wait()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
         shutil.rmtree(self.dir, ignore_errors=True)
 
 

@@ -979,6 +979,7 @@ def open_batches(path: str, *, mapping: dict[str, str] | None = None,
     else (small files, stdin, XLSX, FAL layouts, other encodings) returns None: use read_file.
     """
     import hashlib
+    from concurrent.futures import ThreadPoolExecutor
 
     if path == "-":
         return None
@@ -1020,9 +1021,15 @@ def open_batches(path: str, *, mapping: dict[str, str] | None = None,
     all_ends: list[np.ndarray] = []       # newlines that end a record (outside quotes)
     before_end: list[np.ndarray] = []     # the byte just before each of those newlines
     offset, in_quotes, last_byte = 0, 0, 10
-    with open(p, "rb") as fh:
+    # hashing releases the GIL: the SHA-256 of a chunk runs on a worker thread while the record
+    # starts of the same chunk are found here (one hashing job in flight, in file order)
+    hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="piu-sha")
+    hashed = None
+    with hashing, open(p, "rb") as fh:
         while chunk := fh.read(_CHUNK):
-            sha.update(chunk)
+            if hashed is not None:
+                hashed.result()
+            hashed = hashing.submit(sha.update, chunk)
             arr = np.frombuffer(chunk, dtype=np.uint8)
             newlines = np.flatnonzero(arr == 10)
             # UTF-8 is checked between newlines (never inside a character), in Arrow: no text decoded
@@ -1039,7 +1046,10 @@ def open_batches(path: str, *, mapping: dict[str, str] | None = None,
                 in_quotes = (len(quotes) + in_quotes) & 1
             else:
                 ends = newlines
-            prev = np.concatenate(([last_byte], arr))[ends]  # arr[e - 1], or the previous chunk's last byte
+            # arr[e - 1], or the previous chunk's last byte (no copy of the chunk)
+            prev = arr[np.maximum(ends - 1, 0)]
+            if len(ends) and ends[0] == 0:
+                prev[0] = last_byte
             all_newlines.append(newlines + offset)
             all_ends.append(ends + offset)
             before_end.append(prev)
