@@ -339,24 +339,33 @@ def _prepare(res: Any, summary: FileSummary, call_tables: list[RawTable], ports:
     partials, persons_parts, quarantines = [], [], []
     stage = _Stage(ingest_id) if batched else None
 
-    def finish(raw: pd.DataFrame, normalised: Any, scratch: FileSummary) -> None:
-        """One normalised batch, in file order: its warnings, quarantine, call partial and persons."""
-        canon, problems, calls = normalised.result()
-        summary.value_counts.update(scratch.value_counts)
-        summary.warnings.extend(w for w in scratch.warnings if w not in summary.warnings)
+    def work(raw: pd.DataFrame, scratch: FileSummary, dayfirst: bool) -> tuple[Any, ...]:
+        """One batch, on a worker thread: normalised, split into quarantine, call partial and persons."""
+        canon, problems, calls = _normalise(raw, ports, dayfirst=dayfirst, summary=scratch, ingest_id=ingest_id)
         canon["ingest_id"] = ingest_id
         canon["source_file"] = res.source_name
         canon["source_sha256"] = res.sha256
         bad = problems.notna()
+        quarantine, reasons = None, []
         if bad.any():  # the first problem of each row, with the row as sent
-            quarantines.append(quarantine_rows(raw[bad.values], problems[bad], ingest_id=ingest_id,
-                                               source_file=res.source_name, sha256=res.sha256,
-                                               sheets=canon.loc[bad, "source_sheet"], rows=canon.loc[bad, "source_row"]))
-            summary.quarantined += int(bad.sum())
-            summary.reasons.update(problems[bad].str.split("\t").str[1].tolist())
+            quarantine = quarantine_rows(raw[bad.values], problems[bad], ingest_id=ingest_id,
+                                         source_file=res.source_name, sha256=res.sha256,
+                                         sheets=canon.loc[bad, "source_sheet"], rows=canon.loc[bad, "source_row"])
+            reasons = problems[bad].str.split("\t").str[1].tolist()
         good = canon[~bad.values].reset_index(drop=True)
-        partials.append(_call_partial(good, calls))
         persons = _to_arrow(good[good["_kind"] == "persons"], persons_schema())
+        return quarantine, reasons, _call_partial(good, calls), persons
+
+    def finish(done: Any, scratch: FileSummary) -> None:
+        """One batch's results, in file order: warnings, quarantine, call partial, staged persons."""
+        quarantine, reasons, partial, persons = done.result()
+        summary.value_counts.update(scratch.value_counts)
+        summary.warnings.extend(w for w in scratch.warnings if w not in summary.warnings)
+        if quarantine is not None:
+            quarantines.append(quarantine)
+            summary.quarantined += len(quarantine)
+            summary.reasons.update(reasons)
+        partials.append(partial)
         summary.persons += persons.num_rows
         persons_parts.append(stage.put(persons) if stage else persons)
 
@@ -365,7 +374,7 @@ def _prepare(res: Any, summary: FileSummary, call_tables: list[RawTable], ports:
     # Batches of a big file are normalised two at a time on worker threads (much of the work is
     # Arrow compute, which releases the GIL), and finished here in file order. Each batch counts
     # its warnings in its own scratch summary, merged in file order: the same summary as one by one.
-    pending: list[tuple[pd.DataFrame, Any, FileSummary]] = []
+    pending: list[tuple[Any, FileSummary]] = []
     pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="piu-normalise") if batched else None
     try:
         for tables in batches:
@@ -386,15 +395,14 @@ def _prepare(res: Any, summary: FileSummary, call_tables: list[RawTable], ports:
                 dayfirst = _infer_dayfirst(raw, summary)
             _note_unknown_columns(tables, summary)
             scratch = FileSummary(summary.source_file, summary.source_sha256, warnings=list(summary.warnings))
-            kwargs = {"dayfirst": dayfirst, "summary": scratch, "ingest_id": ingest_id}
             if pool is None:
                 done: Future = Future()
-                done.set_result(_normalise(raw, ports, **kwargs))
-                finish(raw, done, scratch)
+                done.set_result(work(raw, scratch, dayfirst))
+                finish(done, scratch)
                 continue
             while len(pending) >= 2:  # bounded memory: at most two batches in the making
                 finish(*pending.pop(0))
-            pending.append((raw, pool.submit(_normalise, raw, ports, **kwargs), scratch))
+            pending.append((pool.submit(work, raw, scratch, dayfirst), scratch))
         while pending:
             finish(*pending.pop(0))
     except BaseException:
