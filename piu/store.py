@@ -272,15 +272,24 @@ class Transaction:
         self.written: list[Path] = []
         self.retracts: set[str] = set()
         self._n = 0
+        self._pool: Any = None           # worker threads of background writes (created on first use)
+        self._pending: list[Any] = []    # their futures, awaited before commit or rollback
+        self._background = False
 
-    def write(self, dataset: str, table: pa.Table) -> None:
-        """Write a table into a dataset (split by port and month when partitioned)."""
+    def write(self, dataset: str, table: pa.Table, *, background: bool = False) -> None:
+        """Write a table into a dataset (split by port and month when partitioned).
+
+        `background`: the Parquet encoding runs on worker threads (it releases the GIL, so a big
+        ingest writes on both cores) while the caller prepares the next table; file names are
+        still given here, in call order. Errors surface at the latest at `commit`.
+        """
         import pyarrow as pa
         import pyarrow.compute as pc
         import pyarrow.parquet as pq
 
         if table.num_rows == 0:
             return
+        self._background = background
         root = self.store.home / dataset
         try:
             if dataset in PARTITIONED:
@@ -302,7 +311,32 @@ class Transaction:
         path = folder / f"{self.id}-{self._n}.parquet"
         self._n += 1
         self.written.append(path)
-        pq.write_table(table, path, compression="zstd", write_page_checksum=True)
+        if not self._background:
+            pq.write_table(table, path, compression="zstd", write_page_checksum=True)
+            return
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="piu-write")
+        # at most two tables in flight: the caller waits rather than piling tables up in memory
+        busy = [f for f in self._pending if not f.done()]
+        if len(busy) >= 2:
+            busy[0].exception()
+        self._pending.append(self._pool.submit(pq.write_table, table, path, compression="zstd",
+                                               write_page_checksum=True))
+
+    def _wait(self) -> None:
+        """Wait for background writes; the first error is raised (after all have finished)."""
+        pending, self._pending = self._pending, []
+        errors = [f.exception() for f in pending]
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+        error = next((e for e in errors if e is not None), None)
+        if isinstance(error, OSError):
+            raise _os_error(error, self.store.home, "write the store") from error
+        if error is not None:
+            raise error
 
     def retract(self, txn_ids: Iterable[str]) -> None:
         """Hide earlier transactions' files from readers when this one commits."""
@@ -311,6 +345,11 @@ class Transaction:
     def commit(self) -> None:
         """Make the written files visible, atomically."""
         cdir = self.store.home / COMMITS
+        try:
+            self._wait()
+        except BaseException:
+            self.rollback()
+            raise
         try:
             for p in self.written:  # data must be on disk before the marker says it is there
                 with open(p, "rb") as fh:
@@ -324,6 +363,8 @@ class Transaction:
 
     def rollback(self) -> None:
         """Remove what was written; nothing becomes visible."""
+        with contextlib.suppress(BaseException):
+            self._wait()  # no file may still be in the making once this returns
         for p in self.written:
             with contextlib.suppress(OSError):
                 p.unlink()

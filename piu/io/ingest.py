@@ -9,6 +9,7 @@ The steps, each vectorised over whole columns:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from collections import Counter
@@ -337,6 +338,44 @@ def _prepare(res: Any, summary: FileSummary, call_tables: list[RawTable], ports:
     batches = res.batches() if batched else [res.tables]
     partials, persons_parts, quarantines = [], [], []
     stage = _Stage(ingest_id) if batched else None
+
+    def work(raw: pd.DataFrame, scratch: FileSummary, dayfirst: bool) -> tuple[Any, ...]:
+        """One batch, on a worker thread: normalised, split into quarantine, call partial and persons."""
+        canon, problems, calls = _normalise(raw, ports, dayfirst=dayfirst, summary=scratch, ingest_id=ingest_id)
+        canon["ingest_id"] = ingest_id
+        canon["source_file"] = res.source_name
+        canon["source_sha256"] = res.sha256
+        bad = problems.notna()
+        quarantine, reasons = None, []
+        if bad.any():  # the first problem of each row, with the row as sent
+            quarantine = quarantine_rows(raw[bad.values], problems[bad], ingest_id=ingest_id,
+                                         source_file=res.source_name, sha256=res.sha256,
+                                         sheets=canon.loc[bad, "source_sheet"], rows=canon.loc[bad, "source_row"])
+            reasons = problems[bad].str.split("\t").str[1].tolist()
+        good = canon[~bad.values].reset_index(drop=True)
+        persons = _to_arrow(good[good["_kind"] == "persons"], persons_schema())
+        return quarantine, reasons, _call_partial(good, calls), persons
+
+    def finish(done: Any, scratch: FileSummary) -> None:
+        """One batch's results, in file order: warnings, quarantine, call partial, staged persons."""
+        quarantine, reasons, partial, persons = done.result()
+        summary.value_counts.update(scratch.value_counts)
+        summary.warnings.extend(w for w in scratch.warnings if w not in summary.warnings)
+        if quarantine is not None:
+            quarantines.append(quarantine)
+            summary.quarantined += len(quarantine)
+            summary.reasons.update(reasons)
+        partials.append(partial)
+        summary.persons += persons.num_rows
+        persons_parts.append(stage.put(persons) if stage else persons)
+
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    # Batches of a big file are normalised two at a time on worker threads (much of the work is
+    # Arrow compute, which releases the GIL), and finished here in file order. Each batch counts
+    # its warnings in its own scratch summary, merged in file order: the same summary as one by one.
+    pending: list[tuple[Any, FileSummary]] = []
+    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="piu-normalise") if batched else None
     try:
         for tables in batches:
             tables = [tables] if batched else tables
@@ -355,28 +394,33 @@ def _prepare(res: Any, summary: FileSummary, call_tables: list[RawTable], ports:
             if dayfirst is None:  # decided once per file, on its first rows
                 dayfirst = _infer_dayfirst(raw, summary)
             _note_unknown_columns(tables, summary)
-            canon, problems = _normalise(raw, ports, dayfirst=dayfirst, summary=summary, ingest_id=ingest_id)
-            canon["ingest_id"] = ingest_id
-            canon["source_file"] = res.source_name
-            canon["source_sha256"] = res.sha256
-            bad = problems.notna()
-            if bad.any():  # the first problem of each row, with the row as sent
-                quarantines.append(quarantine_rows(raw[bad.values], problems[bad], ingest_id=ingest_id,
-                                                   source_file=res.source_name, sha256=res.sha256,
-                                                   sheets=canon.loc[bad, "source_sheet"], rows=canon.loc[bad, "source_row"]))
-                summary.quarantined += int(bad.sum())
-                summary.reasons.update(problems[bad].str.split("\t").str[1].tolist())
-            good = canon[~bad.values].reset_index(drop=True)
-            partials.append(_call_partial(good))
-            persons = _to_arrow(good[good["_kind"] == "persons"], persons_schema())
-            summary.persons += persons.num_rows
-            persons_parts.append(stage.put(persons) if stage else persons)
+            scratch = FileSummary(summary.source_file, summary.source_sha256, warnings=list(summary.warnings))
+            if pool is None:
+                done: Future = Future()
+                done.set_result(work(raw, scratch, dayfirst))
+                finish(done, scratch)
+                continue
+            while len(pending) >= 2:  # bounded memory: at most two batches in the making
+                finish(*pending.pop(0))
+            pending.append((pool.submit(work, raw, scratch, dayfirst), scratch))
+        while pending:
+            finish(*pending.pop(0))
     except BaseException:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
         if stage:
             stage.drop()
         raise
+    if pool is not None:
+        pool.shutdown(wait=True)
     summary.warnings.extend(_value_warnings(summary))
     calls = _finish_calls(partials, ingest_id, started)
+    if stage:
+        try:
+            stage.wait()
+        except BaseException:
+            stage.drop()
+            raise
     quarantine = pd.concat(quarantines, ignore_index=True) if quarantines else None
     return _Prepared(summary, calls, persons_parts, quarantine, started, stage=stage)
 
@@ -431,20 +475,39 @@ class _Stage:
 
         self.dir = Path(tempfile.mkdtemp(prefix=f"piu-ingest-{ingest_id}-"))
         self.n = 0
+        self._pool: Any = None
+        self._writing: Any = None  # the batch being written on the worker thread
 
     def put(self, table: Any) -> Path:
-        """Write one batch of persons; returns its file."""
+        """Write one batch of persons (on a worker thread: Arrow's writer releases the GIL, so the
+        next batch is normalised meanwhile); returns its file, complete once `wait` returns."""
         import pyarrow.feather as feather
 
         path = self.dir / f"persons-{self.n}.arrow"
         self.n += 1
-        feather.write_feather(table, path, compression="lz4")
+        self.wait()  # one batch in flight: memory stays bounded
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="piu-stage")
+        self._writing = self._pool.submit(feather.write_feather, table, path, compression="lz4")
         return path
+
+    def wait(self) -> None:
+        """Wait until every staged batch is on disk (raises the writer's error)."""
+        writing, self._writing = self._writing, None
+        if writing is not None:
+            writing.result()
 
     def drop(self) -> None:
         """Remove the staged files."""
         import shutil
 
+        with contextlib.suppress(BaseException):
+            self.wait()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
@@ -487,21 +550,35 @@ def _row_codes(frame: pd.DataFrame) -> tuple[Any, Any]:
         return np.zeros(len(frame), dtype=np.intp), np.zeros(min(1, len(frame)), dtype=np.intp)
     from piu.io.normalise import arrow_text
 
-    cols = [arrow_text(frame[c]) for c in frame.columns]
-    joined = pc.binary_join_element_wise(*cols, pa.scalar("\x1f", pa.large_string()), null_handling="replace",
-                                         null_replacement="\x00")
-    codes, _uniques = pd.factorize(pd.Series(pd.array(joined, dtype="str")), use_na_sentinel=False)
+    # each column's values as small integers (missing: one more code), combined into one integer per
+    # row: no text is built or hashed per row
+    combined, card = np.zeros(len(frame), dtype=np.int64), 1
+    for c in frame.columns:
+        enc = arrow_text(frame[c]).dictionary_encode()
+        k = len(enc.dictionary) + 1
+        if card * k >= 2**62:  # renumber the combination so far before it could overflow
+            combined = pd.factorize(combined)[0].astype(np.int64)
+            card = int(combined.max()) + 1
+        idx = pc.fill_null(enc.indices, pa.scalar(k - 1, enc.indices.type)).to_numpy(zero_copy_only=False)
+        combined = combined * k + idx.astype(np.int64)
+        card *= k
+    codes, _uniques = pd.factorize(combined)  # numbered in order of first appearance
     first = np.full(codes.max() + 1 if len(codes) else 0, -1, dtype=np.intp)
     first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)  # the last write per code is its first row
     return codes, first
 
 
+_ROW_CALL_COLS = ("call_id", "version_id", "port", "call_time", "month")
+
+
 def _normalise(raw: pd.DataFrame, ports: Any, *, dayfirst: bool, summary: FileSummary, ingest_id: str = ""
-               ) -> tuple[pd.DataFrame, pd.Series]:
-    """Canonical typed columns from text, and one problem ('column\treason') per bad row.
+               ) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame]:
+    """Canonical typed columns from text, one problem ('column\treason') per bad row, and the calls.
 
     Call fields repeat on every person row of a flat list, so they are normalised once per
-    distinct combination and spread back; person fields are normalised column by column.
+    distinct combination; the rows carry only their call's id, port and time, plus `_code`, the
+    position of their call row in the third result (the typed call fields, for `_call_partial`).
+    Person fields are normalised column by column.
     """
     import pandas as pd
 
@@ -514,8 +591,11 @@ def _normalise(raw: pd.DataFrame, ports: Any, *, dayfirst: bool, summary: FileSu
     calls_out, call_problem, call_warnings = _normalise_calls(raw.iloc[first].reset_index(drop=True), ports,
                                                               dayfirst=dayfirst, summary=summary)
     calls_out = _with_call_ids(calls_out, ingest_id)
-    out = calls_out.take(codes)
+    # per row only what a stored person row takes from its call; the call fields stay per distinct
+    # call row (`calls`), and `_code` says which one is each row's
+    out = calls_out[[c for c in _ROW_CALL_COLS if c in calls_out.columns]].take(codes)
     out.index = idx
+    out["_code"] = codes
     for mask, column, what in call_warnings:
         _warn_values(summary, pd.Series(mask.to_numpy()[codes]), column, what)
     holder = [pd.Series(call_problem.to_numpy()[codes], index=idx, dtype="str")]
@@ -547,8 +627,7 @@ def _normalise(raw: pd.DataFrame, ports: Any, *, dayfirst: bool, summary: FileSu
     # --- person fields ------------------------------------------------------------------
     out["family_name"] = txt["family_name"]
     out["given_names"] = txt["given_names"]
-    full = txt["family_name"].fillna("").str.cat(txt["given_names"].fillna(""), sep=" ")
-    out["name_key"] = nz.name_key(full)
+    out["name_key"] = nz.name_key(_joined_names(txt["family_name"], txt["given_names"]))
     flag(is_person & txt["family_name"].isna() & txt["given_names"].isna(), "family_name", "no person name")
     role = nz.role(txt["role"])
     out["role"] = role.values.fillna("crew")  # crew lists are the common case; FAL 6 headers say passenger
@@ -590,7 +669,31 @@ def _normalise(raw: pd.DataFrame, ports: Any, *, dayfirst: bool, summary: FileSu
     out["source_sheet"] = raw["source_sheet"].values
     out["_kind"] = raw["_kind"].values
     assert len(out) == n
-    return out, holder[0]
+    return out, holder[0], calls_out
+
+
+def _joined_names(family: pd.Series, given: pd.Series) -> pd.Series:
+    """clean_text of 'FAMILY GIVEN' (a missing part as ''), from two clean_text columns, in Arrow.
+
+    Clean parts hold no leading, trailing or repeated spaces, so joining the present parts with one
+    space (missing when both are) is already clean; it is marked so, and name_key does not clean
+    120,000 distinct names again.
+    """
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from piu.io import normalise as nz
+
+    if not (nz._is_clean(family) and nz._is_clean(given)):  # not clean parts: the general way
+        return family.fillna("").str.cat(given.fillna(""), sep=" ")
+    empty = pa.scalar("", pa.large_string())
+    # (null_handling="skip" would do, but pyarrow 26 drops the rows where both parts are missing)
+    joined = pc.binary_join_element_wise(pc.fill_null(nz.arrow_text(family), empty), pc.fill_null(nz.arrow_text(given), empty),
+                                         pa.scalar(" ", pa.large_string()))
+    joined = pc.utf8_trim(joined, characters=" ")  # the separator, when a part is missing
+    joined = pc.if_else(pc.equal(joined, ""), pa.scalar(None, joined.type), joined)
+    return nz._mark_clean(pd.Series(pd.array(joined, dtype="str"), index=family.index))
 
 
 def _normalise_calls(raw: pd.DataFrame, ports: Any, *, dayfirst: bool, summary: FileSummary
@@ -748,21 +851,52 @@ def _person_hash(persons: pd.DataFrame) -> Any:
     return pd.util.hash_pandas_object(persons[pcols], index=False).to_numpy(np.uint64) >> np.uint64(32)
 
 
-def _call_partial(good: pd.DataFrame) -> pd.DataFrame:
-    """Per call of one batch: first non-null call fields, first source row, persons' hash sum."""
-    import numpy as np
+def _call_partial(good: pd.DataFrame, calls: pd.DataFrame) -> pd.DataFrame:
+    """Per call of one batch: first non-null call fields, first source row, persons' hash sum.
 
-    call_cols = [c for c in calls_schema().names if c in good.columns and c not in ("call_id", "version_id")]
-    # the first row of each call carries its fields; only fields it lacks need a group-by
-    part = good.loc[~good["call_id"].duplicated().to_numpy(), ["call_id", *call_cols, "_tz"]].set_index("call_id")
-    grouped = good.groupby("call_id", sort=False)
+    `good` holds the batch's stored rows (`_code`: the row's distinct call row in `calls`); the
+    result is what a group-by of the rows on call_id would give, computed on the distinct call
+    rows: rows with one code have identical call fields.
+    """
+    import numpy as np
+    import pandas as pd
+
+    names = [c for c in calls_schema().names if c not in ("call_id", "version_id")]
+    call_level = [c for c in names if c in calls.columns]
+    call_cols = [c for c in names if c in call_level or c in good.columns]
+    row_level = [c for c in call_cols if c not in call_level]
+    if len(good) == 0:
+        return pd.DataFrame(columns=[*call_cols, "_tz", "_phash"], index=pd.Index([], name="call_id", dtype="str"))
+    codes = good["_code"].to_numpy()
+    # calls in order of their first stored row, and each row's call (group) number
+    cid, _ = pd.factorize(calls["call_id"])
+    group, _ = pd.factorize(cid[codes])
+    n = int(group.max()) + 1
+    first = np.empty(n, dtype=np.intp)
+    first[group[::-1]] = np.arange(len(group) - 1, -1, -1)  # the last write per group is its first row
+    first_code = codes[first]
+    part = pd.concat([calls[call_level + ["_tz"]].iloc[first_code].reset_index(drop=True),
+                      good[row_level].iloc[first].reset_index(drop=True)], axis=1)[[*call_cols, "_tz"]]
+    part.index = pd.Index(calls["call_id"].iloc[first_code].array, name="call_id")
     gaps = [c for c in call_cols if c not in ("source_row", "source_sheet") and part[c].isna().any()]
-    if gaps and len(good) > len(part):
-        part[gaps] = grouped[gaps].first().reindex(part.index)
-    part["source_row"] = grouped["source_row"].min().reindex(part.index)
+    if gaps and len(good) > n:
+        # first non-null value per call: over its distinct call rows in order of first use (the
+        # first row with a value is its call row's first row), over the rows for per-row fields
+        gap_calls = [c for c in gaps if c in call_level]
+        gap_rows = [c for c in gaps if c not in call_level]
+        if gap_calls:
+            pairs = pd.unique(group.astype(np.int64) * len(calls) + codes)
+            pg, pc_ = pairs // len(calls), pairs % len(calls)
+            filled = calls[gap_calls].iloc[pc_].reset_index(drop=True).groupby(pg, sort=False).first()
+            part[gap_calls] = filled.reindex(range(n)).set_axis(part.index).astype(part[gap_calls].dtypes.to_dict())
+        if gap_rows:
+            filled = good[gap_rows].groupby(group, sort=False).first()
+            part[gap_rows] = filled.reindex(range(n)).set_axis(part.index).astype(part[gap_rows].dtypes.to_dict())
+    by_group = pd.Series(good["source_row"].to_numpy()).groupby(group, sort=False)
+    part["source_row"] = by_group.min().reindex(range(n)).to_numpy()
     is_person = (good["_kind"] == "persons").to_numpy()
-    ph = np.where(is_person, _person_hash(good), np.uint64(0)) if len(good) else np.zeros(0, np.uint64)
-    part["_phash"] = good.assign(_ph=ph).groupby("call_id", sort=False)["_ph"].sum().reindex(part.index)
+    ph = np.where(is_person, _person_hash(good), np.uint64(0))
+    part["_phash"] = pd.Series(ph).groupby(group, sort=False).sum().reindex(range(n)).to_numpy()
     return part
 
 
@@ -916,7 +1050,7 @@ def _write(txn: Any, p: _Prepared) -> None:
     s = p.summary
     txn.write("calls", _to_arrow(p.calls, calls_schema()))
     for persons in _persons_tables(p, aligned_to=p.calls):
-        txn.write("persons", persons)
+        txn.write("persons", persons, background=True)  # encoded on other threads while the next part is read
     if p.quarantine is not None and len(p.quarantine):
         txn.write("quarantine", _to_arrow(p.quarantine, quarantine_schema()))
     log = pd.DataFrame([{

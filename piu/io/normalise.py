@@ -88,6 +88,8 @@ def clean_text(s: pd.Series) -> pd.Series:
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    if _is_clean(s):  # the normalisers clean their input again; text cleaned here is returned as is
+        return s
     s = _as_text(s)
     if s.isna().all():
         return s
@@ -98,8 +100,27 @@ def clean_text(s: pd.Series) -> pd.Series:
         enc = arr.dictionary_encode()
         if 4 * len(enc.dictionary) <= len(arr):
             out = _clean_arrow(enc.dictionary).take(enc.indices)
-            return pd.Series(pd.array(out, dtype="str"), index=s.index)
-    return pd.Series(pd.array(_clean_arrow(arr), dtype="str"), index=s.index)
+            return _mark_clean(pd.Series(pd.array(out, dtype="str"), index=s.index))
+    return _mark_clean(pd.Series(pd.array(_clean_arrow(arr), dtype="str"), index=s.index))
+
+
+# Series that clean_text returned (id -> weak reference): cleaning is idempotent, so cleaning one
+# of them again would only cost time. Weak references: an entry dies with its Series, and a new
+# object that reuses the id is not mistaken for it.
+_CLEANED: dict[int, Any] = {}
+
+
+def _mark_clean(s: pd.Series) -> pd.Series:
+    import weakref
+
+    key = id(s)
+    _CLEANED[key] = weakref.ref(s, lambda _ref, key=key: _CLEANED.pop(key, None))
+    return s
+
+
+def _is_clean(s: Any) -> bool:
+    ref = _CLEANED.get(id(s))
+    return ref is not None and ref() is s
 
 
 def _clean_arrow(arr: Any) -> Any:

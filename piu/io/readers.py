@@ -23,6 +23,7 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any, Callable
 
 import numpy as np
@@ -909,8 +910,8 @@ class BatchedRead:
                                                  strings_can_be_null=False, quoted_strings_can_be_null=False))
         start = 0
         try:
-            for batch in _grouped(reader, per_batch):
-                frame = batch.to_pandas()
+            # the next batch is parsed on a second core while this one is normalised
+            for frame in _prefetched(batch.to_pandas() for batch in _grouped(reader, per_batch)):
                 frame.columns = headings
                 rows = self.record_lines[start:start + len(frame)]
                 start += len(frame)
@@ -933,6 +934,26 @@ def _utf8_ok(data: bytes | memoryview) -> bool:
 
 
 _PARSE_BLOCK = 4 << 20
+
+
+def _prefetched(items: Iterator[Any]) -> Iterator[Any]:
+    """The items of an iterator, each next one produced in a worker thread while the caller uses
+    the current one (Arrow's CSV parsing releases the GIL: two cores instead of one).
+
+    At most one item is produced ahead; an error producing an item is raised where the caller
+    asks for it, and closing the generator waits for the item in flight, never leaving a thread behind.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    done = object()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="piu-read") as pool:
+        ahead = pool.submit(next, items, done)
+        while True:
+            item = ahead.result()
+            if item is done:
+                return
+            ahead = pool.submit(next, items, done)
+            yield item
 
 
 def _grouped(reader: Any, n: int) -> Any:
@@ -958,6 +979,7 @@ def open_batches(path: str, *, mapping: dict[str, str] | None = None,
     else (small files, stdin, XLSX, FAL layouts, other encodings) returns None: use read_file.
     """
     import hashlib
+    from concurrent.futures import ThreadPoolExecutor
 
     if path == "-":
         return None
@@ -999,9 +1021,15 @@ def open_batches(path: str, *, mapping: dict[str, str] | None = None,
     all_ends: list[np.ndarray] = []       # newlines that end a record (outside quotes)
     before_end: list[np.ndarray] = []     # the byte just before each of those newlines
     offset, in_quotes, last_byte = 0, 0, 10
-    with open(p, "rb") as fh:
+    # hashing releases the GIL: the SHA-256 of a chunk runs on a worker thread while the record
+    # starts of the same chunk are found here (one hashing job in flight, in file order)
+    hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="piu-sha")
+    hashed = None
+    with hashing, open(p, "rb") as fh:
         while chunk := fh.read(_CHUNK):
-            sha.update(chunk)
+            if hashed is not None:
+                hashed.result()
+            hashed = hashing.submit(sha.update, chunk)
             arr = np.frombuffer(chunk, dtype=np.uint8)
             newlines = np.flatnonzero(arr == 10)
             # UTF-8 is checked between newlines (never inside a character), in Arrow: no text decoded
@@ -1018,7 +1046,10 @@ def open_batches(path: str, *, mapping: dict[str, str] | None = None,
                 in_quotes = (len(quotes) + in_quotes) & 1
             else:
                 ends = newlines
-            prev = np.concatenate(([last_byte], arr))[ends]  # arr[e - 1], or the previous chunk's last byte
+            # arr[e - 1], or the previous chunk's last byte (no copy of the chunk)
+            prev = arr[np.maximum(ends - 1, 0)]
+            if len(ends) and ends[0] == 0:
+                prev[0] = last_byte
             all_newlines.append(newlines + offset)
             all_ends.append(ends + offset)
             before_end.append(prev)

@@ -13,6 +13,7 @@ import time
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -430,6 +431,55 @@ def test_batched_reading_stores_exactly_what_whole_reading_stores(tmp_path: Path
         return calls, persons.reset_index(drop=True)
 
     (c1, p1), (c2, p2) = canon(whole), canon(batched)
+    pd.testing.assert_frame_equal(c1, c2)
+    pd.testing.assert_frame_equal(p1, p2)
+
+
+def test_batches_normalised_concurrently_give_the_whole_file_summary(tmp_path: Path, big_manifest: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batches are normalised two at a time on threads; warnings, value counts, quarantine and the
+    stored rows must be those of reading the file whole (bad values spread over many batches)."""
+    import piu.io.readers as readers
+    from piu.io.ingest import ingest_files
+
+    frame = pd.read_csv(big_manifest, dtype="str", keep_default_na=False)
+    rows = np.arange(len(frame))
+    frame.loc[rows % 97 == 5, "flag"] = "Atlantis"                 # value warning, every batch
+    frame.loc[rows % 101 == 7, "gender"] = "?"                     # another, in another order
+    frame.loc[rows % 89 == 3, "date_of_birth"] = "=1+2"            # quarantined, formula-like
+    frame.loc[rows % 83 == 1, "family_name"] = ""                  # names cut to the given names
+    frame.loc[rows % 79 == 2, "given_names"] = "  Nguyễn\u00a0 Thị  "  # non-ASCII, odd spaces
+    frame.loc[rows > len(frame) - 500, "declared_crew"] = "many"   # a warning first seen late
+    frame["remarks"] = np.where(rows % 7 == 0, "see note", "")      # kept as extra, mostly empty
+    src = tmp_path / "bad.csv"
+    frame.to_csv(src, index=False)
+
+    monkeypatch.setattr(readers, "BATCH_MIN_BYTES", 1 << 40)
+    whole = ingest_files(Store(tmp_path / "whole"), [str(src)]).files[0]
+    real_open = readers.open_batches
+    monkeypatch.setattr(readers, "open_batches",
+                        lambda path, **kw: real_open(path, mapping=kw.get("mapping"), min_bytes=0, batch_bytes=1 << 20))
+    batched = ingest_files(Store(tmp_path / "batched"), [str(src)]).files[0]
+    again = ingest_files(Store(tmp_path / "again"), [str(src)]).files[0]
+
+    # the same counts; in batches, warnings come in the order their values first appear in the
+    # file (one by one), whichever thread finished first
+    assert sorted(batched.warnings) == sorted(whole.warnings) and batched.warnings == again.warnings
+    assert dict(batched.value_counts) == dict(whole.value_counts)
+    order = [k[0] for k in batched.value_counts]
+    assert order.index("flag") < order.index("gender") < order.index("declared_crew")
+    assert batched.reasons == whole.reasons and batched.quarantined == whole.quarantined > 0
+    assert (batched.rows, batched.persons, batched.calls_new) == (whole.rows, whole.persons, whole.calls_new)
+    assert ("declared_crew", "not a number; left empty") in batched.value_counts
+
+    def stored(home: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+        store = Store(home)
+        calls = queries.current_calls(store).drop(columns=["version_id", "ingest_id", "ingested_at"])
+        persons = queries.persons_of(store, queries.current_calls(store)["version_id"])
+        persons = persons.drop(columns=["version_id", "ingest_id"]).sort_values(["call_id", "source_row"])
+        return calls.sort_values("call_id").reset_index(drop=True), persons.reset_index(drop=True)
+
+    (c1, p1), (c2, p2) = stored(tmp_path / "whole"), stored(tmp_path / "batched")
     pd.testing.assert_frame_equal(c1, c2)
     pd.testing.assert_frame_equal(p1, p2)
 
