@@ -209,7 +209,8 @@ def test_end_to_end_with_ingest_and_score(tmp_path: Path) -> None:
     score_rows = json.loads(scored.stdout)
     assert score_rows, "the planted scenarios flag some calls"
 
-    res = runner.invoke(app, ["--home", home, "report", "--since", "6d", "-f", "json"])
+    # 7d, not 6d: the first day's calls are local times east of UTC, which start on the UTC day before
+    res = runner.invoke(app, ["--home", home, "report", "--since", "7d", "-f", "json"])
     assert res.exit_code == 0
     assert "not scored" not in res.stderr
     doc = json.loads(res.stdout)
@@ -229,7 +230,7 @@ def test_end_to_end_with_ingest_and_score(tmp_path: Path) -> None:
         assert named == {int(r) for r in h["persons"]}
     assert runner.invoke(app, ["--home", home, "review", top["call_id"], "--status", "referred",
                                "--by", "duty1"]).exit_code == 0
-    again = json.loads(runner.invoke(app, ["--home", home, "report", "--since", "6d", "-f", "json"]).stdout)
+    again = json.loads(runner.invoke(app, ["--home", home, "report", "--since", "7d", "-f", "json"]).stdout)
     assert next(c for c in again["calls"] if c["call_id"] == top["call_id"])["review_status"] == "referred"
 
 
