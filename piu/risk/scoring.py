@@ -247,7 +247,6 @@ def load_history(store: Store, calls: pd.DataFrame, persons: pd.DataFrame,
     import pyarrow.compute as pc
     import pyarrow.dataset as ds
 
-    from piu.queries import current_calls
     from piu.schema import persons_schema
     from piu.timeparse import months_between
 
@@ -260,7 +259,7 @@ def load_history(store: Store, calls: pd.DataFrame, persons: pd.DataFrame,
         related_calls, candidates, matched = _related_calls(store, calls, persons, since, until)
         hcalls = _with_vessel_key(related_calls, calls)
     else:  # scoring much of the store: reading the whole window is cheaper than long filters
-        hcalls = _with_vessel_key(current_calls(store, since=since, until=until, columns=HISTORY_CALL_COLUMNS), calls)
+        hcalls = _with_vessel_key(_window_calls(store, since, until, calls), calls)
     keys = (calls["vessel_key"] if "vessel_key" in calls.columns else feat.vessel_key(calls)).dropna().unique()
     related = hcalls.loc[feat.isin(hcalls["vessel_key"], keys), "version_id"]
     # crew are matched by name only inside related calls, which the filter already keeps
@@ -297,6 +296,23 @@ def load_history(store: Store, calls: pd.DataFrame, persons: pd.DataFrame,
         hpersons = hpersons[found].reset_index(drop=True)
     hpersons["hcall_row"] = at[found].astype("int64")
     return hcalls, hpersons
+
+
+def _window_calls(store: Store, since: datetime, until: datetime, calls: pd.DataFrame) -> pd.DataFrame:
+    """The current version of every call in the window (HISTORY_CALL_COLUMNS), in call-time order: the
+    rows of `calls` (being scored, already in memory) are taken from there, only the others are read
+    whole (which calls are current is decided on light columns)."""
+    import pandas as pd
+
+    from piu.queries import current_calls
+
+    light = current_calls(store, since=since, until=until, columns=SELECT_COLUMNS)
+    at = feat.call_positions(light["version_id"], calls)
+    parts = [calls.iloc[at[at >= 0]][HISTORY_CALL_COLUMNS]]
+    if (at < 0).any():
+        parts.append(_calls_by_version(store, light[at < 0], HISTORY_CALL_COLUMNS))
+    out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
+    return out.sort_values(["call_time", "call_id"]).reset_index(drop=True)
 
 
 def _text_array(values: Any) -> Any:
@@ -405,20 +421,21 @@ def _scored_versions(store: Store, version: str, *, ports: list[str] | None, sin
     return table.column("version_id").to_pandas()
 
 
-def _calls_by_version(store: Store, light: pd.DataFrame) -> pd.DataFrame:
-    """The whole rows (features.CALL_COLUMNS) of the given current call versions, in call-time order,
-    read from their partitions only."""
+def _calls_by_version(store: Store, light: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
+    """The whole rows (`columns`, default features.CALL_COLUMNS) of the given current call versions, in
+    call-time order, read from their partitions only."""
     import pyarrow.dataset as ds
 
     from piu.queries import _unique_text
     from piu.schema import calls_schema
 
+    columns = columns or feat.CALL_COLUMNS
     if len(light) == 0:
-        return light.reindex(columns=feat.CALL_COLUMNS)
+        return light.reindex(columns=columns)
     table = store.read("calls", calls_schema(), ports=sorted(light["port"].dropna().astype("str").unique())
                        if light["port"].notna().all() else None,
                        months=sorted(light["month"].dropna().astype("str").unique()) if light["month"].notna().all() else None,
-                       columns=feat.CALL_COLUMNS, filter=ds.field("version_id").isin(_unique_text(light["version_id"])))
+                       columns=columns, filter=ds.field("version_id").isin(_unique_text(light["version_id"])))
     return table.to_pandas().sort_values(["call_time", "call_id"]).reset_index(drop=True)
 
 

@@ -6,6 +6,8 @@ import json
 from datetime import date, datetime, timezone
 from pathlib import Path
 
+import pytest
+
 from piu.queries import latest_scores
 from piu.risk.config import defaults, parse
 from piu.risk.scoring import score_frames, score_store, select_output
@@ -83,7 +85,12 @@ def test_other_rules_rescore_and_amended_calls_rescore(tmp_path: Path) -> None:
     assert run.frame["score"].tolist() == [4]
 
 
-def test_history_rules_see_calls_outside_the_selection(tmp_path: Path) -> None:
+@pytest.mark.parametrize("targeted_max", [5000, 0])  # history read by identifier, or the whole window
+def test_history_rules_see_calls_outside_the_selection(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                       targeted_max: int) -> None:
+    import piu.risk.scoring as scoring
+
+    monkeypatch.setattr(scoring, "TARGETED_MAX", targeted_max)
     st = Store(tmp_path)
     old = call(port="THBKK", call_time="2026-06-01 08:00", imo="9176187", mmsi="567000001", mmsi_country="THA",
                flag="THA", ingest_id="20260601T000000000000Z-aaaaaa")

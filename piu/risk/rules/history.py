@@ -315,7 +315,6 @@ def _present_in(mine_key: Any, mine: Mapping[str, Any], their_key: Any, theirs: 
     pairs, as a merge on the strings would make.
     """
     import numpy as np
-    import pandas as pd
 
     n = len(mine_key)
     found = np.zeros(n, dtype=bool)
@@ -325,22 +324,35 @@ def _present_in(mine_key: Any, mine: Mapping[str, Any], their_key: Any, theirs: 
     md, td = mine["date_of_birth"], theirs["date_of_birth"]
     for col in ("doc_number", "name_key"):
         mc, tc = mine[col], theirs[col]
-        width = int(max(mc.max(initial=0), tc.max(initial=0))) + 1
-        mp, tp = mk * width + mc, tk * width + tc
         mgiven, tgiven = (mc >= 0) & ~found, tc >= 0  # a row found by its document needs no name match
         if col == "name_key":
             # a name alone is weak (crews share common names): with a date of birth on both sides,
-            # the name counts only together with it; without one, the name alone still counts
-            both = np.concatenate([mp, tp])
+            # the name counts only together with it (the date joins the key); without one, the name
+            # alone still counts
             dwidth = int(max(md.max(initial=0), td.max(initial=0))) + 1
-            if int(both.max(initial=0)) >= 2**62 // dwidth:  # room for the date: number the pairs first
-                both = pd.factorize(both)[0].astype(np.int64)
-            both = both * dwidth + np.concatenate([np.maximum(md, 0), np.maximum(td, 0)])
-            sure = mgiven & (md >= 0)
-            found[sure] |= pd.Series(both[:n][sure]).isin(both[n:][tgiven & (td >= 0)]).to_numpy()
+            sure, their_sure = mgiven & (md >= 0), tgiven & (td >= 0)
+            found[sure] |= _pairs_in(mk[sure] * dwidth + md[sure], mc[sure],
+                                     tk[their_sure] * dwidth + td[their_sure], tc[their_sure])
             mgiven = mgiven & (md < 0)
-        found[mgiven] |= pd.Series(mp[mgiven]).isin(tp[tgiven]).to_numpy()
+        found[mgiven] |= _pairs_in(mk[mgiven], mc[mgiven], tk[tgiven], tc[tgiven])
     return found
+
+
+def _pairs_in(mine_key: Any, mine_code: Any, their_key: Any, their_code: Any) -> Any:
+    """Per (key, code) pair of mine: is the same pair among theirs? (non-negative integers, hashed as one)"""
+    import numpy as np
+    import pandas as pd
+
+    if len(mine_code) == 0 or len(their_code) == 0:
+        return np.zeros(len(mine_code), dtype=bool)
+    keys = np.concatenate([mine_key, their_key])
+    codes = np.concatenate([mine_code, their_code])
+    width = int(codes.max()) + 1
+    if int(keys.max()) >= 2**62 // width:  # the pairs would overflow: number the keys first
+        keys = pd.factorize(keys)[0].astype(np.int64)
+    pairs = keys * width + codes
+    n = len(mine_code)
+    return pd.Series(pairs[:n]).isin(pairs[n:]).to_numpy()
 
 
 def _codes_at(d: RuleData, side: int, rows: Any) -> dict[str, Any]:

@@ -126,7 +126,8 @@ def flag_risk(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
     if ratings is None or len(ratings) == 0:
         return no_hits()
     chosen = select(ratings, list(p["regimes"]), int(p["list_year"]))
-    chosen = chosen[chosen["list"].isin(["black", "grey"])]
+    # a grey flag with weight 0 (the default) would be recorded as nothing: only black lists are joined then
+    chosen = chosen[chosen["list"].isin(["black", "grey"] if int(p["grey_weight"]) > 0 else ["black"])]
     cat = chosen["category"].fillna("").str.replace("_", " ")
     chosen = chosen.assign(
         text=chosen["regime"].map(REGIME_NAMES).astype("str") + " " + chosen["list"] + " list "
