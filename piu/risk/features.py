@@ -115,11 +115,21 @@ def given_codes(values: pd.Series) -> Any:
     import numpy as np
     import pandas as pd
 
+    if values.dtype == "str":  # in Arrow: encode, then blank text among the distinct values only
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        arr = pa.array(values.array)
+        arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+        encoded = arr.dictionary_encode()
+        out = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+        blank = pc.equal(pc.utf8_trim_whitespace(encoded.dictionary), "").to_numpy(zero_copy_only=False)
+        if blank.any():
+            out[np.append(blank, False)[out]] = -1
+        return out
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     out = np.asarray(codes, dtype=np.int64)
-    if values.dtype == "str":
-        out[~present(values).to_numpy(dtype=bool)] = -1
-    elif values.dtype == object:  # e.g. dates as Python objects: only a text value can be blank
+    if values.dtype == object:  # e.g. dates as Python objects: only a text value can be blank
         blank = np.array([isinstance(u, str) and not u.strip() for u in uniques] + [False], dtype=bool)
         out[blank[out]] = -1
     return out
@@ -205,7 +215,15 @@ def repeated(*keys: Any) -> Any:
         if int(key.max(initial=0)) >= (2**62) // size:  # the pair would overflow: number the pairs first
             key = pd.factorize(key)[0].astype(np.int64)
         key = key * size + k
-    return pd.Series(key).duplicated(keep=False).to_numpy()
+    # most keys occur once: a count per hash bucket (no hash table) rules them out, and only rows
+    # sharing a bucket are compared exactly
+    buckets = 1 << max(4, (4 * len(key)).bit_length())
+    mixed = (key ^ (key >> 31)) * np.int64(-4658895280553007687)  # 0xBF58476D1CE4E5B9 as int64
+    bucket = (mixed ^ (mixed >> 29)) & (buckets - 1)
+    out = np.zeros(len(key), dtype=bool)
+    shared = np.bincount(bucket, minlength=buckets)[bucket] > 1
+    out[shared] = pd.Series(key[shared]).duplicated(keep=False).to_numpy()
+    return out
 
 
 def rows_text(rows: pd.Series, limit: int = 12) -> str:
