@@ -355,7 +355,7 @@ def score_store(store: Store, config: RulesConfig, *, ports: list[str] | None = 
         # which calls are new to this rule set, from light columns: the cost follows the new calls
         light = current_calls(store, ports=ports, since=since, until=until, columns=SELECT_COLUMNS)
         done = _scored_versions(store, version, ports=ports, since=since, until=until)
-        todo = _calls_by_version(store, light[~_isin(light["version_id"], done)])
+        todo = _calls_by_version(store, light[~feat.isin(light["version_id"], done)])
         calls, selected = None, len(light)
     if selected == 0:
         return ScoreRun(version, 0, 0, notes)
@@ -394,7 +394,7 @@ def score_store(store: Store, config: RulesConfig, *, ports: list[str] | None = 
                                                                columns=feat.CALL_COLUMNS)
         existing = (pd.DataFrame({"version_id": pd.Series(dtype="str")}) if rescore
                     else _stored_scores(store, version, ports=ports, since=since, until=until))
-        scores = existing[~_isin(existing["version_id"], todo["version_id"])] if len(existing) else existing
+        scores = existing[~feat.isin(existing["version_id"], todo["version_id"])] if len(existing) else existing
         parts = [s for s in (scores, new) if s is not None and len(s)]
         cols = ["version_id", "persons_aboard", "score", "band", "hits", "ruleset_version", "scored_at"]
         if not parts:
@@ -432,21 +432,15 @@ def _calls_by_version(store: Store, light: pd.DataFrame, columns: list[str] | No
     columns = columns or feat.CALL_COLUMNS
     if len(light) == 0:
         return light.reindex(columns=columns)
+    wanted = ds.field("version_id").isin(_unique_text(light["version_id"]))
+    if light["ingest_id"].notna().all():
+        # a file holds one ingest's rows: the other ingests' files are skipped by their statistics
+        wanted = ds.field("ingest_id").isin(_unique_text(light["ingest_id"])) & wanted
     table = store.read("calls", calls_schema(), ports=sorted(light["port"].dropna().astype("str").unique())
                        if light["port"].notna().all() else None,
                        months=sorted(light["month"].dropna().astype("str").unique()) if light["month"].notna().all() else None,
-                       columns=columns, filter=ds.field("version_id").isin(_unique_text(light["version_id"])))
+                       columns=columns, filter=wanted)
     return table.to_pandas().sort_values(["call_time", "call_id"]).reset_index(drop=True)
-
-
-def _isin(values: pd.Series, candidates: pd.Series) -> Any:
-    """Boolean mask of `values` found in `candidates`, computed in Arrow (fast for large string sets)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    arr = pa.array(values.astype("str").to_numpy(dtype=object), type=pa.string())
-    cand = pa.array(candidates.astype("str").to_numpy(dtype=object), type=pa.string())
-    return pc.is_in(arr, value_set=cand).to_numpy(zero_copy_only=False)
 
 
 def _score_filter(version: str, since: datetime | None, until: datetime | None, ids: Any = None) -> Any:
