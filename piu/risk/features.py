@@ -138,7 +138,8 @@ def given_codes(values: pd.Series) -> Any:
 def joint_codes(d: RuleData, column: str) -> tuple[Any, Any]:
     """`given_codes` of a person column over d.persons and d.history_persons together: (persons' codes,
     history persons' codes), equal codes for equal values on either side. Computed once per RuleData
-    (rules share them); history persons taken from `persons` (a full rescore) reuse the persons' codes."""
+    (rules share them, read-only); history persons taken from `persons` (a full rescore) reuse the persons'
+    codes through their `person_row`, which holds while `build` keeps the persons' rows in order."""
     import numpy as np
     import pandas as pd
 
@@ -159,6 +160,8 @@ def joint_codes(d: RuleData, column: str) -> tuple[Any, Any]:
                                 pd.to_datetime(theirs, errors="coerce").astype("datetime64[us]"))
             both = given_codes(pd.concat([mine, theirs], ignore_index=True))
             d.cache[key] = (both[:len(mine)], both[len(mine):])
+        for codes_ in d.cache[key]:  # shared by every rule of the run: none may change them
+            codes_.flags.writeable = False
     return d.cache[key]
 
 
@@ -177,6 +180,8 @@ def joint_vessel_codes(d: RuleData) -> tuple[Any, Any]:
         mine = np.where(at >= 0, mine_calls[np.maximum(at, 0)], -1)
         theirs = their_calls[d.history_persons["hcall_row"].to_numpy(dtype=np.int64)]
         d.cache[key] = (mine, theirs)
+        for codes_ in d.cache[key]:
+            codes_.flags.writeable = False
     return d.cache[key]
 
 

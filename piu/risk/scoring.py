@@ -301,7 +301,8 @@ def load_history(store: Store, calls: pd.DataFrame, persons: pd.DataFrame,
 def _window_calls(store: Store, since: datetime, until: datetime, calls: pd.DataFrame) -> pd.DataFrame:
     """The current version of every call in the window (HISTORY_CALL_COLUMNS), in call-time order: the
     rows of `calls` (being scored, already in memory) are taken from there, only the others are read
-    whole (which calls are current is decided on light columns)."""
+    whole (which calls are current is decided on light columns). `calls` must hold current versions
+    only, as score_store and the Dask engine pass them."""
     import pandas as pd
 
     from piu.queries import current_calls
@@ -350,7 +351,7 @@ def score_store(store: Store, config: RulesConfig, *, ports: list[str] | None = 
         return ScoreRun(version, 0, 0, notes)
     if rescore:  # every selected call is scored: read them whole once
         calls = current_calls(store, ports=ports, since=since, until=until, columns=feat.CALL_COLUMNS)
-        todo, selected = calls, len(calls)
+        todo, selected, light = calls, len(calls), None
     else:
         # which calls are new to this rule set, from light columns: the cost follows the new calls
         light = current_calls(store, ports=ports, since=since, until=until, columns=SELECT_COLUMNS)
@@ -389,11 +390,13 @@ def score_store(store: Store, config: RulesConfig, *, ports: list[str] | None = 
             txn.write("scores", table)
 
     def build() -> pd.DataFrame:
-        """Every selected call with its latest score for this rule set (new ones from memory)."""
-        frame = calls if calls is not None else current_calls(store, ports=ports, since=since, until=until,
-                                                               columns=feat.CALL_COLUMNS)
+        """Every call of the selection as it was decided above, with its latest score for this rule set
+        (new ones from memory): calls stored after the scoring do not appear unscored."""
+        frame = calls if calls is not None else _calls_by_version(store, light)
         existing = (pd.DataFrame({"version_id": pd.Series(dtype="str")}) if rescore
                     else _stored_scores(store, version, ports=ports, since=since, until=until))
+        if len(existing):
+            existing = existing[feat.isin(existing["version_id"], frame["version_id"])]
         scores = existing[~feat.isin(existing["version_id"], todo["version_id"])] if len(existing) else existing
         parts = [s for s in (scores, new) if s is not None and len(s)]
         cols = ["version_id", "persons_aboard", "score", "band", "hits", "ruleset_version", "scored_at"]
@@ -440,7 +443,9 @@ def _calls_by_version(store: Store, light: pd.DataFrame, columns: list[str] | No
                        if light["port"].notna().all() else None,
                        months=sorted(light["month"].dropna().astype("str").unique()) if light["month"].notna().all() else None,
                        columns=columns, filter=wanted)
-    return table.to_pandas().sort_values(["call_time", "call_id"]).reset_index(drop=True)
+    # a version stored twice (the same rows written again) is one call version, as in current_calls
+    out = table.to_pandas().drop_duplicates("version_id")
+    return out.sort_values(["call_time", "call_id"]).reset_index(drop=True)
 
 
 def _score_filter(version: str, since: datetime | None, until: datetime | None, ids: Any = None) -> Any:

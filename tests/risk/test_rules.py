@@ -101,6 +101,9 @@ CASES = [
     ("flag-risk", "black on both", {"flag": "TGO"}, [],
      "flag TGO: Tokyo MoU black list 2021 in force from 2022; Paris MoU black list 2024 (medium risk) in force from 2025-07-01", 1),
     ("flag-risk", "grey only: weight 0", {"flag": "PAN"}, [], None, None),
+    ("flag-risk", "black on one list, grey on the other: both named", {"flag": "BLZ"}, [],
+     "flag BLZ: Tokyo MoU grey list 2021 in force from 2022; Paris MoU black list 2024 (medium to high risk) "
+     "in force from 2025-07-01", 1),
     # Paris 2024's black list is complete: Algeria, black in 2023, is grey in 2024
     ("flag-risk", "full newer list wins", {"flag": "DZA"}, [], None, None),
     ("flag-risk", "unlisted flag", {"flag": "KHM"}, [], None, None),

@@ -132,3 +132,25 @@ def test_targeted_and_whole_window_history_agree(tmp_path: Path, monkeypatch) ->
     assert targeted.frame[["call_id", "score", "hits"]].values.tolist() == whole.frame[["call_id", "score", "hits"]].values.tolist()
     assert sorted(h["rule"] for h in json.loads(whole.frame.set_index("call_id").loc[new["call_id"], "hits"])) == [
         "document-reused", "identity-change"]
+
+
+def test_a_call_version_stored_twice_is_scored_once(tmp_path: Path) -> None:
+    st = Store(tmp_path)
+    c = call()
+    write(st, [c], crew(c, 3))
+    write(st, [c], crew(c, 3))  # the same version's rows written again (e.g. restored from a copy)
+    run = score_store(st, defaults(), now=NOW)
+    assert (run.scored, run.reused, run.frame["call_id"].tolist()) == (1, 0, [c["call_id"]])
+    assert len(latest_scores(st)) == 1
+
+
+def test_the_printed_frame_is_the_selection_that_was_scored(tmp_path: Path) -> None:
+    """ScoreRun.frame is built when first read: a call stored after the scoring is not in it."""
+    st = Store(tmp_path)
+    first = call()
+    write(st, [first], crew(first, 3))
+    run = score_store(st, defaults(), now=NOW)
+    later = call(call_time="2026-11-21 08:00", ingest_id="20261121T000000000000Z-bbbbbb")
+    write(st, [later], crew(later, 3))
+    assert run.frame["call_id"].tolist() == [first["call_id"]]
+    assert str(run.frame["score"].dtype) == "int64"

@@ -126,8 +126,11 @@ def flag_risk(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
     if ratings is None or len(ratings) == 0:
         return no_hits()
     chosen = select(ratings, list(p["regimes"]), int(p["list_year"]))
-    # a grey flag with weight 0 (the default) would be recorded as nothing: only black lists are joined then
-    chosen = chosen[chosen["list"].isin(["black", "grey"] if int(p["grey_weight"]) > 0 else ["black"])]
+    chosen = chosen[chosen["list"].isin(["black", "grey"])]
+    if int(p["grey_weight"]) <= 0:
+        # a grey-only flag would be recorded as nothing (weight 0, the default): it is not joined; a
+        # black-listed flag keeps its grey listings in the evidence
+        chosen = chosen[chosen["iso3"].isin(chosen.loc[chosen["list"] == "black", "iso3"])]
     cat = chosen["category"].fillna("").str.replace("_", " ")
     chosen = chosen.assign(
         text=chosen["regime"].map(REGIME_NAMES).astype("str") + " " + chosen["list"] + " list "
