@@ -99,7 +99,7 @@ class _Prepared:
 
     summary: FileSummary
     calls: Any          # pd.DataFrame, one row per call (this file's version)
-    persons: list[Any]  # parts: Arrow tables in memory, or staged Arrow files (big files)
+    persons: list[Any]  # parts: Arrow tables in memory, or _Staged batches on disk (big files)
     quarantine: Any     # pd.DataFrame
     started_at: datetime
     keep: set[str] | None = None  # call ids to store (None: all); set by the store comparison
@@ -385,8 +385,11 @@ def _prepare(res: Any, summary: FileSummary, call_tables: list[RawTable], ports:
         persons = _to_arrow(good[good["_kind"] == "persons"], persons_schema())
         return quarantine, reasons, _call_partial(good, calls), persons
 
+    firsts = None  # port and time of each call's first row in the file so far (call_id index)
+
     def finish(done: Any, scratch: FileSummary) -> None:
         """One batch's results, in file order: warnings, quarantine, call partial, staged persons."""
+        nonlocal firsts
         quarantine, reasons, partial, persons = done.result()
         summary.value_counts.update(scratch.value_counts)
         summary.warnings.extend(w for w in scratch.warnings if w not in summary.warnings)
@@ -396,7 +399,17 @@ def _prepare(res: Any, summary: FileSummary, call_tables: list[RawTable], ports:
             summary.reasons.update(reasons)
         partials.append(partial)
         summary.persons += persons.num_rows
-        persons_parts.append(stage.put(persons) if stage else persons)
+        if stage is None:
+            persons_parts.append(persons)
+            return
+        # a call's persons take its first row's port and time, as the stored call does (its rows
+        # may be in this batch or an earlier one): staged as they will be stored, partition by partition
+        if len(partial):
+            new = partial[["port", "call_time"]]
+            if firsts is not None:
+                new = new[~new.index.isin(firsts.index)]
+            firsts = new if firsts is None else pd.concat([firsts, new])
+        persons_parts.append(stage.put(_aligned(persons, firsts.loc[partial.index]) if persons.num_rows else persons))
 
     from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -496,6 +509,13 @@ def _note_unknown_columns(tables: list[RawTable], summary: FileSummary) -> None:
                                 "if one holds a piu field, map it with --map FILE")
 
 
+class _Staged:
+    """One batch of persons staged on disk: Parquet files as the store keeps them, one per partition."""
+
+    def __init__(self) -> None:
+        self.files: list[tuple[str, str, Path]] = []  # (port key, month key, file), filled by the stage's thread
+
+
 class _Stage:
     """Persons of a big file staged on local disk between batches (bounded memory)."""
 
@@ -507,20 +527,27 @@ class _Stage:
         self._pool: Any = None
         self._writing: Any = None  # the batch being written on the worker thread
 
-    def put(self, table: Any) -> Path:
-        """Write one batch of persons (on a worker thread: Arrow's writer releases the GIL, so the
-        next batch is normalised meanwhile); returns its file, complete once `wait` returns."""
-        import pyarrow.feather as feather
-
-        path = self.dir / f"persons-{self.n}.arrow"
-        self.n += 1
+    def put(self, table: Any) -> _Staged:
+        """Write one batch of persons, split by partition and encoded as the store's Parquet files
+        (on a worker thread: Arrow's writer releases the GIL, so the next batch is normalised
+        meanwhile, and the files are moved into the store as they are); complete once `wait` returns."""
+        staged = _Staged()
         self.wait()  # one batch in flight: memory stays bounded
         if self._pool is None:
             from concurrent.futures import ThreadPoolExecutor
 
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="piu-stage")
-        self._writing = self._pool.submit(feather.write_feather, table, path, compression="lz4")
-        return path
+        self._writing = self._pool.submit(self._write, table, staged, self.n)
+        self.n += 1
+        return staged
+
+    def _write(self, table: Any, staged: _Staged, n: int) -> None:
+        from piu.store import partitions, write_parquet
+
+        for i, (port, month, part) in enumerate(partitions(table) if table.num_rows else []):
+            path = self.dir / f"persons-{n}-{i}.parquet"
+            write_parquet(part, path)
+            staged.files.append((port, month, path))
 
     def wait(self) -> None:
         """Wait until every staged batch is on disk (raises the writer's error)."""
@@ -1078,8 +1105,13 @@ def _write(txn: Any, p: _Prepared) -> None:
 
     s = p.summary
     txn.write("calls", _to_arrow(p.calls, calls_schema()))
-    for persons in _persons_tables(p, aligned_to=p.calls):
-        txn.write("persons", persons, background=True)  # encoded on other threads while the next part is read
+    for part in p.persons:
+        if isinstance(part, _Staged) and p.keep is None:
+            for port, month, path in part.files:  # aligned, split and encoded already: moved in
+                txn.add_file("persons", port, month, path)
+            continue
+        for persons in _part_tables(p, part, _call_lookup(p.calls)):
+            txn.write("persons", persons, background=True)  # encoded on other threads while the next part is read
     if p.quarantine is not None and len(p.quarantine):
         txn.write("quarantine", _to_arrow(p.quarantine, quarantine_schema()))
     log = pd.DataFrame([{
@@ -1093,27 +1125,52 @@ def _write(txn: Any, p: _Prepared) -> None:
     txn.write("ingests", _to_arrow(log, ingests_schema()))
 
 
-def _persons_tables(p: _Prepared, aligned_to: pd.DataFrame | None = None) -> Iterator[Any]:
-    """The file's persons part by part: only calls being stored, with their call's port, time, month."""
+def _persons_tables(p: _Prepared) -> Iterator[Any]:
+    """The file's persons part by part, only calls being stored."""
+    for part in p.persons:
+        yield from _part_tables(p, part, None)
+
+
+def _call_lookup(calls: pd.DataFrame) -> tuple[Any, Any] | None:
+    """(call ids, their port, call_time and month) for `_aligned`."""
+    import pyarrow as pa
+
+    if not len(calls):
+        return None
+    ids = pa.array(calls.index.astype("str").tolist() if "call_id" not in calls.columns
+                   else calls["call_id"].astype("str").tolist(), type=pa.string())
+    if "month" not in calls.columns:
+        calls = calls.assign(month=calls["call_time"].dt.strftime("%Y-%m"))
+    return ids, pa.Table.from_pandas(calls[["port", "call_time", "month"]], preserve_index=False)
+
+
+def _aligned(table: Any, calls: pd.DataFrame | tuple[Any, Any] | None) -> Any:
+    """Persons with their call's canonical port, call_time and month (its first row's), so that
+    persons and calls fall into the same partitions. `calls`: a frame (call_id index) or `_call_lookup`."""
+    import pyarrow.compute as pc
+
+    lookup = calls if calls is None or isinstance(calls, tuple) else _call_lookup(calls)
+    if lookup is None or not table.num_rows:
+        return table
+    pos = pc.index_in(table["call_id"], value_set=lookup[0])
+    for col in ("port", "call_time", "month"):
+        i = table.schema.get_field_index(col)
+        table = table.set_column(i, col, lookup[1][col].take(pos).cast(table.schema.field(col).type))
+    return table
+
+
+def _part_tables(p: _Prepared, part: Any, lookup: tuple[Any, Any] | None) -> Iterator[Any]:
+    """One part of the persons as tables: only calls being stored, aligned to `lookup` when given
+    (staged parts were aligned when staged)."""
     import pyarrow as pa
     import pyarrow.compute as pc
-    import pyarrow.feather as feather
+    import pyarrow.parquet as pq
 
-    lookup = None
-    if aligned_to is not None and len(aligned_to):
-        ids = pa.array(aligned_to["call_id"].astype("str").tolist(), type=pa.string())
-        lookup = (ids, pa.Table.from_pandas(aligned_to[["port", "call_time", "month"]], preserve_index=False))
-    for part in p.persons:
-        table = feather.read_table(part) if isinstance(part, Path) else part
+    tables = [pq.read_table(path) for _port, _month, path in part.files] if isinstance(part, _Staged) else [part]
+    for table in tables:
         if p.keep is not None:
             table = table.filter(pc.is_in(table["call_id"], value_set=pa.array(sorted(p.keep), type=pa.string())))
-        if lookup is not None and table.num_rows:
-            # a call's persons take the call's canonical port/time (its first row's), so partitions agree
-            pos = pc.index_in(table["call_id"], value_set=lookup[0])
-            for col in ("port", "call_time", "month"):
-                i = table.schema.get_field_index(col)
-                table = table.set_column(i, col, lookup[1][col].take(pos).cast(table.schema.field(col).type))
-        yield table
+        yield table if isinstance(part, _Staged) else _aligned(table, lookup)
 
 
 def _user() -> str:
