@@ -404,12 +404,10 @@ def _prepare(res: Any, summary: FileSummary, call_tables: list[RawTable], ports:
             return
         # a call's persons take its first row's port and time, as the stored call does (its rows
         # may be in this batch or an earlier one): staged as they will be stored, partition by partition
+        lookup = None
         if len(partial):
-            new = partial[["port", "call_time"]]
-            if firsts is not None:
-                new = new[~new.index.isin(firsts.index)]
-            firsts = new if firsts is None else pd.concat([firsts, new])
-        persons_parts.append(stage.put(_aligned(persons, firsts.loc[partial.index]) if persons.num_rows else persons))
+            lookup, firsts = _first_rows(partial, firsts)
+        persons_parts.append(stage.put(_aligned(persons, lookup)))
 
     from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -998,20 +996,29 @@ def _hex(values: Any) -> pd.Series:
     return pd.Series(chars.view("S16").ravel().astype(str), dtype="str")
 
 
+_DATE_FORMATS = ("%Y%m%d", "%Y-%m")  # formats Arrow gives exactly as pandas does, at any time unit
+
+
 def _strftime(times: pd.Series, fmt: str) -> pd.Series:
     """Format times once per distinct value (a call's time repeats on each of its persons' rows)."""
     import pandas as pd
 
     codes, uniques = pd.factorize(times, use_na_sentinel=True)
     uniques = pd.DatetimeIndex(uniques)
-    if "%z" in fmt and uniques.tz is not None and len(uniques):
-        # pandas formats an offset per value in Python (slow); Arrow does it in C++, identically
+    if len(uniques) and (fmt in _DATE_FORMATS or ("%z" in fmt and uniques.tz is not None)):
+        # pandas formats value by value in Python (slow); Arrow does it in C++, identically: dates
+        # from the local wall-clock times pandas computes (Arrow's own zone rules stop at 2037),
+        # with seconds in the format at second precision, as pandas shows them
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        secs = pa.array(uniques).cast(pa.timestamp("s", tz=str(uniques.tz)), safe=False)
-        text = pd.array(pc.strftime(secs, format=fmt).to_pylist() + [""], dtype="str")
-        return pd.Series(text.take(codes), index=times.index)
+        if fmt in _DATE_FORMATS:
+            arr = pa.array(uniques.tz_localize(None) if uniques.tz is not None else uniques)
+        else:
+            arr = pa.array(uniques).cast(pa.timestamp("s", tz=str(uniques.tz)), safe=False)
+        text = pc.strftime(arr, format=fmt)
+        text = pa.concat_arrays([text, pa.array([""], type=text.type)])  # code -1 (missing) picks ''
+        return pd.Series(pd.array(text, dtype="str").take(codes), index=times.index)
     text = pd.array(list(uniques.strftime(fmt)) + [""], dtype="str")
     return pd.Series(text.take(codes), index=times.index)
 
@@ -1043,7 +1050,7 @@ def _short_hash(s: pd.Series) -> pd.Series:
     import pandas as pd
 
     codes, uniques = pd.factorize(s)
-    hashed = [hashlib.sha256(str(u).encode()).hexdigest()[:8].upper() for u in uniques]
+    hashed = [hashlib.sha256(str(u).encode()).hexdigest()[:8].upper() for u in uniques.tolist()]
     return pd.Series(pd.array(hashed, dtype="str")[codes], index=s.index, dtype="str")
 
 
@@ -1105,12 +1112,14 @@ def _write(txn: Any, p: _Prepared) -> None:
 
     s = p.summary
     txn.write("calls", _to_arrow(p.calls, calls_schema()))
+    lookup = None
     for part in p.persons:
         if isinstance(part, _Staged) and p.keep is None:
             for port, month, path in part.files:  # aligned, split and encoded already: moved in
                 txn.add_file("persons", port, month, path)
             continue
-        for persons in _part_tables(p, part, _call_lookup(p.calls)):
+        lookup = lookup or _call_lookup(p.calls)
+        for persons in _part_tables(p, part, lookup):
             txn.write("persons", persons, background=True)  # encoded on other threads while the next part is read
     if p.quarantine is not None and len(p.quarantine):
         txn.write("quarantine", _to_arrow(p.quarantine, quarantine_schema()))
@@ -1133,23 +1142,26 @@ def _persons_tables(p: _Prepared) -> Iterator[Any]:
 
 def _call_lookup(calls: pd.DataFrame) -> tuple[Any, Any] | None:
     """(call ids, their port, call_time and month) for `_aligned`."""
+    import pandas as pd
     import pyarrow as pa
 
     if not len(calls):
         return None
-    ids = pa.array(calls.index.astype("str").tolist() if "call_id" not in calls.columns
-                   else calls["call_id"].astype("str").tolist(), type=pa.string())
-    if "month" not in calls.columns:
-        calls = calls.assign(month=calls["call_time"].dt.strftime("%Y-%m"))
+    if "call_id" in calls.columns:
+        ids = pa.array(calls["call_id"].astype("str").tolist(), type=pa.string())
+    else:  # a batch's partial: call ids as its index (Arrow-backed text: no Python objects)
+        from piu.io.normalise import arrow_text
+
+        ids = arrow_text(pd.Series(calls.index.astype("str").array)).cast(pa.string())
+        calls = calls.assign(month=_strftime(calls["call_time"], "%Y-%m"))  # what _finish_calls stores
     return ids, pa.Table.from_pandas(calls[["port", "call_time", "month"]], preserve_index=False)
 
 
-def _aligned(table: Any, calls: pd.DataFrame | tuple[Any, Any] | None) -> Any:
+def _aligned(table: Any, lookup: tuple[Any, Any] | None) -> Any:
     """Persons with their call's canonical port, call_time and month (its first row's), so that
-    persons and calls fall into the same partitions. `calls`: a frame (call_id index) or `_call_lookup`."""
+    persons and calls fall into the same partitions (`lookup`: `_call_lookup` of their calls)."""
     import pyarrow.compute as pc
 
-    lookup = calls if calls is None or isinstance(calls, tuple) else _call_lookup(calls)
     if lookup is None or not table.num_rows:
         return table
     pos = pc.index_in(table["call_id"], value_set=lookup[0])
@@ -1157,6 +1169,24 @@ def _aligned(table: Any, calls: pd.DataFrame | tuple[Any, Any] | None) -> Any:
         i = table.schema.get_field_index(col)
         table = table.set_column(i, col, lookup[1][col].take(pos).cast(table.schema.field(col).type))
     return table
+
+
+def _first_rows(partial: pd.DataFrame, firsts: tuple[Any, Any] | None) -> tuple[tuple[Any, Any], tuple[Any, Any]]:
+    """(a `_call_lookup` of the batch's calls with the port, time and month of each call's first
+    row in the file, the calls seen so far with theirs), given those of the earlier batches."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    ids, values = _call_lookup(partial)
+    if firsts is None:
+        return (ids, values), (ids, values)
+    seen_ids, seen = firsts
+    pos = pc.index_in(ids, value_set=seen_ids)  # a call that began in an earlier batch: its values then
+    earlier = pos.is_valid()
+    both = pa.concat_tables([seen, values])
+    canon = both.take(pc.if_else(earlier, pos, pa.array(range(len(seen), len(seen) + len(ids)), pa.int32())))
+    new = pc.invert(earlier)
+    return (ids, canon), (pa.concat_arrays([seen_ids, ids.filter(new)]), pa.concat_tables([seen, values.filter(new)]))
 
 
 def _part_tables(p: _Prepared, part: Any, lookup: tuple[Any, Any] | None) -> Iterator[Any]:

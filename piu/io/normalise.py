@@ -166,21 +166,36 @@ def _spread(codes: np.ndarray, results: list[Any], index: pd.Index, dtype: str,
 
 def name_key(s: pd.Series) -> pd.Series:
     """Names as match keys: transliterated to ASCII, upper case, punctuation as spaces."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     cleaned = clean_text(s)
     if cleaned.isna().all():
         return cleaned
-    arr = arrow_text(cleaned)
+    return pd.Series(pd.array(_on_distinct(arrow_text(cleaned), _name_keys), dtype="str"), index=cleaned.index)
+
+
+def _name_keys(arr: Any) -> Any:
+    """name_key of a cleaned Arrow large_string array."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     # ASCII names (most of them) in Arrow compute; only the others need transliteration in Python
     out = pc.utf8_trim(pc.replace_substring_regex(pc.ascii_upper(arr), pattern="[^A-Z0-9]+", replacement=" "),
                        characters=" ")
     other = pc.invert(pc.fill_null(pc.string_is_ascii(arr), True))
     if pc.any(other).as_py():
         out = pc.replace_with_mask(out, other, _word_keys(arr.filter(other)))
-    out = pc.if_else(pc.equal(out, ""), pa.scalar(None, out.type), out)
-    return pd.Series(pd.array(out, dtype="str"), index=cleaned.index)
+    return pc.if_else(pc.equal(out, ""), pa.scalar(None, out.type), out)
+
+
+def _on_distinct(arr: Any, fn: Callable[[Any], Any]) -> Any:
+    """fn (value by value, over an Arrow array) computed once per distinct value when the values
+    repeat (a crew member's name on each of the vessel's calls), else over the array as it is."""
+    import pyarrow.compute as pc
+
+    if len(arr) >= 8192 and len(pc.unique(arr.slice(0, 4096))) <= 3072:
+        enc = arr.dictionary_encode()
+        if 2 * len(enc.dictionary) <= len(arr):
+            return fn(enc.dictionary).take(enc.indices)
+    return fn(arr)
 
 
 def _word_keys(arr: Any) -> Any:
@@ -493,13 +508,38 @@ def _imo_one(text: str) -> tuple[str | None, bool | None]:
     return text, False
 
 
+def _plain_numbers(uniques: Any, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Which distinct values are exactly `width` ASCII digits, not all zeros (the placeholder), and
+    their digits (one row each): the common case, decided for all of them at once."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(np.asarray(uniques, dtype=object), type=pa.string())
+    plain = pc.and_(pc.match_substring_regex(arr, f"^[0-9]{{{width}}}$"), pc.not_equal(arr, "0" * width))
+    plain = plain.to_numpy(zero_copy_only=False)
+    kept = arr.filter(pa.array(plain))
+    offsets = np.frombuffer(kept.buffers()[1], dtype=np.int32)[kept.offset:kept.offset + len(kept) + 1]
+    data = np.frombuffer(kept.buffers()[2], dtype=np.uint8) if len(kept) else np.zeros(0, np.uint8)
+    digits = data[offsets[0]:offsets[-1]].reshape(len(kept), width).astype(np.int64) - 48
+    return plain, digits
+
+
 def imo(s: pd.Series) -> pd.DataFrame:
     """IMO numbers: 7 digits when parseable (else as sent) and whether the check digit holds."""
     cleaned = clean_text(s)
-    codes, results = _per_unique(cleaned, _imo_one)
+    codes, uniques = pd.factorize(cleaned, use_na_sentinel=True)
+    numbers, valid = list(uniques), [None] * len(uniques)
+    plain, digits = _plain_numbers(uniques, 7) if len(uniques) else (np.zeros(0, bool), None)
+    # 7 plain digits: the number itself, valid when it does not start with 0 and the check digit holds
+    # (as _imo_one decides); anything else one by one
+    ok = (digits[:, 0] != 0) & ((digits[:, :6] @ np.arange(7, 1, -1)) % 10 == digits[:, 6]) if plain.any() else []
+    for i, v in zip(np.flatnonzero(plain), ok):
+        valid[i] = bool(v)
+    for i in np.flatnonzero(~plain):
+        numbers[i], valid[i] = _imo_one(uniques[i])
     return pd.DataFrame({
-        "imo": _spread(codes, [r[0] for r in results], cleaned.index, "str"),
-        "imo_valid": _spread(codes, [r[1] for r in results], cleaned.index, "boolean"),
+        "imo": _spread(codes, numbers, cleaned.index, "str"),
+        "imo_valid": _spread(codes, valid, cleaned.index, "boolean"),
     }, index=cleaned.index)
 
 
@@ -520,12 +560,25 @@ def _mmsi_one(text: str) -> tuple[str | None, bool | None, str | None]:
 
 def mmsi(s: pd.Series) -> pd.DataFrame:
     """MMSI numbers: digits, validity (9 digits, allocated MID 201-775) and the MID's country."""
+    from piu.io.countries import mid_table
+
     cleaned = clean_text(s)
-    codes, results = _per_unique(cleaned, _mmsi_one)
+    codes, uniques = pd.factorize(cleaned, use_na_sentinel=True)
+    numbers, valid, country = list(uniques), [None] * len(uniques), [None] * len(uniques)
+    plain, digits = _plain_numbers(uniques, 9) if len(uniques) else (np.zeros(0, bool), None)
+    if plain.any():  # 9 plain digits: the number itself; its MID's country, valid for an allocated MID
+        mids = digits[:, :3] @ np.array([100, 10, 1])
+        table = mid_table()
+        by_mid = {m: table.get(f"{m:03d}") for m in np.unique(mids).tolist()}
+        for i, m in zip(np.flatnonzero(plain).tolist(), mids.tolist()):
+            country[i] = by_mid[m]
+            valid[i] = 201 <= m <= 775 and country[i] is not None
+    for i in np.flatnonzero(~plain):
+        numbers[i], valid[i], country[i] = _mmsi_one(uniques[i])
     return pd.DataFrame({
-        "mmsi": _spread(codes, [r[0] for r in results], cleaned.index, "str"),
-        "mmsi_valid": _spread(codes, [r[1] for r in results], cleaned.index, "boolean"),
-        "mmsi_country": _spread(codes, [r[2] for r in results], cleaned.index, "str"),
+        "mmsi": _spread(codes, numbers, cleaned.index, "str"),
+        "mmsi_valid": _spread(codes, valid, cleaned.index, "boolean"),
+        "mmsi_country": _spread(codes, country, cleaned.index, "str"),
     }, index=cleaned.index)
 
 
@@ -672,7 +725,8 @@ def direction(s: pd.Series) -> Normalised:
 def boolean(s: pd.Series) -> Normalised:
     """True/False from yes/no words in the region's languages; unknown words are NA and invalid."""
     cleaned, found = _words(s, _BOOLEAN)
-    values = found.map({"true": True, "false": False}).astype("boolean")
+    true, false = (found == "true").fillna(False).to_numpy(bool), (found == "false").fillna(False).to_numpy(bool)
+    values = pd.Series(pd.arrays.BooleanArray(true, ~(true | false)), index=found.index)
     return Normalised(values, values.isna() & cleaned.notna())
 
 

@@ -507,3 +507,18 @@ def test_allocator_settings_fill_in_only_what_the_user_did_not_set(monkeypatch: 
     monkeypatch.setenv("MIMALLOC_PURGE_DELAY", "10")
     ig._keep_freed_memory()
     assert os.environ["MIMALLOC_PURGE_DELAY"] == "10"
+
+
+@pytest.mark.parametrize("fmt", ["%Y%m%d", "%Y-%m"])
+@pytest.mark.parametrize("zone", [None, "UTC", "Asia/Bangkok", "Asia/Kathmandu", "America/St_Johns", "Australia/Lord_Howe"])
+def test_dates_formatted_in_arrow_equal_pandas_formatting(zone: str | None, fmt: str) -> None:
+    from piu.io.ingest import _strftime
+
+    rng = np.random.default_rng(2)
+    # 1890-2103 at microseconds: DST rules after 2037 included, where Arrow's own zone rules end
+    utc = pd.Series(pd.to_datetime(rng.integers(-2_500_000_000, 4_250_000_000, 5000), unit="s", utc=True)
+                    + pd.to_timedelta(rng.integers(0, 10**6, 5000), unit="us"))
+    utc[::9] = pd.NaT
+    times = utc.dt.tz_convert(zone) if zone else utc.dt.tz_localize(None)
+    expected = times.dt.strftime(fmt).fillna("")
+    assert _strftime(times, fmt).tolist() == expected.tolist()
