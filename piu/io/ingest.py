@@ -652,7 +652,7 @@ def _normalise(raw: pd.DataFrame, ports: Any, *, dayfirst: bool, summary: FileSu
     out["_code"] = codes
     for mask, column, what in call_warnings:
         _warn_values(summary, pd.Series(mask.to_numpy()[codes]), column, what)
-    holder = [pd.Series(call_problem.to_numpy()[codes], index=idx, dtype="str")]
+    holder = [pd.Series(call_problem.array.take(codes), index=idx)]  # text taken in Arrow, no Python objects
     flag = _problem_setter(holder)
 
     txt = {c: nz.clean_text(_col(raw, c)) for c in set(PERSON_FIELDS) | {"full_name", "doc_combined", "birth_combined"}}
@@ -871,15 +871,22 @@ _CALL_TEXT = ("port", "direction", "call_time", "call_time_local")
 
 def _with_call_ids(good: pd.DataFrame, ingest_id: str) -> pd.DataFrame:
     """Each row's stable call_id (port, local date, direction, vessel) and version id."""
+    import numpy as np
+    import pandas as pd
+
     if len(good) == 0:
         return good.assign(call_id=pd_str([]), version_id=pd_str([]))
     # local date of the call in its port's zone: the day an analyst would name
     local_date = _local_dates(good["call_time"], good["_tz"])
     vkey = good["imo"].where(good["imo_valid"].fillna(False).astype(bool))
     vkey = vkey.fillna(good["mmsi"].where(good["mmsi_valid"].fillna(False).astype(bool)))
-    name_hash = _short_hash(good["vessel_name_key"].fillna(good["imo"]).fillna(good["mmsi"]).fillna(""))
-    vkey = vkey.fillna("N" + name_hash)
-    dir_code = good["direction"].map({"arrival": "A", "departure": "D"}).fillna("A")
+    named = vkey.isna().to_numpy()  # no valid IMO or MMSI: the vessel is known by a hash of its name
+    if named.any():
+        by_name = good[named]
+        name_hash = _short_hash(by_name["vessel_name_key"].fillna(by_name["imo"]).fillna(by_name["mmsi"]).fillna(""))
+        vkey = vkey.fillna("N" + name_hash)
+    dir_code = pd.Series(np.where((good["direction"] == "departure").fillna(False).to_numpy(bool), "D", "A"),
+                         index=good.index, dtype="str")
     port_txt = good["port"].fillna("").str.replace(r"[^A-Za-z0-9]", "", regex=True).str.upper().str[:8]
     call_id = port_txt + "-" + local_date + "-" + dir_code + "-" + vkey
     good = good.assign(call_id=call_id.values, version_id=(call_id + "@" + ingest_id).values)
@@ -972,28 +979,60 @@ def _finish_calls(partials: list[pd.DataFrame], ingest_id: str, started: datetim
     calls = both.rename_axis("call_id").reset_index()
     calls["version_id"] = calls["call_id"] + "@" + ingest_id
     calls["ingested_at"] = pd.Timestamp(started)
-    calls["month"] = calls["call_time"].dt.strftime("%Y-%m")
+    calls["month"] = _strftime(calls["call_time"], "%Y-%m").where(calls["call_time"].notna())
     calls["call_time_local"] = _local_iso(calls["call_time"], calls["_tz"].values)
     # content hash: call fields + persons, order-insensitive, so a re-sent identical manifest is "unchanged"
     hash_cols = [c for c in calls.columns if c in calls_schema().names and c not in PROVENANCE_COLS
                  and c not in ("call_id", "version_id", "ingest_id", "ingested_at", "content_hash", "month",
                                "call_time_local", "source_row", "source_sheet")]
-    call_h = pd.util.hash_pandas_object(calls[hash_cols].astype("str"), index=False).to_numpy(np.uint64)
+    as_text = pd.DataFrame({c: _as_str(calls[c]) for c in hash_cols}, index=calls.index)
+    call_h = pd.util.hash_pandas_object(as_text, index=False).to_numpy(np.uint64)
     person_h = calls["_phash"].fillna(0).to_numpy(np.uint64)
-    calls["content_hash"] = _hex(call_h) + _hex(person_h)
+    calls["content_hash"] = _hex(call_h, person_h)
     return calls.drop(columns=["_phash"])
 
 
-def _hex(values: Any) -> pd.Series:
-    """uint64 values as 16 lower-case hex digits each (column-wise)."""
+def _as_str(col: pd.Series) -> pd.Series:
+    """col.astype("str"), formatted once per distinct value (pandas formats times value by value in
+    Python); whole-second UTC times, the usual call times, formatted by Arrow exactly as pandas does."""
     import numpy as np
     import pandas as pd
 
-    raw = np.ascontiguousarray(values, dtype=">u8").view(np.uint8).reshape(-1, 8)
+    if col.dtype == "str":
+        return col
+    if col.dtype.kind == "f":  # floats as they are: factorize takes -0.0 for 0.0
+        return col.astype("str")
+    codes, uniques = pd.factorize(col, use_na_sentinel=True)
+    per_second = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}
+    if (isinstance(uniques, pd.DatetimeIndex) and str(uniques.tz) == "UTC" and uniques.unit in per_second
+            and len(uniques) and not (uniques.asi8 % per_second[uniques.unit]).any()):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        secs = pa.array(uniques.tz_localize(None)).cast(pa.timestamp("s"))  # whole seconds: exact
+        text = pd.array(pc.binary_join_element_wise(pc.strftime(secs, format="%Y-%m-%d %H:%M:%S"), "+00:00", ""),
+                        dtype="str")
+    else:
+        text = pd.Series(uniques).astype("str").array
+    return pd.Series(text.take(codes, allow_fill=True), index=col.index)
+
+
+def _hex(*columns: Any) -> pd.Series:
+    """Per row, the uint64 values of the columns as 16 lower-case hex digits each, joined."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+
+    raw = np.stack([np.asarray(v, dtype=np.uint64) for v in columns], axis=1).astype(">u8").view(np.uint8)
+    raw = raw.reshape(len(columns[0]), 8 * len(columns))  # big-endian bytes: the most significant digit first
     digits = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
-    chars = np.empty((len(raw), 16), dtype=np.uint8)
+    chars = np.empty((raw.shape[0], 2 * raw.shape[1]), dtype=np.uint8)
     chars[:, 0::2], chars[:, 1::2] = digits[raw >> 4], digits[raw & 15]
-    return pd.Series(chars.view("S16").ravel().astype(str), dtype="str")
+    # an Arrow string array straight from the fixed-width bytes: no Python string per row
+    width = chars.shape[1]
+    offsets = np.arange(0, width * (len(chars) + 1), width, dtype=np.int32)
+    text = pa.StringArray.from_buffers(len(chars), pa.py_buffer(offsets), pa.py_buffer(np.ascontiguousarray(chars)))
+    return pd.Series(pd.array(text, dtype="str"))
 
 
 _DATE_FORMATS = ("%Y%m%d", "%Y-%m")  # formats Arrow gives exactly as pandas does, at any time unit

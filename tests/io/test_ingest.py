@@ -522,3 +522,26 @@ def test_dates_formatted_in_arrow_equal_pandas_formatting(zone: str | None, fmt:
     times = utc.dt.tz_convert(zone) if zone else utc.dt.tz_localize(None)
     expected = times.dt.strftime(fmt).fillna("")
     assert _strftime(times, fmt).tolist() == expected.tolist()
+
+
+def test_text_of_typed_call_fields_equals_pandas_astype() -> None:
+    from piu.io.ingest import _as_str
+
+    utc = "datetime64[us, UTC]"
+    cases = [pd.Series([True, None, False], dtype="boolean"), pd.Series([1, None, 3], dtype="Int64"),
+             pd.Series([1.5, None, 1e16, -0.0, 0.0], dtype="Float64"),
+             pd.Series(pd.to_datetime(["2026-01-01 00:00:00", None, "1969-12-31 23:59:59"]).tz_localize("UTC").astype(utc)),
+             pd.Series(pd.to_datetime(["2026-01-01", None, "2026-01-01 00:00:00.5"], format="ISO8601").tz_localize("UTC").astype(utc)),
+             pd.Series(pd.to_datetime(["2026-01-01 00:00:00", None]).tz_localize("Asia/Bangkok")),
+             pd.Series(pd.to_datetime([None, None]).tz_localize("UTC").astype(utc)),
+             pd.Series(["a", None], dtype="str")]
+    for s in cases:
+        assert _as_str(s).equals(s.astype("str")), s
+
+
+def test_hex_digits_of_hash_pairs() -> None:
+    from piu.io.ingest import _hex
+
+    pairs = _hex(np.array([0, 2**64 - 1, 255], dtype=np.uint64), np.array([16, 1, 2**63], dtype=np.uint64))
+    assert pairs.tolist() == ["00000000000000000000000000000010", "ffffffffffffffff0000000000000001",
+                              "00000000000000ff8000000000000000"]
