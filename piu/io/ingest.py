@@ -466,6 +466,8 @@ def _prepare(res: Any, summary: FileSummary, call_tables: list[RawTable], ports:
 
 
 _NUMERIC_DATE = r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2,4})\b"
+# the same on ASCII text in RE2 (Python's \s there also holds \v and \x1c-\x1f; \d and \b are ASCII)
+_NUMERIC_DATE_ASCII = r"^[ \t\n\r\x0b\x0c\x1c-\x1f]*(?P<a>[0-9]{1,2})[/.\-](?P<b>[0-9]{1,2})[/.\-][0-9]{2,4}\b"
 _DATE_COLUMNS = ("call_time", "call_date", "date_of_birth", "doc_expiry", "birth_combined")
 
 
@@ -475,16 +477,31 @@ def _infer_dayfirst(raw: pd.DataFrame, summary: FileSummary) -> bool:
     13/05/1990 can only be day-first and 05/13/1990 only month-first; a file with only the second
     kind is read month-first, with a warning; a file with both gets a warning and stays day-first.
     """
+    import numpy as np
     import pandas as pd
+    import pyarrow.compute as pc
+
+    from piu.io.normalise import arrow_text
 
     day_evidence = month_evidence = 0
     for col in _DATE_COLUMNS:
         if col not in raw.columns:
             continue
         values = pd.Series(pd.unique(raw[col].dropna().astype("str")), dtype="str")
-        parts = values.str.extract(_NUMERIC_DATE)
-        a = pd.to_numeric(parts[0], errors="coerce")
-        b = pd.to_numeric(parts[1], errors="coerce")
+        if not len(values):
+            continue
+        # ASCII values (nearly all) by Arrow's RE2, which reads them exactly as Python's re does;
+        # the others (Unicode digits and spaces) by Python's re
+        arr = arrow_text(values)
+        ascii_ = pc.string_is_ascii(arr).to_numpy(zero_copy_only=False)
+        found = pc.extract_regex(arr.filter(ascii_), pattern=_NUMERIC_DATE_ASCII)
+        pairs = [(pc.cast(pc.struct_field(found, k), "int64").to_numpy(zero_copy_only=False) if len(found) else np.zeros(0))
+                 for k in ("a", "b")]
+        if not ascii_.all():
+            parts = values[~ascii_].str.extract(_NUMERIC_DATE)
+            pairs = [np.concatenate([p, pd.to_numeric(parts[i], errors="coerce").to_numpy(dtype=float, na_value=np.nan)])
+                     for i, p in enumerate(pairs)]
+        a, b = pairs
         day_evidence += int(((a > 12) & (b <= 12)).sum())
         month_evidence += int(((b > 12) & (a <= 12)).sum())
     if month_evidence and not day_evidence:
@@ -909,7 +926,116 @@ def _person_hash(persons: pd.DataFrame) -> Any:
     pcols = [c for c in persons_schema().names if c in persons.columns and c not in PROVENANCE_COLS
              and c not in ("call_id", "version_id", "port", "call_time", "month")]
     # typed columns hash as they are (formatting dates to text first would cost more than the hash)
-    return pd.util.hash_pandas_object(persons[pcols], index=False).to_numpy(np.uint64) >> np.uint64(32)
+    return _row_hashes(persons, pcols) >> np.uint64(32)
+
+
+def _row_hashes(frame: pd.DataFrame, columns: list[str]) -> Any:
+    """pd.util.hash_pandas_object(frame[columns], index=False), with text columns hashed from their
+    Arrow bytes by `_siphash` (numpy, without the GIL) instead of one Python string per value."""
+    import numpy as np
+    import pandas as pd
+
+    def hashed(col: pd.Series) -> Any:
+        if isinstance(col.array, pd.arrays.ArrowStringArray):
+            from piu.io.normalise import arrow_text
+
+            # pandas' own way for Arrow text: each distinct value hashed, taken back; missing: all ones
+            enc = arrow_text(col).dictionary_encode()
+            per_value = _mix(_siphash(enc.dictionary))
+            codes = enc.indices.fill_null(0).to_numpy(zero_copy_only=False)
+            out = per_value.take(codes) if len(per_value) else np.zeros(len(codes), dtype=np.uint64)
+            out[enc.indices.is_null().to_numpy(zero_copy_only=False)] = np.uint64(0xFFFFFFFFFFFFFFFF)
+            return out
+        return pd.util.hash_array(col.array)
+
+    # pandas' combine_hash_arrays: CPython's tuple hash over the columns' hashes
+    out = np.full(len(frame), 0x345678, dtype=np.uint64)
+    mult = np.uint64(1000003)
+    with np.errstate(over="ignore"):
+        for i, c in enumerate(columns):
+            out ^= hashed(frame[c])
+            out *= mult
+            mult += np.uint64(82520 + 2 * (len(columns) - i))
+        out += np.uint64(97531)
+    return out
+
+
+def _mix(vals: Any) -> Any:
+    """The bit mixing pandas applies to every 64-bit value hash (splitmix64's finaliser)."""
+    import numpy as np
+
+    vals = vals.copy()
+    with np.errstate(over="ignore"):
+        vals ^= vals >> np.uint64(30)
+        vals *= np.uint64(0xBF58476D1CE4E5B9)
+        vals ^= vals >> np.uint64(27)
+        vals *= np.uint64(0x94D049BB133111EB)
+        vals ^= vals >> np.uint64(31)
+    return vals
+
+
+def _rotl(x: Any, bits: int) -> Any:
+    import numpy as np
+
+    return (x << np.uint64(bits)) | (x >> np.uint64(64 - bits))
+
+
+def _sip_rounds(v: list[Any], n: int) -> None:
+    for _ in range(n):
+        v[0] += v[1]; v[1] = _rotl(v[1], 13); v[1] ^= v[0]; v[0] = _rotl(v[0], 32)  # noqa: E702
+        v[2] += v[3]; v[3] = _rotl(v[3], 16); v[3] ^= v[2]                          # noqa: E702
+        v[0] += v[3]; v[3] = _rotl(v[3], 21); v[3] ^= v[0]                          # noqa: E702
+        v[2] += v[1]; v[1] = _rotl(v[1], 17); v[1] ^= v[2]; v[2] = _rotl(v[2], 32)  # noqa: E702
+
+
+def _siphash(arr: Any, key: bytes = b"0123456789123456") -> Any:
+    """SipHash-2-4 of each value's UTF-8 bytes (an Arrow text array without missing values), as
+    pandas' hash_object_array computes it with its default key; all values at once, in numpy."""
+    import numpy as np
+    import pyarrow as pa
+
+    if arr.type != pa.large_string():
+        arr = arr.cast(pa.large_string())
+    n = len(arr)
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset:arr.offset + n + 1]
+    data = arr.buffers()[2]
+    size = int(offsets[-1]) if n else 0
+    padded = np.zeros(size + 16, dtype=np.uint8)  # room to read 8 bytes past any value's end
+    if size:
+        padded[:size] = np.frombuffer(data, dtype=np.uint8)[:size]
+    # a little-endian 64-bit word at every byte position (unaligned reads, no copies)
+    words = np.lib.stride_tricks.as_strided(np.frombuffer(padded.data, dtype="<u8", count=1), shape=(size + 9,), strides=(1,))
+    start, length = offsets[:-1], offsets[1:] - offsets[:-1]
+    k0, k1 = (np.uint64(int.from_bytes(key[i:i + 8], "little")) for i in (0, 8))
+    v = [np.full(n, k0 ^ np.uint64(0x736F6D6570736575)), np.full(n, k1 ^ np.uint64(0x646F72616E646F6D)),
+         np.full(n, k0 ^ np.uint64(0x6C7967656E657261)), np.full(n, k1 ^ np.uint64(0x7465646279746573))]
+    blocks = length // 8
+    with np.errstate(over="ignore"):
+        for j in range(int(blocks.max()) if n else 0):  # whole 8-byte blocks
+            more = blocks > j
+            if more.all():
+                m = words[start + 8 * j]
+                v[3] ^= m
+                _sip_rounds(v, 2)
+                v[0] ^= m
+            else:  # only the values that are that long
+                idx = np.flatnonzero(more)
+                m = words[start[idx] + 8 * j]
+                sub = [v[0][idx], v[1][idx], v[2][idx], v[3][idx] ^ m]
+                _sip_rounds(sub, 2)
+                sub[0] ^= m
+                for k in range(4):
+                    v[k][idx] = sub[k]
+        # the last block: the remaining bytes and the length's low byte at the top
+        rest = (length % 8).astype(np.uint64) * np.uint64(8)
+        keep = np.where(rest == 0, np.uint64(0), (np.uint64(1) << rest) - np.uint64(1))
+        last = (words[start + 8 * blocks] & keep) | ((length.astype(np.uint64) & np.uint64(0xFF)) << np.uint64(56))
+        v[3] ^= last
+        _sip_rounds(v, 2)
+        v[0] ^= last
+        v[2] ^= np.uint64(0xFF)
+        _sip_rounds(v, 4)
+    return v[0] ^ v[1] ^ v[2] ^ v[3]
 
 
 def _call_partial(good: pd.DataFrame, calls: pd.DataFrame) -> pd.DataFrame:
@@ -986,7 +1112,7 @@ def _finish_calls(partials: list[pd.DataFrame], ingest_id: str, started: datetim
                  and c not in ("call_id", "version_id", "ingest_id", "ingested_at", "content_hash", "month",
                                "call_time_local", "source_row", "source_sheet")]
     as_text = pd.DataFrame({c: _as_str(calls[c]) for c in hash_cols}, index=calls.index)
-    call_h = pd.util.hash_pandas_object(as_text, index=False).to_numpy(np.uint64)
+    call_h = _row_hashes(as_text, hash_cols)
     person_h = calls["_phash"].fillna(0).to_numpy(np.uint64)
     calls["content_hash"] = _hex(call_h, person_h)
     return calls.drop(columns=["_phash"])

@@ -890,28 +890,22 @@ class BatchedRead:
     mapping: dict[str, str] | None
     batch_bytes: int = 32 << 20
 
+    early: Any = None               # Future of the first batch's (frame, later groups), parsed during the scan
+
     def batches(self):  # noqa: ANN201 - Iterator[RawTable]
         """RawTables of consecutive records, each about `batch_bytes` of the file."""
-        import pyarrow as pa
-        import pyarrow.csv as pacsv
+        import itertools
 
-        names = [f"c{i}" for i in range(len(self.headings))]
+        import pyarrow as pa
+
         headings = _unique_headings(self.headings, letters=False)
-        # Arrow parses small blocks much faster than big ones (a 32 MB block: ~3x the CPU), so
-        # blocks of at most 4 MB are parsed and grouped into batches of about `batch_bytes`
-        block = min(self.batch_bytes, _PARSE_BLOCK)
-        per_batch = max(1, self.batch_bytes // block)
-        reader = pacsv.open_csv(
-            self.path,
-            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=block,
-                                           encoding="utf8"),
-            parse_options=pacsv.ParseOptions(delimiter=self.delimiter, newlines_in_values=True),
-            convert_options=pacsv.ConvertOptions(column_types={n: pa.large_string() for n in names},
-                                                 strings_can_be_null=False, quoted_strings_can_be_null=False))
+        early, self.early = self.early, None
         start = 0
         try:
+            first, groups = early.result() if early is not None else _first_group(self)
+            frames = itertools.chain([] if first is None else [first], (table.to_pandas() for table in groups))
             # the next batch is parsed on a second core while this one is normalised
-            for frame in _prefetched(batch.to_pandas() for batch in _grouped(reader, per_batch)):
+            for frame in _prefetched(frames):
                 frame.columns = headings
                 rows = self.record_lines[start:start + len(frame)]
                 start += len(frame)
@@ -919,6 +913,34 @@ class BatchedRead:
         except (pa.ArrowInvalid, pa.ArrowException):
             raise InputError(f"{self.source_name}: cannot parse as CSV near line {int(self.record_lines[min(start, len(self.record_lines) - 1)])}",
                              hint="check quotes and the number of columns on that line, or re-save the file from a spreadsheet") from None
+
+
+def _first_group(read: Any) -> tuple[pd.DataFrame | None, Iterator[Any]]:
+    """(the first batch as a frame or None, the later batches as Arrow tables) of a BatchedRead
+    (only `path`, `delimiter`, `headings` and `batch_bytes` are used: it may not be complete yet)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    names = [f"c{i}" for i in range(len(read.headings))]
+    # Arrow parses small blocks much faster than big ones (a 32 MB block: ~3x the CPU), so
+    # blocks of at most 4 MB are parsed and grouped into batches of about `batch_bytes`
+    block = min(read.batch_bytes, _PARSE_BLOCK)
+    per_batch = max(1, read.batch_bytes // block)
+    reader = pacsv.open_csv(
+        read.path,
+        read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=block,
+                                       encoding="utf8"),
+        parse_options=pacsv.ParseOptions(delimiter=read.delimiter, newlines_in_values=True),
+        convert_options=pacsv.ConvertOptions(column_types={n: pa.large_string() for n in names},
+                                             strings_can_be_null=False, quoted_strings_can_be_null=False))
+    groups = _grouped(reader, per_batch)
+    first = next(groups, None)
+    return (None if first is None else first.to_pandas()), groups
+
+
+# one file's first batch parsed ahead at a time (many big files in one command: bounded memory);
+# a weak reference to its BatchedRead
+_EARLY: list[Any] = []
 
 
 def _utf8_ok(data: bytes | memoryview) -> bool:
@@ -1015,6 +1037,17 @@ def open_batches(path: str, *, mapping: dict[str, str] | None = None,
     if layout.header_idx is None or head_lines[layout.header_idx] != 1 or layout.header:
         return None
 
+    # the first batch is parsed on another core meanwhile (it needs only the headings): the
+    # normalising starts as soon as the scan ends; dropped if the file turns out not batchable
+    read = BatchedRead(source_name=p.name, sha256="", size=size, warnings=[], path=str(p), delimiter=delim,
+                       headings=head_rows[0], record_lines=np.zeros(0, np.int64), mapping=mapping, batch_bytes=batch_bytes)
+    if not any(r() is not None and r().early is not None for r in _EARLY):
+        import weakref
+
+        _EARLY[:] = [weakref.ref(read)]  # the slot frees once the batch is taken or the read dropped
+        parsing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="piu-read-first")
+        read.early = parsing.submit(_first_group, read)
+        parsing.shutdown(wait=False)
     sha = hashlib.sha256()
     carry = b""  # bytes after the last newline read, not yet checked as UTF-8
     all_newlines: list[np.ndarray] = []
@@ -1072,6 +1105,5 @@ def open_batches(path: str, *, mapping: dict[str, str] | None = None,
     record_lines = (np.searchsorted(newlines, starts[keep], side="left") + 1).astype(np.int64)
     # heading warnings once for the file (the batches map the same headings again, silently)
     _map, heading_warnings = map_headings(list(_unique_headings(head_rows[0], letters=False)), mapping)
-    return BatchedRead(source_name=p.name, sha256=sha.hexdigest(), size=size, warnings=heading_warnings, path=str(p),
-                       delimiter=delim, headings=head_rows[0], record_lines=record_lines, mapping=mapping,
-                       batch_bytes=batch_bytes)
+    read.sha256, read.warnings, read.record_lines = sha.hexdigest(), heading_warnings, record_lines
+    return read

@@ -545,3 +545,39 @@ def test_hex_digits_of_hash_pairs() -> None:
     pairs = _hex(np.array([0, 2**64 - 1, 255], dtype=np.uint64), np.array([16, 1, 2**63], dtype=np.uint64))
     assert pairs.tolist() == ["00000000000000000000000000000010", "ffffffffffffffff0000000000000001",
                               "00000000000000ff8000000000000000"]
+
+
+def test_row_hashes_equal_pandas_hash_of_the_same_frame() -> None:
+    from piu.io.ingest import _row_hashes
+
+    rng = np.random.default_rng(4)
+    alphabet = list("abcXYZ0189 -'/") + ["é", "ệ", "ก", "ស", "中", "😀", "\u00a0"]
+    text = ["".join(rng.choice(alphabet, size=k)) for k in rng.integers(0, 41, 3000)]
+    text = [None if i % 11 == 0 else t for i, t in enumerate(text)]
+    frame = pd.DataFrame({
+        "text": pd.Series(text, dtype="str"),
+        "few": pd.Series(rng.choice(["crew", "passenger", None], 3000), dtype="str"),
+        "none": pd.Series([None] * 3000, dtype="str"),
+        "when": pd.Series(pd.to_datetime(rng.integers(-10**9, 3 * 10**9, 3000), unit="s")).astype("datetime64[s]"),
+        "flag": pd.Series(rng.choice([True, False, None], 3000), dtype="boolean"),
+        "count": pd.Series(rng.choice([1, 2, None], 3000), dtype="Int64"),
+    })
+    frame.loc[::13, "when"] = pd.NaT
+    expected = pd.util.hash_pandas_object(frame, index=False).to_numpy(np.uint64)
+    assert (_row_hashes(frame, list(frame.columns)) == expected).all()
+    part = frame.iloc[1000:1500].reset_index(drop=True)  # Arrow arrays sliced at an offset
+    assert (_row_hashes(part, list(part.columns)) == pd.util.hash_pandas_object(part, index=False).to_numpy(np.uint64)).all()
+
+
+def test_day_first_evidence_from_ascii_and_unicode_dates() -> None:
+    from piu.io.ingest import FileSummary, _infer_dayfirst
+
+    raw = pd.DataFrame({"date_of_birth": pd.Series(["05/13/1990", " 07-14-1985", "\u0661\u0662/\u0661\u0665/1990",
+                                                    "12/11/1990", "05/13/19901", "x05/13/1990", None], dtype="str"),
+                        "call_time": pd.Series(["01/02/2026 10:00", "\x1c02/28/2026", "\u00a003/30/2026"], dtype="str")})
+    summary = FileSummary("f.csv", "0")
+    assert _infer_dayfirst(raw, summary) is False
+    # month-first: 05/13, 07-14, 02/28 after \x1c, 03/30 after NBSP (Python's \s); Arabic-Indic digits
+    # match the pattern but are no numbers to pandas; 19901 and x05 do not match
+    assert summary.warnings == ["dates read month-first (MM/DD/YYYY): 4 value(s) only make sense that way; "
+                                "pass --day-first to read them day-first"]
