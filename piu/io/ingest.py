@@ -672,7 +672,21 @@ def _normalise(raw: pd.DataFrame, ports: Any, *, dayfirst: bool, summary: FileSu
     holder = [pd.Series(call_problem.array.take(codes), index=idx)]  # text taken in Arrow, no Python objects
     flag = _problem_setter(holder)
 
-    txt = {c: nz.clean_text(_col(raw, c)) for c in set(PERSON_FIELDS) | {"full_name", "doc_combined", "birth_combined"}}
+    # cleaned text per row where rows need it (stored as text, or split); the other fields are
+    # normalised once per distinct value as sent (`per_value`)
+    txt = {c: nz.clean_text(_col(raw, c)) for c in ("family_name", "given_names", "rank", "place_of_birth", "doc_number",
+                                                      "visa_number", "full_name", "doc_combined", "birth_combined")}
+
+    def per_value(c: str, fn: Callable[[pd.Series], Any]) -> Any:
+        """fn (value by value) of a person field, on its distinct values when they repeat."""
+        distinct = None if c in txt else _distinct_text(_col(raw, c))
+        if distinct is None:
+            if c not in txt:
+                txt[c] = nz.clean_text(_col(raw, c))
+            return fn(txt[c])
+        codes, values = distinct
+        return _spread_rows(fn(nz.clean_text(values)), codes, idx)
+
     is_person = pd.Series(raw["_kind"].values == "persons", index=idx)
 
     # --- split helper fields into canonical ones ----------------------------------------
@@ -688,11 +702,11 @@ def _normalise(raw: pd.DataFrame, ports: Any, *, dayfirst: bool, summary: FileSu
     if txt["doc_combined"].notna().any():
         # 'Passport AA1234567', 'Seaman book: SB-1234': the number is the last token with a digit
         parts = txt["doc_combined"].str.extract(r"^\s*(?P<t>.*?)[\s:#]*(?P<n>[^\s:#]*\d[^\s:#]*)\s*$")
-        txt["doc_type"] = txt["doc_type"].fillna(nz.clean_text(parts["t"]))
+        txt["doc_type"] = nz.clean_text(_col(raw, "doc_type")).fillna(nz.clean_text(parts["t"]))
         txt["doc_number"] = txt["doc_number"].fillna(nz.clean_text(parts["n"]))
     if txt["birth_combined"].notna().any():
         parts = txt["birth_combined"].str.extract(r"^\s*(?P<d>[\d./\-]+(?:\s+\w{3,9}\s+\d{4})?)[\s,;/-]*(?P<p>.*)$")
-        txt["date_of_birth"] = txt["date_of_birth"].fillna(nz.clean_text(parts["d"]))
+        txt["date_of_birth"] = nz.clean_text(_col(raw, "date_of_birth")).fillna(nz.clean_text(parts["d"]))
         txt["place_of_birth"] = txt["place_of_birth"].fillna(nz.clean_text(parts["p"]))
 
     # --- person fields ------------------------------------------------------------------
@@ -700,33 +714,33 @@ def _normalise(raw: pd.DataFrame, ports: Any, *, dayfirst: bool, summary: FileSu
     out["given_names"] = txt["given_names"]
     out["name_key"] = nz.name_key(_joined_names(txt["family_name"], txt["given_names"]))
     flag(is_person & txt["family_name"].isna() & txt["given_names"].isna(), "family_name", "no person name")
-    role = nz.role(txt["role"])
+    role, no_role = per_value("role", lambda t: (nz.role(t), t.isna()))
     out["role"] = role.values.fillna("crew")  # crew lists are the common case; FAL 6 headers say passenger
     flag(is_person & role.invalid, "role", "role is neither crew nor passenger")
-    if is_person.any() and txt["role"].isna().all() and "no crew/passenger column: persons read as crew" not in summary.warnings:
+    if is_person.any() and no_role.all() and "no crew/passenger column: persons read as crew" not in summary.warnings:
         summary.warnings.append("no crew/passenger column: persons read as crew")
     out["rank"] = txt["rank"]
-    nat = nz.country(txt["nationality"])
+    nat = per_value("nationality", nz.country)
     out["nationality"] = nat.values
     _warn_values(summary, nat.invalid & is_person, "nationality", "not a known country; kept as sent")
-    dob = nz.parse_dates(txt["date_of_birth"], dayfirst=dayfirst)
+    dob = per_value("date_of_birth", lambda t: nz.parse_dates(t, dayfirst=dayfirst))
     out["date_of_birth"] = dob.values
     flag(is_person & dob.invalid, "date_of_birth", "date of birth is not a date (expected DD/MM/YYYY)")
     out["place_of_birth"] = txt["place_of_birth"]
-    g = nz.gender(txt["gender"])
+    g = per_value("gender", nz.gender)
     out["gender"] = g.values
     _warn_values(summary, g.invalid & is_person, "gender", "not M/F; left empty")
     out["gender"] = out["gender"].where(~g.invalid.fillna(False).astype(bool), None)
-    out["doc_type"] = nz.doc_type(txt["doc_type"])
+    out["doc_type"] = per_value("doc_type", nz.doc_type)
     out["doc_number"] = nz.doc_number(txt["doc_number"])
-    issuer = nz.country(txt["doc_issuer"])
+    issuer = per_value("doc_issuer", nz.country)
     out["doc_issuer"] = issuer.values
-    exp = nz.parse_dates(txt["doc_expiry"], dayfirst=dayfirst)
+    exp = per_value("doc_expiry", lambda t: nz.parse_dates(t, dayfirst=dayfirst))
     out["doc_expiry"] = exp.values
     flag(is_person & exp.invalid, "doc_expiry", "document expiry is not a date (expected DD/MM/YYYY)")
     for c in ("embark_port", "disembark_port"):
-        out[c] = nz.port(txt[c], ports).values
-    tr = nz.boolean(txt["transit"])
+        out[c] = per_value(c, lambda t: nz.port(t, ports).values)
+    tr = per_value("transit", nz.boolean)
     out["transit"] = tr.values
     out["visa_number"] = nz.doc_number(txt["visa_number"])
 
@@ -741,6 +755,35 @@ def _normalise(raw: pd.DataFrame, ports: Any, *, dayfirst: bool, summary: FileSu
     out["_kind"] = raw["_kind"].values
     assert len(out) == n
     return out, holder[0], calls_out
+
+
+def _distinct_text(col: pd.Series) -> tuple[Any, pd.Series] | None:
+    """(each row's code, the distinct values as sent plus a last slot for missing) of a text column
+    whose values repeat (at most half of them distinct), else None."""
+    import pandas as pd
+    import pyarrow as pa
+
+    from piu.io import normalise as nz
+
+    arr = nz.arrow_text(col)
+    enc = arr.dictionary_encode()
+    if 2 * len(enc.dictionary) > len(arr):
+        return None
+    values = pd.Series(pd.array(pa.concat_arrays([enc.dictionary, pa.nulls(1, enc.dictionary.type)]), dtype="str"))
+    return enc.indices.fill_null(len(enc.dictionary)).to_numpy(zero_copy_only=False), values
+
+
+def _spread_rows(result: Any, codes: Any, index: pd.Index) -> Any:
+    """Results per distinct value (a Series, a Normalised or a tuple of them) taken back to the rows."""
+    import pandas as pd
+
+    from piu.io.normalise import Normalised
+
+    if isinstance(result, Normalised):
+        return Normalised(*(_spread_rows(r, codes, index) for r in result))
+    if isinstance(result, tuple):
+        return tuple(_spread_rows(r, codes, index) for r in result)
+    return pd.Series(result.array.take(codes), index=index, name=result.name)
 
 
 def _joined_names(family: pd.Series, given: pd.Series) -> pd.Series:

@@ -151,7 +151,7 @@ def key_text(text: str) -> str:
 def _per_unique(cleaned: pd.Series, fn: Callable[[str], Any]) -> tuple[np.ndarray, list[Any]]:
     """Factorize a cleaned Series and apply fn once per unique non-missing value."""
     codes, uniques = pd.factorize(cleaned, use_na_sentinel=True)
-    return codes, [fn(u) for u in uniques]
+    return codes, [fn(u) for u in uniques.tolist()]  # tolist: no per-value Python iteration of pandas' array
 
 
 def _spread(codes: np.ndarray, results: list[Any], index: pd.Index, dtype: str,
@@ -508,13 +508,22 @@ def _imo_one(text: str) -> tuple[str | None, bool | None]:
     return text, False
 
 
+def _distinct_text(cleaned: pd.Series) -> tuple[np.ndarray, Any, list[str]]:
+    """(codes, distinct values as an Arrow string array, the same as Python strings) of a text column."""
+    import pyarrow as pa
+
+    codes, uniques = pd.factorize(cleaned, use_na_sentinel=True)
+    arr = arrow_text(pd.Series(uniques.array)).cast(pa.string()) if len(uniques) else pa.array([], pa.string())
+    return codes, arr, arr.to_pylist()  # to_pylist: no per-value Python iteration of pandas' array
+
+
 def _plain_numbers(uniques: Any, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """Which distinct values are exactly `width` ASCII digits, not all zeros (the placeholder), and
-    their digits (one row each): the common case, decided for all of them at once."""
+    """Which distinct values (an Arrow string array) are exactly `width` ASCII digits, not all zeros
+    (the placeholder), and their digits (one row each): the common case, decided all at once."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    arr = pa.array(np.asarray(uniques, dtype=object), type=pa.string())
+    arr = uniques
     plain = pc.and_(pc.match_substring_regex(arr, f"^[0-9]{{{width}}}$"), pc.not_equal(arr, "0" * width))
     plain = plain.to_numpy(zero_copy_only=False)
     kept = arr.filter(pa.array(plain))
@@ -527,9 +536,9 @@ def _plain_numbers(uniques: Any, width: int) -> tuple[np.ndarray, np.ndarray]:
 def imo(s: pd.Series) -> pd.DataFrame:
     """IMO numbers: 7 digits when parseable (else as sent) and whether the check digit holds."""
     cleaned = clean_text(s)
-    codes, uniques = pd.factorize(cleaned, use_na_sentinel=True)
+    codes, arr, uniques = _distinct_text(cleaned)
     numbers, valid = list(uniques), [None] * len(uniques)
-    plain, digits = _plain_numbers(uniques, 7) if len(uniques) else (np.zeros(0, bool), None)
+    plain, digits = _plain_numbers(arr, 7) if len(uniques) else (np.zeros(0, bool), None)
     # 7 plain digits: the number itself, valid when it does not start with 0 and the check digit holds
     # (as _imo_one decides); anything else one by one
     ok = (digits[:, 0] != 0) & ((digits[:, :6] @ np.arange(7, 1, -1)) % 10 == digits[:, 6]) if plain.any() else []
@@ -563,9 +572,9 @@ def mmsi(s: pd.Series) -> pd.DataFrame:
     from piu.io.countries import mid_table
 
     cleaned = clean_text(s)
-    codes, uniques = pd.factorize(cleaned, use_na_sentinel=True)
+    codes, arr, uniques = _distinct_text(cleaned)
     numbers, valid, country = list(uniques), [None] * len(uniques), [None] * len(uniques)
-    plain, digits = _plain_numbers(uniques, 9) if len(uniques) else (np.zeros(0, bool), None)
+    plain, digits = _plain_numbers(arr, 9) if len(uniques) else (np.zeros(0, bool), None)
     if plain.any():  # 9 plain digits: the number itself; its MID's country, valid for an allocated MID
         mids = digits[:, :3] @ np.array([100, 10, 1])
         table = mid_table()
