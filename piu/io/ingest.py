@@ -621,6 +621,21 @@ def _row_codes(frame: pd.DataFrame) -> tuple[Any, Any]:
         return np.zeros(len(frame), dtype=np.intp), np.zeros(min(1, len(frame)), dtype=np.intp)
     from piu.io.normalise import arrow_text
 
+    n = len(frame)
+    if n > 1:
+        # a call's rows usually follow each other: a row equal to the one before has its code, so
+        # only the first row of each run is coded (the code order, first appearance, is the same)
+        same = np.ones(n - 1, dtype=bool)
+        for c in frame.columns:
+            arr = arrow_text(frame[c])
+            a, b = arr.slice(1), arr.slice(0, n - 1)
+            eq = pc.or_kleene(pc.fill_null(pc.equal(a, b), False), pc.and_(pc.is_null(a), pc.is_null(b)))
+            same &= eq.to_numpy(zero_copy_only=False)
+        heads = np.flatnonzero(np.concatenate(([True], ~same)))
+        if 2 * len(heads) <= n:
+            head_codes, head_first = _row_codes(frame.iloc[heads])
+            return np.repeat(head_codes, np.diff(np.append(heads, n))), heads[head_first]
+
     # each column's values as small integers (missing: one more code), combined into one integer per
     # row: no text is built or hashed per row
     combined, card = np.zeros(len(frame), dtype=np.int64), 1
@@ -679,7 +694,7 @@ def _normalise(raw: pd.DataFrame, ports: Any, *, dayfirst: bool, summary: FileSu
 
     def per_value(c: str, fn: Callable[[pd.Series], Any]) -> Any:
         """fn (value by value) of a person field, on its distinct values when they repeat."""
-        distinct = None if c in txt else _distinct_text(_col(raw, c))
+        distinct = None if c in txt else _repeated_values(_col(raw, c))
         if distinct is None:
             if c not in txt:
                 txt[c] = nz.clean_text(_col(raw, c))
@@ -757,7 +772,7 @@ def _normalise(raw: pd.DataFrame, ports: Any, *, dayfirst: bool, summary: FileSu
     return out, holder[0], calls_out
 
 
-def _distinct_text(col: pd.Series) -> tuple[Any, pd.Series] | None:
+def _repeated_values(col: pd.Series) -> tuple[Any, pd.Series] | None:
     """(each row's code, the distinct values as sent plus a last slot for missing) of a text column
     whose values repeat (at most half of them distinct), else None."""
     import pandas as pd

@@ -841,11 +841,21 @@ def _number_one(text: str) -> float | None:
 
 
 def _numbers(s: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     cleaned = clean_text(s)
-    codes, found = _per_unique(cleaned, _number_one)
-    vals = np.array([np.nan if f is None else f for f in found] + [np.nan], dtype="float64")[codes]
-    bad = np.array([f is None for f in found] + [False], dtype=bool)[codes]
-    return cleaned, vals, bad
+    codes, arr, uniques = _distinct_text(cleaned)
+    vals = np.full(len(uniques) + 1, np.nan)  # the last slot: missing
+    bad = np.zeros(len(uniques) + 1, dtype=bool)
+    # plain digits (most numbers) are what _number_one makes of them: the same float, all at once
+    plain = pc.match_substring_regex(arr, "^[0-9]{1,15}$").to_numpy(zero_copy_only=False) if len(arr) else np.zeros(0, bool)
+    if plain.any():
+        vals[:-1][plain] = pc.cast(arr.filter(pa.array(plain)), pa.float64()).to_numpy(zero_copy_only=False)
+    for i in np.flatnonzero(~plain):
+        f = _number_one(uniques[i])
+        vals[i], bad[i] = (np.nan, True) if f is None else (f, False)
+    return cleaned, vals[codes], bad[codes]
 
 
 def to_float(s: pd.Series) -> Normalised:

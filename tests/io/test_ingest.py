@@ -581,3 +581,31 @@ def test_day_first_evidence_from_ascii_and_unicode_dates() -> None:
     # match the pattern but are no numbers to pandas; 19901 and x05 do not match
     assert summary.warnings == ["dates read month-first (MM/DD/YYYY): 4 value(s) only make sense that way; "
                                 "pass --day-first to read them day-first"]
+
+
+def test_row_codes_of_runs_equal_codes_of_shuffled_rows() -> None:
+    from piu.io.ingest import _row_codes
+
+    rng = np.random.default_rng(8)
+    calls = pd.DataFrame({"port": rng.choice(["KHKOS", "THBKK", None], 40), "imo": rng.choice(["9074729", None, "1"], 40)})
+    rows = calls.iloc[np.repeat(np.arange(40), rng.integers(1, 30, 40))].reset_index(drop=True).astype("str")
+    rows = rows.where(rows != "None", None)
+    codes, first = _row_codes(rows)  # runs of equal rows: coded by their first rows
+    order = rng.permutation(len(rows))
+    shuffled_codes, shuffled_first = _row_codes(rows.iloc[order].reset_index(drop=True))  # no runs
+    # equal rows share a code; codes count up in order of first appearance; first: each code's first row
+    for c in (codes, shuffled_codes):
+        assert list(pd.unique(c)) == list(range(c.max() + 1))
+    assert pd.Series(codes).groupby(rows.fillna("-").agg("|".join, axis=1).to_numpy()).nunique().max() == 1
+    assert (codes[first] == np.arange(len(first))).all() and (first == pd.Series(codes).drop_duplicates().index).all()
+    assert len(first) == len(shuffled_first) == rows.fillna("-").drop_duplicates().shape[0]
+
+
+def test_numbers_as_plain_digits_and_otherwise_equal_the_one_by_one_rule() -> None:
+    from piu.io import normalise as nz
+
+    values = ["0", "007", "123456789012345", "1234567890123456", "1,234", "75 GT", "NIL", "N/A", "", None, "12.5", "abc"] * 50
+    cleaned, vals, bad = nz._numbers(pd.Series(values, dtype="object"))
+    expected = [nz._number_one(v) if v is not None and v != "" else float("nan") for v in values]
+    assert [None if np.isnan(v) else v for v in vals] == [None if e is None or np.isnan(e) else e for e in expected]
+    assert bad.tolist() == [e is None for e in expected]
