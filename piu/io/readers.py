@@ -828,7 +828,14 @@ def _filled(col: pd.Series) -> np.ndarray:
     arr = getattr(col.array, "_pa_array", None)
     if arr is None:
         return col.str.len().fillna(0).to_numpy() > 0
+    import pyarrow as pa
     import pyarrow.compute as pc
+
+    if arr.num_chunks == 1 and arr.null_count == 0 and arr.type in (pa.large_string(), pa.string()):
+        # the usual case (parsed text, no missing cells): lengths straight from the offsets
+        chunk = arr.chunk(0)
+        offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int64 if chunk.type == pa.large_string() else np.int32)
+        return np.diff(offsets[chunk.offset:chunk.offset + len(chunk) + 1]) > 0
 
     return pc.fill_null(pc.greater(pc.binary_length(arr), 0), False).to_numpy(zero_copy_only=False)
 
