@@ -31,6 +31,7 @@ import pandas as pd
 
 from piu.errors import InputError
 from piu.io.headings import CALL_LIKE, PERSON_LIKE, birth_order, direction_hint, lookup, map_headings
+from piu.io.headings import lookup as heading_lookup
 
 _HEAD_BYTES = 1 << 16           # bytes sniffed for encoding, delimiter and layout
 _SCAN_ROWS = 200                # rows searched for the table's heading row
@@ -554,8 +555,21 @@ def _is_label(text: str, mapping: dict[str, str] | None) -> bool:
     return False
 
 
-def _row_kind(row: list[str], mapping: dict[str, str] | None) -> tuple[int, bool, bool]:
-    """(known headings, any person/call field, looks like label/value pairs) for one row."""
+def _row_kind(row: list[str], mapping: dict[str, str] | None,
+              known: dict[str, str | None] | None = None) -> tuple[int, bool, bool]:
+    """(known headings, any person/call field, looks like label/value pairs) for one row.
+
+    `known`: heading lookups already made (cell text -> field), shared by the rows of one file:
+    data rows repeat their ports, ranks and countries.
+    """
+    if known is None:
+        known = {}
+
+    def lookup(text: str, mapping: dict[str, str] | None) -> str | None:
+        if text not in known:
+            known[text] = heading_lookup(text, mapping)
+        return known[text]
+
     cells = [(i, c.strip()) for i, c in enumerate(row) if c.strip()]
     matched = [(j, lookup(c, mapping)) for j, (_, c) in enumerate(cells)]
     matched = [(j, f) for j, f in matched if f]
@@ -570,8 +584,9 @@ def _row_kind(row: list[str], mapping: dict[str, str] | None) -> tuple[int, bool
 def _analyse_layout(rows: list[list[str]], mapping: dict[str, str] | None) -> _Layout:
     """Find the table's heading row and read the FAL header block above it."""
     best, best_n = None, 1
+    known: dict[str, str | None] = {}
     for idx, row in enumerate(rows[:_SCAN_ROWS]):
-        n, useful, labelish = _row_kind(row, mapping)
+        n, useful, labelish = _row_kind(row, mapping, known)
         if n > best_n and useful and not labelish:
             best, best_n = idx, n
     block = rows[: best if best is not None else min(len(rows), _SCAN_ROWS)]
@@ -935,8 +950,10 @@ def _first_group(read: Any) -> tuple[pd.DataFrame | None, Iterator[Any]]:
     per_batch = max(1, read.batch_bytes // block)
     reader = pacsv.open_csv(
         read.path,
+        # one thread: the batches are parsed one ahead on a thread of their own, in parallel with
+        # the normalising; Arrow's own threads would only compete for the same cores
         read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=block,
-                                       encoding="utf8"),
+                                       encoding="utf8", use_threads=False),
         parse_options=pacsv.ParseOptions(delimiter=read.delimiter, newlines_in_values=True),
         convert_options=pacsv.ConvertOptions(column_types={n: pa.large_string() for n in names},
                                              strings_can_be_null=False, quoted_strings_can_be_null=False))
