@@ -383,7 +383,7 @@ def _prepare(res: Any, summary: FileSummary, call_tables: list[RawTable], ports:
             reasons = problems[bad].str.split("\t").str[1].tolist()
         good = canon[~bad.values].reset_index(drop=True)
         persons = _to_arrow(good[good["_kind"] == "persons"], persons_schema())
-        return quarantine, reasons, _call_partial(good, calls), persons
+        return quarantine, reasons, _with_call_texts(_call_partial(good, calls)), persons
 
     firsts = None  # port and time of each call's first row in the file so far (call_id index)
 
@@ -540,19 +540,20 @@ class _Stage:
         self.dir = Path(tempfile.mkdtemp(prefix=f"piu-ingest-{ingest_id}-"))
         self.n = 0
         self._pool: Any = None
-        self._writing: Any = None  # the batch being written on the worker thread
+        self._writing: list[Any] = []  # batches being written on the worker threads, oldest first
 
     def put(self, table: Any) -> _Staged:
         """Write one batch of persons, split by partition and encoded as the store's Parquet files
         (on a worker thread: Arrow's writer releases the GIL, so the next batch is normalised
         meanwhile, and the files are moved into the store as they are); complete once `wait` returns."""
         staged = _Staged()
-        self.wait()  # one batch in flight: memory stays bounded
+        while len(self._writing) >= 2:  # two batches in flight: memory stays bounded, and the
+            self._writing.pop(0).result()  # last two are written while the calls are finished
         if self._pool is None:
             from concurrent.futures import ThreadPoolExecutor
 
-            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="piu-stage")
-        self._writing = self._pool.submit(self._write, table, staged, self.n)
+            self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="piu-stage")
+        self._writing.append(self._pool.submit(self._write, table, staged, self.n))
         self.n += 1
         return staged
 
@@ -565,10 +566,12 @@ class _Stage:
             staged.files.append((port, month, path))
 
     def wait(self) -> None:
-        """Wait until every staged batch is on disk (raises the writer's error)."""
-        writing, self._writing = self._writing, None
-        if writing is not None:
-            writing.result()
+        """Wait until every staged batch is on disk (raises the first writer's error)."""
+        writing, self._writing = self._writing, []
+        errors = [f.exception() for f in writing]
+        error = next((e for e in errors if e is not None), None)
+        if error is not None:
+            raise error
 
     def drop(self) -> None:
         """Remove the staged files."""
@@ -1154,6 +1157,7 @@ def _finish_calls(partials: list[pd.DataFrame], ingest_id: str, started: datetim
     if not partials:
         return pd.DataFrame(columns=calls_schema().names)
     both = pd.concat(partials) if len(partials) > 1 else partials[0]
+    both_ids = pd.Series(both.index.to_numpy())
     if len(partials) > 1:  # a call whose rows span batches: combine in file order
         grouped = both.groupby(level=0, sort=False)
         combined = grouped.first()
@@ -1164,16 +1168,54 @@ def _finish_calls(partials: list[pd.DataFrame], ingest_id: str, started: datetim
     calls["version_id"] = calls["call_id"] + "@" + ingest_id
     calls["ingested_at"] = pd.Timestamp(started)
     calls["month"] = _strftime(calls["call_time"], "%Y-%m").where(calls["call_time"].notna())
-    calls["call_time_local"] = _local_iso(calls["call_time"], calls["_tz"].values)
+    # local time and content hash of each call: made per batch on the worker threads; made again
+    # here for calls whose rows span batches (their fields combined above), and for all calls when
+    # some call time has a fraction of a second (pandas then shows every time with one)
+    done = "_call_h" in calls.columns and _whole_seconds(calls["call_time"])
+    redo = calls["call_id"].isin(both_ids[both_ids.duplicated()]).to_numpy() if done else np.ones(len(calls), bool)
+    local = calls.pop("call_time_local") if "call_time_local" in calls.columns else None
+    call_h = calls.pop("_call_h").to_numpy(np.uint64) if "_call_h" in calls.columns else np.zeros(len(calls), np.uint64)
+    if redo.any():
+        redo_local, redo_h = _call_texts(calls[redo])
+        local = redo_local if local is None or redo.all() else local.mask(redo, redo_local)
+        call_h = call_h.copy()
+        call_h[redo] = redo_h
+    calls["call_time_local"] = local
     # content hash: call fields + persons, order-insensitive, so a re-sent identical manifest is "unchanged"
-    hash_cols = [c for c in calls.columns if c in calls_schema().names and c not in PROVENANCE_COLS
-                 and c not in ("call_id", "version_id", "ingest_id", "ingested_at", "content_hash", "month",
-                               "call_time_local", "source_row", "source_sheet")]
-    as_text = pd.DataFrame({c: _as_str(calls[c]) for c in hash_cols}, index=calls.index)
-    call_h = _row_hashes(as_text, hash_cols)
     person_h = calls["_phash"].fillna(0).to_numpy(np.uint64)
     calls["content_hash"] = _hex(call_h, person_h)
     return calls.drop(columns=["_phash"])
+
+
+_NOT_HASHED = ("call_id", "version_id", "ingest_id", "ingested_at", "content_hash", "month", "call_time_local",
+               "source_row", "source_sheet")
+
+
+def _call_texts(calls: pd.DataFrame) -> tuple[pd.Series, Any]:
+    """Per call: its local time (ISO 8601 with offset) and the 64-bit hash of its call fields as text."""
+    import pandas as pd
+
+    local = _local_iso(calls["call_time"], calls["_tz"].values)
+    names = set(calls_schema().names)
+    hash_cols = [c for c in calls.columns if c in names and c not in PROVENANCE_COLS and c not in _NOT_HASHED]
+    as_text = pd.DataFrame({c: _as_str(calls[c]) for c in hash_cols}, index=calls.index)
+    return local, _row_hashes(as_text, hash_cols)
+
+
+def _with_call_texts(partial: pd.DataFrame) -> pd.DataFrame:
+    """A batch's call partial with each call's local time and call-field hash (see _finish_calls)."""
+    if not len(partial):
+        return partial
+    local, call_h = _call_texts(partial)
+    return partial.assign(call_time_local=local, _call_h=call_h)
+
+
+def _whole_seconds(times: pd.Series) -> bool:
+    """True when no time has a fraction of a second (missing times aside)."""
+    import numpy as np
+
+    values = times.to_numpy(dtype="datetime64[ns]", na_value=np.datetime64(0, "ns")).view(np.int64)
+    return not (values % 10**9).any()
 
 
 def _as_str(col: pd.Series) -> pd.Series:

@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -609,3 +609,26 @@ def test_numbers_as_plain_digits_and_otherwise_equal_the_one_by_one_rule() -> No
     expected = [nz._number_one(v) if v is not None and v != "" else float("nan") for v in values]
     assert [None if np.isnan(v) else v for v in vals] == [None if e is None or np.isnan(e) else e for e in expected]
     assert bad.tolist() == [e is None for e in expected]
+
+
+def test_calls_finished_from_batch_texts_equal_calls_finished_from_scratch() -> None:
+    from piu.io.ingest import _finish_calls, _with_call_texts
+
+    def partial(ids: list[str], agent: list, times: list[str]) -> pd.DataFrame:
+        return pd.DataFrame({
+            "port": "THBKK", "direction": "arrival", "call_time": pd.to_datetime(times, format="ISO8601").tz_localize("UTC"),
+            "vessel_name": ["SEA STAR"] * len(ids), "agent": pd.Series(agent, dtype="str"),
+            "gross_tonnage": pd.Series([1.5] * len(ids), dtype="Float64"), "source_row": range(len(ids)),
+            "source_sheet": "", "_tz": "Asia/Bangkok", "_phash": np.arange(len(ids), dtype=np.uint64)},
+            index=pd.Index(ids, name="call_id")).astype({"port": "str", "direction": "str", "vessel_name": "str"})
+
+    started = datetime(2026, 11, 29, tzinfo=timezone.utc)
+    cases = [
+        [partial(["a", "b"], ["X", None], ["2026-11-01 10:00", "2026-11-02 11:00"]),
+         partial(["b", "c"], ["Y", "Z"], ["2026-11-02 12:00", "2026-11-03 13:00"])],  # b spans batches
+        [partial(["a"], ["X"], ["2026-11-01 10:00"]), partial(["c"], ["Z"], ["2026-11-03 13:00:00.5"])],  # a fraction
+    ]
+    for parts in cases:
+        expected = _finish_calls(parts, "I", started)
+        assert _finish_calls([_with_call_texts(p) for p in parts], "I", started).equals(expected)
+    assert expected["call_time_local"].tolist() == ["2026-11-01T17:00:00+07:00", "2026-11-03T20:00:00+07:00"]
