@@ -600,11 +600,35 @@ def doc_number(s: pd.Series) -> pd.Series:
     if cleaned.isna().all():
         return cleaned
     arr = arrow_text(cleaned)
-    # '1234567.0' is a spreadsheet's float, not a document number with a dot (Arrow compute: RE2)
-    arr = pc.replace_substring_regex(arr, pattern=r"^(\d+)\.0+$", replacement=r"\1")
-    arr = pc.replace_substring_regex(pc.utf8_upper(arr), pattern=r"[\s\-./_]+", replacement="")
-    arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, arr.type), arr)
-    return pd.Series(pd.array(arr, dtype="str"), index=cleaned.index)
+    out = pc.utf8_upper(arr)
+    # only values holding a space, dash, dot, slash or underscore change beyond upper case: the
+    # regular expressions run on those alone (most document numbers have none)
+    hit = _rows_with_bytes(arr, b" \t\n\f\r-./_")
+    if hit.any():
+        mask = pa.array(hit)
+        part = arr.filter(mask)
+        # '1234567.0' is a spreadsheet's float, not a document number with a dot (Arrow compute: RE2)
+        part = pc.replace_substring_regex(part, pattern=r"^(\d+)\.0+$", replacement=r"\1")
+        part = pc.replace_substring_regex(pc.utf8_upper(part), pattern=r"[\s\-./_]+", replacement="")
+        out = pc.replace_with_mask(out, mask, part)
+    out = pc.if_else(pc.equal(out, ""), pa.scalar(None, out.type), out)
+    return pd.Series(pd.array(out, dtype="str"), index=cleaned.index)
+
+
+def _rows_with_bytes(arr: Any, chars: bytes) -> np.ndarray:
+    """Which values of an Arrow large_string array hold any of the given ASCII bytes (a byte scan of
+    the data buffer: ASCII bytes never occur inside a multi-byte UTF-8 character)."""
+    n = len(arr)
+    rows = np.zeros(n, dtype=bool)
+    if not n or arr.buffers()[2] is None:
+        return rows
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset:arr.offset + n + 1]
+    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]]
+    table = np.zeros(256, dtype=bool)
+    table[list(chars)] = True
+    found = np.flatnonzero(table[data]) + offsets[0]
+    rows[np.searchsorted(offsets, found, side="right") - 1] = True
+    return rows
 
 
 # ---- words -----------------------------------------------------------------------------------

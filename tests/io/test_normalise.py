@@ -420,3 +420,17 @@ def test_name_key_of_a_long_column_of_repeated_names_equals_each_name_alone() ->
     keys = as_list(n.name_key(s))
     assert keys[:6] == as_list(n.name_key(pd.Series(names, dtype="object")))
     assert keys == keys[:6] * 3000
+
+
+def test_document_numbers_changed_only_where_they_hold_separators() -> None:
+    values = ["vn1234567", "1234567.0", "12.00", "AB-12/3_4", "a\tb", "a\x0cb", "a\x0bb", "straße", "-", " . ", None, ""]
+    s = pd.Series(values * 400, dtype="object")
+    assert as_list(n.doc_number(s))[:12] == ["VN1234567", "1234567", "12", "AB1234", "AB", "AB", "A\x0bB", "STRA\u1e9eE",
+                                             None, None, None, None]
+
+
+def test_rows_with_bytes_of_a_sliced_array() -> None:
+    import pyarrow as pa
+
+    arr = pa.array(["x", "a-b", "é-", "", None, "ab", "c/"], type=pa.large_string()).slice(1)
+    assert n._rows_with_bytes(arr, b"-/").tolist() == [True, True, False, False, False, True]
