@@ -128,17 +128,59 @@ def _clean_arrow(arr: Any) -> Any:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    out = pc.ascii_trim_whitespace(arr)
+    if arr.type != pa.large_string():
+        arr = arr.cast(pa.large_string())
+    # trimmed only if some value starts or ends with ASCII white space (most values do not)
+    out = pc.ascii_trim_whitespace(arr) if _edge_space(arr) else arr
     # the regex (slow over UTF-8) only where it can change something: runs of spaces, tabs or line
-    # breaks inside, or non-ASCII text that may hold NBSP and other Unicode spaces
-    needs = pc.invert(pc.string_is_ascii(out))
-    for sub in ("  ", "\t", "\n", "\r"):
-        needs = pc.or_(needs, pc.match_substring(out, sub))
-    if pc.any(needs).as_py():
-        fixed = pc.utf8_trim(pc.replace_substring_regex(pc.filter(out, needs), pattern=_SPACES_RE2, replacement=" "),
+    # breaks inside, or non-ASCII text that may hold NBSP and other Unicode spaces (a byte scan)
+    needs = _needs_space_fix(out)
+    if needs.any():
+        mask = pa.array(needs)
+        fixed = pc.utf8_trim(pc.replace_substring_regex(pc.filter(out, mask), pattern=_SPACES_RE2, replacement=" "),
                              characters=" ")
-        out = pc.replace_with_mask(out, needs, fixed)
+        out = pc.replace_with_mask(out, mask, fixed)
     return pc.if_else(pc.equal(out, ""), pa.scalar(None, out.type), out)
+
+
+def _text_buffers(arr: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets of the values, the whole data buffer as bytes) of an Arrow large_string array."""
+    n = len(arr)
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset:arr.offset + n + 1] if n else np.zeros(1, np.int64)
+    data = arr.buffers()[2] if n else None
+    return offsets, (np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8))
+
+
+_ASCII_SPACE = np.zeros(256, dtype=bool)
+_ASCII_SPACE[list(b" \t\n\x0b\x0c\r")] = True  # what Arrow's ascii_trim_whitespace trims
+
+
+def _edge_space(arr: Any) -> bool:
+    """True when some value starts or ends with ASCII white space."""
+    offsets, data = _text_buffers(arr)
+    full = offsets[1:] > offsets[:-1]
+    if not full.any():
+        return False
+    return bool(_ASCII_SPACE[data[offsets[:-1][full]]].any() or _ASCII_SPACE[data[offsets[1:][full] - 1]].any())
+
+
+_SPACE_FIX = np.zeros(256, dtype=bool)
+_SPACE_FIX[list(b"\t\n\r")] = True
+_SPACE_FIX[0x80:] = True  # any byte of a non-ASCII character
+
+
+def _needs_space_fix(arr: Any) -> np.ndarray:
+    """Per value: not ASCII, or holding two spaces in a row, a tab or a line break (values without
+    white space at either end, as ascii_trim_whitespace leaves them)."""
+    offsets, data = _text_buffers(arr)
+    rows = np.zeros(len(arr), dtype=bool)
+    if not len(arr) or offsets[-1] == offsets[0]:
+        return rows
+    data = data[offsets[0]:offsets[-1]]
+    space = data == 32
+    found = np.concatenate((np.flatnonzero(_SPACE_FIX[data]), np.flatnonzero(space[:-1] & space[1:]))) + offsets[0]
+    rows[np.searchsorted(offsets, found, side="right") - 1] = True
+    return rows
 
 
 def key_text(text: str) -> str:

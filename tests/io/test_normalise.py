@@ -434,3 +434,12 @@ def test_rows_with_bytes_of_a_sliced_array() -> None:
 
     arr = pa.array(["x", "a-b", "é-", "", None, "ab", "c/"], type=pa.large_string()).slice(1)
     assert n._rows_with_bytes(arr, b"-/").tolist() == [True, True, False, False, False, True]
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("a\x0cb", "a\x0cb"),            # a lone form feed inside ASCII text is left alone
+    ("\x0ba b\x0c", "a b"),          # ASCII white space at the ends is trimmed
+    ("a  b", "a b"), ("a\r\nb", "a b"), ("a\u2009\u2009b", "a b"), ("\u00a0", None),
+])
+def test_clean_text_byte_scan_cases(raw, expected):
+    assert as_list(n.clean_text(one([raw, "plain", None] * 3000)))[:2] == [expected, "plain"]
