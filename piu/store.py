@@ -283,36 +283,26 @@ class Transaction:
         ingest writes on both cores) while the caller prepares the next table; file names are
         still given here, in call order. Errors surface at the latest at `commit`.
         """
-        import pyarrow as pa
-        import pyarrow.compute as pc
-        import pyarrow.parquet as pq
-
         if table.num_rows == 0:
             return
         self._background = background
         root = self.store.home / dataset
         try:
             if dataset in PARTITIONED:
-                # null and '' are the same partition ('__none__'): one key for grouping and filtering
-                port_k, month_k = (pc.if_else(pc.or_kleene(pc.is_null(table[c]), pc.equal(table[c], "")),
-                                              "__none__", table[c]) for c in ("port", "month"))
-                keys = pa.table({"p": port_k, "m": month_k}).group_by(["p", "m"]).aggregate([])
-                for port_v, month_v in zip(keys["p"].to_pylist(), keys["m"].to_pylist()):
-                    part = table.filter(pc.and_(pc.equal(port_k, port_v), pc.equal(month_k, month_v)))
-                    pdir = root / f"port={_safe(port_v)}" / f"month={_safe(month_v)}"
-                    self._write_file(pdir, part, pq)
+                for port_v, month_v, part in partitions(table):
+                    self._write_file(partition_dir(root, port_v, month_v), part)
             else:
-                self._write_file(root, table, pq)
+                self._write_file(root, table)
         except OSError as exc:
             raise _os_error(exc, self.store.home, f"write the {dataset} dataset") from exc
 
-    def _write_file(self, folder: Path, table: pa.Table, pq: Any) -> None:
+    def _write_file(self, folder: Path, table: pa.Table) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{self.id}-{self._n}.parquet"
         self._n += 1
         self.written.append(path)
         if not self._background:
-            pq.write_table(table, path, compression="zstd", write_page_checksum=True)
+            write_parquet(table, path)
             return
         if self._pool is None:
             from concurrent.futures import ThreadPoolExecutor
@@ -322,8 +312,29 @@ class Transaction:
         busy = [f for f in self._pending if not f.done()]
         if len(busy) >= 2:
             busy[0].exception()
-        self._pending.append(self._pool.submit(pq.write_table, table, path, compression="zstd",
-                                               write_page_checksum=True))
+        self._pending.append(self._pool.submit(write_parquet, table, path))
+
+    def add_file(self, dataset: str, port: str | None, month: str | None, source: Path) -> None:
+        """Move a data file made elsewhere by `write_parquet` (rows of one partition, as
+        `partitions` gives them) into the transaction, as if `write` had written it here."""
+        import errno
+        import shutil
+
+        root = self.store.home / dataset
+        folder = partition_dir(root, port, month) if dataset in PARTITIONED else root
+        path = folder / f"{self.id}-{self._n}.parquet"
+        self._n += 1
+        self.written.append(path)  # a rollback removes it, whatever happens next
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            try:
+                os.replace(source, path)
+            except OSError as exc:
+                if exc.errno != errno.EXDEV:
+                    raise
+                shutil.copyfile(source, path)  # another file system: copied, fsynced at commit
+        except OSError as exc:
+            raise _os_error(exc, self.store.home, f"write the {dataset} dataset") from exc
 
     def _wait(self) -> None:
         """Wait for background writes; the first error is raised (after all have finished)."""
@@ -378,6 +389,31 @@ def _parquet_format():  # noqa: ANN202 - pyarrow is imported lazily
 
     return ds.ParquetFileFormat(
         default_fragment_scan_options=ds.ParquetFragmentScanOptions(page_checksum_verification=True))
+
+
+def partitions(table: pa.Table) -> list[tuple[str, str, pa.Table]]:
+    """The rows of a partitioned dataset's table per partition: [(port key, month key, rows)]."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    # null and '' are the same partition ('__none__'): one key for grouping and filtering
+    port_k, month_k = (pc.if_else(pc.or_kleene(pc.is_null(table[c]), pc.equal(table[c], "")),
+                                  "__none__", table[c]) for c in ("port", "month"))
+    keys = pa.table({"p": port_k, "m": month_k}).group_by(["p", "m"]).aggregate([])
+    return [(port_v, month_v, table.filter(pc.and_(pc.equal(port_k, port_v), pc.equal(month_k, month_v))))
+            for port_v, month_v in zip(keys["p"].to_pylist(), keys["m"].to_pylist())]
+
+
+def partition_dir(root: Path, port: str | None, month: str | None) -> Path:
+    """The folder of one partition under a dataset's folder."""
+    return root / f"port={_safe(port or '')}" / f"month={_safe(month or '')}"
+
+
+def write_parquet(table: pa.Table, path: Path) -> None:
+    """One data file as every transaction writes it (zstd, page checksums that readers verify)."""
+    import pyarrow.parquet as pq
+
+    pq.write_table(table, path, compression="zstd", write_page_checksum=True)
 
 
 def _safe(value: str) -> str:

@@ -210,3 +210,30 @@ def test_empty_and_missing_partition_values_land_in_one_partition(tmp_path: Path
     assert sorted(store.read("calls", calls_schema())["call_id"].to_pylist()) == ["a", "b", "c"]
     assert sorted(p.name for p in (tmp_path / "calls").iterdir()) == ["port=KHKOS", "port=__none__"]
 
+
+
+def test_a_file_made_elsewhere_is_moved_in_and_visible_only_after_commit(tmp_path: Path) -> None:
+    from piu.schema import calls_schema
+    from piu.store import partitions, write_parquet
+
+    store = Store(tmp_path / "home")
+    rows = {f.name: [None, None, None] for f in calls_schema()}
+    rows.update(call_id=["a", "b", "c"], port=["KHKOS", "", "KHKOS"], month=["2026-11", "2026-11", "2026-11"])
+    parts = partitions(pa.table(rows, schema=calls_schema()))
+    assert [(p, m, t["call_id"].to_pylist()) for p, m, t in parts] == [("KHKOS", "2026-11", ["a", "c"]),
+                                                                         ("__none__", "2026-11", ["b"])]
+    staged = []
+    for i, (port, month, part) in enumerate(parts):
+        staged.append((port, month, tmp_path / f"staged-{i}.parquet"))
+        write_parquet(part, staged[-1][2])
+    with pytest.raises(RuntimeError):
+        with store.transaction("t") as txn:
+            txn.add_file("calls", *staged[0])
+            raise RuntimeError("interrupted")
+    assert store.read("calls", calls_schema()).num_rows == 0
+    assert not staged[0][2].exists()  # moved in, then removed by the rollback
+    with store.transaction("t") as txn:
+        txn.add_file("calls", *staged[1])
+    assert store.read("calls", calls_schema())["call_id"].to_pylist() == ["b"]
+    files = sorted(str(f.relative_to(tmp_path / "home" / "calls").parent) for f in (tmp_path / "home" / "calls").rglob("*.parquet"))
+    assert files == ["port=__none__/month=2026-11"]

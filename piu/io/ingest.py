@@ -99,7 +99,7 @@ class _Prepared:
 
     summary: FileSummary
     calls: Any          # pd.DataFrame, one row per call (this file's version)
-    persons: list[Any]  # parts: Arrow tables in memory, or staged Arrow files (big files)
+    persons: list[Any]  # parts: Arrow tables in memory, or _Staged batches on disk (big files)
     quarantine: Any     # pd.DataFrame
     started_at: datetime
     keep: set[str] | None = None  # call ids to store (None: all); set by the store comparison
@@ -121,6 +121,7 @@ def ingest_files(store: Store, paths: Sequence[str], *, mapping_path: str | None
     be stored and one failed, its error is raised. Everything is written in one transaction.
     `dayfirst` None means: day-first unless a file's dates only make sense month-first.
     """
+    _keep_freed_memory()  # before pyarrow is first imported: its allocator reads its options then
     from piu.io.headings import load_mapping
     from piu.io.ports import PortTable
     from piu.io.readers import open_batches, read_file
@@ -160,6 +161,34 @@ def ingest_files(store: Store, paths: Sequence[str], *, mapping_path: str | None
     finally:  # staged persons (names, documents) never outlive the command, whatever failed
         for p in prepared:
             _drop_staged(p)
+
+
+def _keep_freed_memory() -> None:
+    """Let the allocators keep freed memory for reuse instead of returning it to the system at once.
+
+    An ingest allocates and frees arrays of a batch's size many times per batch; by default Arrow's
+    allocator (mimalloc) gives freed pages back within milliseconds and glibc maps each array over
+    a dynamic threshold afresh, so every batch faults the same pages in again: on a 50,000-call
+    file ~120,000 page faults and ~1.5 s of system CPU, ~0.4 s with these settings (peak memory
+    up ~10%). Settings already made by the user (environment variables) are left alone; the
+    environment variable only counts if pyarrow is not imported yet, and only glibc has mallopt.
+    """
+    import os
+
+    os.environ.setdefault("MIMALLOC_PURGE_DELAY", "-1")
+    if any(k in os.environ for k in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")):
+        return
+    try:
+        if not os.confstr("CS_GNU_LIBC_VERSION"):
+            return
+        import ctypes
+
+        libc = ctypes.CDLL(None)
+        m_trim_threshold, m_mmap_threshold = -1, -3
+        libc.mallopt(m_mmap_threshold, 32 << 20)   # arrays up to 32 MB come from the heap, reused
+        libc.mallopt(m_trim_threshold, 256 << 20)  # and up to 256 MB of freed heap stays mapped
+    except (ValueError, OSError, AttributeError):
+        pass
 
 
 def _prepare_and_write(store: Store, results: list[Any], prepared: list[_Prepared], errors: list[InputError],
@@ -354,10 +383,13 @@ def _prepare(res: Any, summary: FileSummary, call_tables: list[RawTable], ports:
             reasons = problems[bad].str.split("\t").str[1].tolist()
         good = canon[~bad.values].reset_index(drop=True)
         persons = _to_arrow(good[good["_kind"] == "persons"], persons_schema())
-        return quarantine, reasons, _call_partial(good, calls), persons
+        return quarantine, reasons, _with_call_texts(_call_partial(good, calls)), persons
+
+    firsts = None  # port and time of each call's first row in the file so far (call_id index)
 
     def finish(done: Any, scratch: FileSummary) -> None:
         """One batch's results, in file order: warnings, quarantine, call partial, staged persons."""
+        nonlocal firsts
         quarantine, reasons, partial, persons = done.result()
         summary.value_counts.update(scratch.value_counts)
         summary.warnings.extend(w for w in scratch.warnings if w not in summary.warnings)
@@ -367,7 +399,15 @@ def _prepare(res: Any, summary: FileSummary, call_tables: list[RawTable], ports:
             summary.reasons.update(reasons)
         partials.append(partial)
         summary.persons += persons.num_rows
-        persons_parts.append(stage.put(persons) if stage else persons)
+        if stage is None:
+            persons_parts.append(persons)
+            return
+        # a call's persons take its first row's port and time, as the stored call does (its rows
+        # may be in this batch or an earlier one): staged as they will be stored, partition by partition
+        lookup = None
+        if len(partial):
+            lookup, firsts = _first_rows(partial, firsts)
+        persons_parts.append(stage.put(_aligned(persons, lookup)))
 
     from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -426,6 +466,8 @@ def _prepare(res: Any, summary: FileSummary, call_tables: list[RawTable], ports:
 
 
 _NUMERIC_DATE = r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2,4})\b"
+# the same on ASCII text in RE2 (Python's \s there also holds \v and \x1c-\x1f; \d and \b are ASCII)
+_NUMERIC_DATE_ASCII = r"^[ \t\n\r\x0b\x0c\x1c-\x1f]*(?P<a>[0-9]{1,2})[/.\-](?P<b>[0-9]{1,2})[/.\-][0-9]{2,4}\b"
 _DATE_COLUMNS = ("call_time", "call_date", "date_of_birth", "doc_expiry", "birth_combined")
 
 
@@ -435,16 +477,31 @@ def _infer_dayfirst(raw: pd.DataFrame, summary: FileSummary) -> bool:
     13/05/1990 can only be day-first and 05/13/1990 only month-first; a file with only the second
     kind is read month-first, with a warning; a file with both gets a warning and stays day-first.
     """
+    import numpy as np
     import pandas as pd
+    import pyarrow.compute as pc
+
+    from piu.io.normalise import arrow_text
 
     day_evidence = month_evidence = 0
     for col in _DATE_COLUMNS:
         if col not in raw.columns:
             continue
         values = pd.Series(pd.unique(raw[col].dropna().astype("str")), dtype="str")
-        parts = values.str.extract(_NUMERIC_DATE)
-        a = pd.to_numeric(parts[0], errors="coerce")
-        b = pd.to_numeric(parts[1], errors="coerce")
+        if not len(values):
+            continue
+        # ASCII values (nearly all) by Arrow's RE2, which reads them exactly as Python's re does;
+        # the others (Unicode digits and spaces) by Python's re
+        arr = arrow_text(values)
+        ascii_ = pc.string_is_ascii(arr).to_numpy(zero_copy_only=False)
+        found = pc.extract_regex(arr.filter(ascii_), pattern=_NUMERIC_DATE_ASCII)
+        pairs = [(pc.cast(pc.struct_field(found, k), "int64").to_numpy(zero_copy_only=False) if len(found) else np.zeros(0))
+                 for k in ("a", "b")]
+        if not ascii_.all():
+            parts = values[~ascii_].str.extract(_NUMERIC_DATE)
+            pairs = [np.concatenate([p, pd.to_numeric(parts[i], errors="coerce").to_numpy(dtype=float, na_value=np.nan)])
+                     for i, p in enumerate(pairs)]
+        a, b = pairs
         day_evidence += int(((a > 12) & (b <= 12)).sum())
         month_evidence += int(((b > 12) & (a <= 12)).sum())
     if month_evidence and not day_evidence:
@@ -467,6 +524,13 @@ def _note_unknown_columns(tables: list[RawTable], summary: FileSummary) -> None:
                                 "if one holds a piu field, map it with --map FILE")
 
 
+class _Staged:
+    """One batch of persons staged on disk: Parquet files as the store keeps them, one per partition."""
+
+    def __init__(self) -> None:
+        self.files: list[tuple[str, str, Path]] = []  # (port key, month key, file), filled by the stage's thread
+
+
 class _Stage:
     """Persons of a big file staged on local disk between batches (bounded memory)."""
 
@@ -476,28 +540,38 @@ class _Stage:
         self.dir = Path(tempfile.mkdtemp(prefix=f"piu-ingest-{ingest_id}-"))
         self.n = 0
         self._pool: Any = None
-        self._writing: Any = None  # the batch being written on the worker thread
+        self._writing: list[Any] = []  # batches being written on the worker threads, oldest first
 
-    def put(self, table: Any) -> Path:
-        """Write one batch of persons (on a worker thread: Arrow's writer releases the GIL, so the
-        next batch is normalised meanwhile); returns its file, complete once `wait` returns."""
-        import pyarrow.feather as feather
-
-        path = self.dir / f"persons-{self.n}.arrow"
-        self.n += 1
-        self.wait()  # one batch in flight: memory stays bounded
+    def put(self, table: Any) -> _Staged:
+        """Write one batch of persons, split by partition and encoded as the store's Parquet files
+        (on a worker thread: Arrow's writer releases the GIL, so the next batch is normalised
+        meanwhile, and the files are moved into the store as they are); complete once `wait` returns."""
+        staged = _Staged()
+        while len(self._writing) >= 2:  # two batches in flight: memory stays bounded, and the
+            self._writing.pop(0).result()  # last two are written while the calls are finished
         if self._pool is None:
             from concurrent.futures import ThreadPoolExecutor
 
-            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="piu-stage")
-        self._writing = self._pool.submit(feather.write_feather, table, path, compression="lz4")
-        return path
+            self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="piu-stage")
+        self._writing.append(self._pool.submit(self._write, table, staged, self.n))
+        self.n += 1
+        return staged
+
+    def _write(self, table: Any, staged: _Staged, n: int) -> None:
+        from piu.store import partitions, write_parquet
+
+        for i, (port, month, part) in enumerate(partitions(table) if table.num_rows else []):
+            path = self.dir / f"persons-{n}-{i}.parquet"
+            write_parquet(part, path)
+            staged.files.append((port, month, path))
 
     def wait(self) -> None:
-        """Wait until every staged batch is on disk (raises the writer's error)."""
-        writing, self._writing = self._writing, None
-        if writing is not None:
-            writing.result()
+        """Wait until every staged batch is on disk (raises the first writer's error)."""
+        writing, self._writing = self._writing, []
+        errors = [f.exception() for f in writing]
+        error = next((e for e in errors if e is not None), None)
+        if error is not None:
+            raise error
 
     def drop(self) -> None:
         """Remove the staged files."""
@@ -550,6 +624,21 @@ def _row_codes(frame: pd.DataFrame) -> tuple[Any, Any]:
         return np.zeros(len(frame), dtype=np.intp), np.zeros(min(1, len(frame)), dtype=np.intp)
     from piu.io.normalise import arrow_text
 
+    n = len(frame)
+    if n > 1:
+        # a call's rows usually follow each other: a row equal to the one before has its code, so
+        # only the first row of each run is coded (the code order, first appearance, is the same)
+        same = np.ones(n - 1, dtype=bool)
+        for c in frame.columns:
+            arr = arrow_text(frame[c])
+            a, b = arr.slice(1), arr.slice(0, n - 1)
+            eq = pc.or_kleene(pc.fill_null(pc.equal(a, b), False), pc.and_(pc.is_null(a), pc.is_null(b)))
+            same &= eq.to_numpy(zero_copy_only=False)
+        heads = np.flatnonzero(np.concatenate(([True], ~same)))
+        if 2 * len(heads) <= n:
+            head_codes, head_first = _row_codes(frame.iloc[heads])
+            return np.repeat(head_codes, np.diff(np.append(heads, n))), heads[head_first]
+
     # each column's values as small integers (missing: one more code), combined into one integer per
     # row: no text is built or hashed per row
     combined, card = np.zeros(len(frame), dtype=np.int64), 1
@@ -598,10 +687,24 @@ def _normalise(raw: pd.DataFrame, ports: Any, *, dayfirst: bool, summary: FileSu
     out["_code"] = codes
     for mask, column, what in call_warnings:
         _warn_values(summary, pd.Series(mask.to_numpy()[codes]), column, what)
-    holder = [pd.Series(call_problem.to_numpy()[codes], index=idx, dtype="str")]
+    holder = [pd.Series(call_problem.array.take(codes), index=idx)]  # text taken in Arrow, no Python objects
     flag = _problem_setter(holder)
 
-    txt = {c: nz.clean_text(_col(raw, c)) for c in set(PERSON_FIELDS) | {"full_name", "doc_combined", "birth_combined"}}
+    # cleaned text per row where rows need it (stored as text, or split); the other fields are
+    # normalised once per distinct value as sent (`per_value`)
+    txt = {c: nz.clean_text(_col(raw, c)) for c in ("family_name", "given_names", "rank", "place_of_birth", "doc_number",
+                                                      "visa_number", "full_name", "doc_combined", "birth_combined")}
+
+    def per_value(c: str, fn: Callable[[pd.Series], Any]) -> Any:
+        """fn (value by value) of a person field, on its distinct values when they repeat."""
+        distinct = None if c in txt else _repeated_values(_col(raw, c))
+        if distinct is None:
+            if c not in txt:
+                txt[c] = nz.clean_text(_col(raw, c))
+            return fn(txt[c])
+        codes, values = distinct
+        return _spread_rows(fn(nz.clean_text(values)), codes, idx)
+
     is_person = pd.Series(raw["_kind"].values == "persons", index=idx)
 
     # --- split helper fields into canonical ones ----------------------------------------
@@ -617,11 +720,11 @@ def _normalise(raw: pd.DataFrame, ports: Any, *, dayfirst: bool, summary: FileSu
     if txt["doc_combined"].notna().any():
         # 'Passport AA1234567', 'Seaman book: SB-1234': the number is the last token with a digit
         parts = txt["doc_combined"].str.extract(r"^\s*(?P<t>.*?)[\s:#]*(?P<n>[^\s:#]*\d[^\s:#]*)\s*$")
-        txt["doc_type"] = txt["doc_type"].fillna(nz.clean_text(parts["t"]))
+        txt["doc_type"] = nz.clean_text(_col(raw, "doc_type")).fillna(nz.clean_text(parts["t"]))
         txt["doc_number"] = txt["doc_number"].fillna(nz.clean_text(parts["n"]))
     if txt["birth_combined"].notna().any():
         parts = txt["birth_combined"].str.extract(r"^\s*(?P<d>[\d./\-]+(?:\s+\w{3,9}\s+\d{4})?)[\s,;/-]*(?P<p>.*)$")
-        txt["date_of_birth"] = txt["date_of_birth"].fillna(nz.clean_text(parts["d"]))
+        txt["date_of_birth"] = nz.clean_text(_col(raw, "date_of_birth")).fillna(nz.clean_text(parts["d"]))
         txt["place_of_birth"] = txt["place_of_birth"].fillna(nz.clean_text(parts["p"]))
 
     # --- person fields ------------------------------------------------------------------
@@ -629,33 +732,33 @@ def _normalise(raw: pd.DataFrame, ports: Any, *, dayfirst: bool, summary: FileSu
     out["given_names"] = txt["given_names"]
     out["name_key"] = nz.name_key(_joined_names(txt["family_name"], txt["given_names"]))
     flag(is_person & txt["family_name"].isna() & txt["given_names"].isna(), "family_name", "no person name")
-    role = nz.role(txt["role"])
+    role, no_role = per_value("role", lambda t: (nz.role(t), t.isna()))
     out["role"] = role.values.fillna("crew")  # crew lists are the common case; FAL 6 headers say passenger
     flag(is_person & role.invalid, "role", "role is neither crew nor passenger")
-    if is_person.any() and txt["role"].isna().all() and "no crew/passenger column: persons read as crew" not in summary.warnings:
+    if is_person.any() and no_role.all() and "no crew/passenger column: persons read as crew" not in summary.warnings:
         summary.warnings.append("no crew/passenger column: persons read as crew")
     out["rank"] = txt["rank"]
-    nat = nz.country(txt["nationality"])
+    nat = per_value("nationality", nz.country)
     out["nationality"] = nat.values
     _warn_values(summary, nat.invalid & is_person, "nationality", "not a known country; kept as sent")
-    dob = nz.parse_dates(txt["date_of_birth"], dayfirst=dayfirst)
+    dob = per_value("date_of_birth", lambda t: nz.parse_dates(t, dayfirst=dayfirst))
     out["date_of_birth"] = dob.values
     flag(is_person & dob.invalid, "date_of_birth", "date of birth is not a date (expected DD/MM/YYYY)")
     out["place_of_birth"] = txt["place_of_birth"]
-    g = nz.gender(txt["gender"])
+    g = per_value("gender", nz.gender)
     out["gender"] = g.values
     _warn_values(summary, g.invalid & is_person, "gender", "not M/F; left empty")
     out["gender"] = out["gender"].where(~g.invalid.fillna(False).astype(bool), None)
-    out["doc_type"] = nz.doc_type(txt["doc_type"])
+    out["doc_type"] = per_value("doc_type", nz.doc_type)
     out["doc_number"] = nz.doc_number(txt["doc_number"])
-    issuer = nz.country(txt["doc_issuer"])
+    issuer = per_value("doc_issuer", nz.country)
     out["doc_issuer"] = issuer.values
-    exp = nz.parse_dates(txt["doc_expiry"], dayfirst=dayfirst)
+    exp = per_value("doc_expiry", lambda t: nz.parse_dates(t, dayfirst=dayfirst))
     out["doc_expiry"] = exp.values
     flag(is_person & exp.invalid, "doc_expiry", "document expiry is not a date (expected DD/MM/YYYY)")
     for c in ("embark_port", "disembark_port"):
-        out[c] = nz.port(txt[c], ports).values
-    tr = nz.boolean(txt["transit"])
+        out[c] = per_value(c, lambda t: nz.port(t, ports).values)
+    tr = per_value("transit", nz.boolean)
     out["transit"] = tr.values
     out["visa_number"] = nz.doc_number(txt["visa_number"])
 
@@ -670,6 +773,35 @@ def _normalise(raw: pd.DataFrame, ports: Any, *, dayfirst: bool, summary: FileSu
     out["_kind"] = raw["_kind"].values
     assert len(out) == n
     return out, holder[0], calls_out
+
+
+def _repeated_values(col: pd.Series) -> tuple[Any, pd.Series] | None:
+    """(each row's code, the distinct values as sent plus a last slot for missing) of a text column
+    whose values repeat (at most half of them distinct), else None."""
+    import pandas as pd
+    import pyarrow as pa
+
+    from piu.io import normalise as nz
+
+    arr = nz.arrow_text(col)
+    enc = arr.dictionary_encode()
+    if 2 * len(enc.dictionary) > len(arr):
+        return None
+    values = pd.Series(pd.array(pa.concat_arrays([enc.dictionary, pa.nulls(1, enc.dictionary.type)]), dtype="str"))
+    return enc.indices.fill_null(len(enc.dictionary)).to_numpy(zero_copy_only=False), values
+
+
+def _spread_rows(result: Any, codes: Any, index: pd.Index) -> Any:
+    """Results per distinct value (a Series, a Normalised or a tuple of them) taken back to the rows."""
+    import pandas as pd
+
+    from piu.io.normalise import Normalised
+
+    if isinstance(result, Normalised):
+        return Normalised(*(_spread_rows(r, codes, index) for r in result))
+    if isinstance(result, tuple):
+        return tuple(_spread_rows(r, codes, index) for r in result)
+    return pd.Series(result.array.take(codes), index=index, name=result.name)
 
 
 def _joined_names(family: pd.Series, given: pd.Series) -> pd.Series:
@@ -817,15 +949,22 @@ _CALL_TEXT = ("port", "direction", "call_time", "call_time_local")
 
 def _with_call_ids(good: pd.DataFrame, ingest_id: str) -> pd.DataFrame:
     """Each row's stable call_id (port, local date, direction, vessel) and version id."""
+    import numpy as np
+    import pandas as pd
+
     if len(good) == 0:
         return good.assign(call_id=pd_str([]), version_id=pd_str([]))
     # local date of the call in its port's zone: the day an analyst would name
     local_date = _local_dates(good["call_time"], good["_tz"])
     vkey = good["imo"].where(good["imo_valid"].fillna(False).astype(bool))
     vkey = vkey.fillna(good["mmsi"].where(good["mmsi_valid"].fillna(False).astype(bool)))
-    name_hash = _short_hash(good["vessel_name_key"].fillna(good["imo"]).fillna(good["mmsi"]).fillna(""))
-    vkey = vkey.fillna("N" + name_hash)
-    dir_code = good["direction"].map({"arrival": "A", "departure": "D"}).fillna("A")
+    named = vkey.isna().to_numpy()  # no valid IMO or MMSI: the vessel is known by a hash of its name
+    if named.any():
+        by_name = good[named]
+        name_hash = _short_hash(by_name["vessel_name_key"].fillna(by_name["imo"]).fillna(by_name["mmsi"]).fillna(""))
+        vkey = vkey.fillna("N" + name_hash)
+    dir_code = pd.Series(np.where((good["direction"] == "departure").fillna(False).to_numpy(bool), "D", "A"),
+                         index=good.index, dtype="str")
     port_txt = good["port"].fillna("").str.replace(r"[^A-Za-z0-9]", "", regex=True).str.upper().str[:8]
     call_id = port_txt + "-" + local_date + "-" + dir_code + "-" + vkey
     good = good.assign(call_id=call_id.values, version_id=(call_id + "@" + ingest_id).values)
@@ -848,7 +987,116 @@ def _person_hash(persons: pd.DataFrame) -> Any:
     pcols = [c for c in persons_schema().names if c in persons.columns and c not in PROVENANCE_COLS
              and c not in ("call_id", "version_id", "port", "call_time", "month")]
     # typed columns hash as they are (formatting dates to text first would cost more than the hash)
-    return pd.util.hash_pandas_object(persons[pcols], index=False).to_numpy(np.uint64) >> np.uint64(32)
+    return _row_hashes(persons, pcols) >> np.uint64(32)
+
+
+def _row_hashes(frame: pd.DataFrame, columns: list[str]) -> Any:
+    """pd.util.hash_pandas_object(frame[columns], index=False), with text columns hashed from their
+    Arrow bytes by `_siphash` (numpy, without the GIL) instead of one Python string per value."""
+    import numpy as np
+    import pandas as pd
+
+    def hashed(col: pd.Series) -> Any:
+        if isinstance(col.array, pd.arrays.ArrowStringArray):
+            from piu.io.normalise import arrow_text
+
+            # pandas' own way for Arrow text: each distinct value hashed, taken back; missing: all ones
+            enc = arrow_text(col).dictionary_encode()
+            per_value = _mix(_siphash(enc.dictionary))
+            codes = enc.indices.fill_null(0).to_numpy(zero_copy_only=False)
+            out = per_value.take(codes) if len(per_value) else np.zeros(len(codes), dtype=np.uint64)
+            out[enc.indices.is_null().to_numpy(zero_copy_only=False)] = np.uint64(0xFFFFFFFFFFFFFFFF)
+            return out
+        return pd.util.hash_array(col.array)
+
+    # pandas' combine_hash_arrays: CPython's tuple hash over the columns' hashes
+    out = np.full(len(frame), 0x345678, dtype=np.uint64)
+    mult = np.uint64(1000003)
+    with np.errstate(over="ignore"):
+        for i, c in enumerate(columns):
+            out ^= hashed(frame[c])
+            out *= mult
+            mult += np.uint64(82520 + 2 * (len(columns) - i))
+        out += np.uint64(97531)
+    return out
+
+
+def _mix(vals: Any) -> Any:
+    """The bit mixing pandas applies to every 64-bit value hash (splitmix64's finaliser)."""
+    import numpy as np
+
+    vals = vals.copy()
+    with np.errstate(over="ignore"):
+        vals ^= vals >> np.uint64(30)
+        vals *= np.uint64(0xBF58476D1CE4E5B9)
+        vals ^= vals >> np.uint64(27)
+        vals *= np.uint64(0x94D049BB133111EB)
+        vals ^= vals >> np.uint64(31)
+    return vals
+
+
+def _rotl(x: Any, bits: int) -> Any:
+    import numpy as np
+
+    return (x << np.uint64(bits)) | (x >> np.uint64(64 - bits))
+
+
+def _sip_rounds(v: list[Any], n: int) -> None:
+    for _ in range(n):
+        v[0] += v[1]; v[1] = _rotl(v[1], 13); v[1] ^= v[0]; v[0] = _rotl(v[0], 32)  # noqa: E702
+        v[2] += v[3]; v[3] = _rotl(v[3], 16); v[3] ^= v[2]                          # noqa: E702
+        v[0] += v[3]; v[3] = _rotl(v[3], 21); v[3] ^= v[0]                          # noqa: E702
+        v[2] += v[1]; v[1] = _rotl(v[1], 17); v[1] ^= v[2]; v[2] = _rotl(v[2], 32)  # noqa: E702
+
+
+def _siphash(arr: Any, key: bytes = b"0123456789123456") -> Any:
+    """SipHash-2-4 of each value's UTF-8 bytes (an Arrow text array without missing values), as
+    pandas' hash_object_array computes it with its default key; all values at once, in numpy."""
+    import numpy as np
+    import pyarrow as pa
+
+    if arr.type != pa.large_string():
+        arr = arr.cast(pa.large_string())
+    n = len(arr)
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset:arr.offset + n + 1]
+    data = arr.buffers()[2]
+    size = int(offsets[-1]) if n else 0
+    padded = np.zeros(size + 16, dtype=np.uint8)  # room to read 8 bytes past any value's end
+    if size:
+        padded[:size] = np.frombuffer(data, dtype=np.uint8)[:size]
+    # a little-endian 64-bit word at every byte position (unaligned reads, no copies)
+    words = np.lib.stride_tricks.as_strided(np.frombuffer(padded.data, dtype="<u8", count=1), shape=(size + 9,), strides=(1,))
+    start, length = offsets[:-1], offsets[1:] - offsets[:-1]
+    k0, k1 = (np.uint64(int.from_bytes(key[i:i + 8], "little")) for i in (0, 8))
+    v = [np.full(n, k0 ^ np.uint64(0x736F6D6570736575)), np.full(n, k1 ^ np.uint64(0x646F72616E646F6D)),
+         np.full(n, k0 ^ np.uint64(0x6C7967656E657261)), np.full(n, k1 ^ np.uint64(0x7465646279746573))]
+    blocks = length // 8
+    with np.errstate(over="ignore"):
+        for j in range(int(blocks.max()) if n else 0):  # whole 8-byte blocks
+            more = blocks > j
+            if more.all():
+                m = words[start + 8 * j]
+                v[3] ^= m
+                _sip_rounds(v, 2)
+                v[0] ^= m
+            else:  # only the values that are that long
+                idx = np.flatnonzero(more)
+                m = words[start[idx] + 8 * j]
+                sub = [v[0][idx], v[1][idx], v[2][idx], v[3][idx] ^ m]
+                _sip_rounds(sub, 2)
+                sub[0] ^= m
+                for k in range(4):
+                    v[k][idx] = sub[k]
+        # the last block: the remaining bytes and the length's low byte at the top
+        rest = (length % 8).astype(np.uint64) * np.uint64(8)
+        keep = np.where(rest == 0, np.uint64(0), (np.uint64(1) << rest) - np.uint64(1))
+        last = (words[start + 8 * blocks] & keep) | ((length.astype(np.uint64) & np.uint64(0xFF)) << np.uint64(56))
+        v[3] ^= last
+        _sip_rounds(v, 2)
+        v[0] ^= last
+        v[2] ^= np.uint64(0xFF)
+        _sip_rounds(v, 4)
+    return v[0] ^ v[1] ^ v[2] ^ v[3]
 
 
 def _call_partial(good: pd.DataFrame, calls: pd.DataFrame) -> pd.DataFrame:
@@ -909,6 +1157,7 @@ def _finish_calls(partials: list[pd.DataFrame], ingest_id: str, started: datetim
     if not partials:
         return pd.DataFrame(columns=calls_schema().names)
     both = pd.concat(partials) if len(partials) > 1 else partials[0]
+    both_ids = pd.Series(both.index.to_numpy())
     if len(partials) > 1:  # a call whose rows span batches: combine in file order
         grouped = both.groupby(level=0, sort=False)
         combined = grouped.first()
@@ -918,28 +1167,101 @@ def _finish_calls(partials: list[pd.DataFrame], ingest_id: str, started: datetim
     calls = both.rename_axis("call_id").reset_index()
     calls["version_id"] = calls["call_id"] + "@" + ingest_id
     calls["ingested_at"] = pd.Timestamp(started)
-    calls["month"] = calls["call_time"].dt.strftime("%Y-%m")
-    calls["call_time_local"] = _local_iso(calls["call_time"], calls["_tz"].values)
+    calls["month"] = _strftime(calls["call_time"], "%Y-%m").where(calls["call_time"].notna())
+    # local time and content hash of each call: made per batch on the worker threads; made again
+    # here for calls whose rows span batches (their fields combined above), and for all calls when
+    # some call time has a fraction of a second (pandas then shows every time with one)
+    done = "_call_h" in calls.columns and _whole_seconds(calls["call_time"])
+    redo = calls["call_id"].isin(both_ids[both_ids.duplicated()]).to_numpy() if done else np.ones(len(calls), bool)
+    local = calls.pop("call_time_local") if "call_time_local" in calls.columns else None
+    call_h = calls.pop("_call_h").to_numpy(np.uint64) if "_call_h" in calls.columns else np.zeros(len(calls), np.uint64)
+    if redo.any():
+        redo_local, redo_h = _call_texts(calls[redo])
+        local = redo_local if local is None or redo.all() else local.mask(redo, redo_local)
+        call_h = call_h.copy()
+        call_h[redo] = redo_h
+    calls["call_time_local"] = local
     # content hash: call fields + persons, order-insensitive, so a re-sent identical manifest is "unchanged"
-    hash_cols = [c for c in calls.columns if c in calls_schema().names and c not in PROVENANCE_COLS
-                 and c not in ("call_id", "version_id", "ingest_id", "ingested_at", "content_hash", "month",
-                               "call_time_local", "source_row", "source_sheet")]
-    call_h = pd.util.hash_pandas_object(calls[hash_cols].astype("str"), index=False).to_numpy(np.uint64)
     person_h = calls["_phash"].fillna(0).to_numpy(np.uint64)
-    calls["content_hash"] = _hex(call_h) + _hex(person_h)
+    calls["content_hash"] = _hex(call_h, person_h)
     return calls.drop(columns=["_phash"])
 
 
-def _hex(values: Any) -> pd.Series:
-    """uint64 values as 16 lower-case hex digits each (column-wise)."""
+_NOT_HASHED = ("call_id", "version_id", "ingest_id", "ingested_at", "content_hash", "month", "call_time_local",
+               "source_row", "source_sheet")
+
+
+def _call_texts(calls: pd.DataFrame) -> tuple[pd.Series, Any]:
+    """Per call: its local time (ISO 8601 with offset) and the 64-bit hash of its call fields as text."""
+    import pandas as pd
+
+    local = _local_iso(calls["call_time"], calls["_tz"].values)
+    names = set(calls_schema().names)
+    hash_cols = [c for c in calls.columns if c in names and c not in PROVENANCE_COLS and c not in _NOT_HASHED]
+    as_text = pd.DataFrame({c: _as_str(calls[c]) for c in hash_cols}, index=calls.index)
+    return local, _row_hashes(as_text, hash_cols)
+
+
+def _with_call_texts(partial: pd.DataFrame) -> pd.DataFrame:
+    """A batch's call partial with each call's local time and call-field hash (see _finish_calls)."""
+    if not len(partial):
+        return partial
+    local, call_h = _call_texts(partial)
+    return partial.assign(call_time_local=local, _call_h=call_h)
+
+
+def _whole_seconds(times: pd.Series) -> bool:
+    """True when no time has a fraction of a second (missing times aside)."""
+    import numpy as np
+
+    values = times.to_numpy(dtype="datetime64[ns]", na_value=np.datetime64(0, "ns")).view(np.int64)
+    return not (values % 10**9).any()
+
+
+def _as_str(col: pd.Series) -> pd.Series:
+    """col.astype("str"), formatted once per distinct value (pandas formats times value by value in
+    Python); whole-second UTC times, the usual call times, formatted by Arrow exactly as pandas does."""
     import numpy as np
     import pandas as pd
 
-    raw = np.ascontiguousarray(values, dtype=">u8").view(np.uint8).reshape(-1, 8)
+    if col.dtype == "str":
+        return col
+    if col.dtype.kind == "f":  # floats as they are: factorize takes -0.0 for 0.0
+        return col.astype("str")
+    codes, uniques = pd.factorize(col, use_na_sentinel=True)
+    per_second = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}
+    if (isinstance(uniques, pd.DatetimeIndex) and str(uniques.tz) == "UTC" and uniques.unit in per_second
+            and len(uniques) and not (uniques.asi8 % per_second[uniques.unit]).any()):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        secs = pa.array(uniques.tz_localize(None)).cast(pa.timestamp("s"))  # whole seconds: exact
+        text = pd.array(pc.binary_join_element_wise(pc.strftime(secs, format="%Y-%m-%d %H:%M:%S"), "+00:00", ""),
+                        dtype="str")
+    else:
+        text = pd.Series(uniques).astype("str").array
+    return pd.Series(text.take(codes, allow_fill=True), index=col.index)
+
+
+def _hex(*columns: Any) -> pd.Series:
+    """Per row, the uint64 values of the columns as 16 lower-case hex digits each, joined."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+
+    raw = np.stack([np.asarray(v, dtype=np.uint64) for v in columns], axis=1).astype(">u8").view(np.uint8)
+    raw = raw.reshape(len(columns[0]), 8 * len(columns))  # big-endian bytes: the most significant digit first
     digits = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
-    chars = np.empty((len(raw), 16), dtype=np.uint8)
+    chars = np.empty((raw.shape[0], 2 * raw.shape[1]), dtype=np.uint8)
     chars[:, 0::2], chars[:, 1::2] = digits[raw >> 4], digits[raw & 15]
-    return pd.Series(chars.view("S16").ravel().astype(str), dtype="str")
+    # an Arrow string array straight from the fixed-width bytes: no Python string per row
+    width = chars.shape[1]
+    offsets = np.arange(0, width * (len(chars) + 1), width, dtype=np.int32)
+    text = pa.StringArray.from_buffers(len(chars), pa.py_buffer(offsets), pa.py_buffer(np.ascontiguousarray(chars)))
+    return pd.Series(pd.array(text, dtype="str"))
+
+
+_DATE_FORMATS = ("%Y%m%d", "%Y-%m")  # formats Arrow gives exactly as pandas does, at any time unit
 
 
 def _strftime(times: pd.Series, fmt: str) -> pd.Series:
@@ -948,14 +1270,20 @@ def _strftime(times: pd.Series, fmt: str) -> pd.Series:
 
     codes, uniques = pd.factorize(times, use_na_sentinel=True)
     uniques = pd.DatetimeIndex(uniques)
-    if "%z" in fmt and uniques.tz is not None and len(uniques):
-        # pandas formats an offset per value in Python (slow); Arrow does it in C++, identically
+    if len(uniques) and (fmt in _DATE_FORMATS or ("%z" in fmt and uniques.tz is not None)):
+        # pandas formats value by value in Python (slow); Arrow does it in C++, identically: dates
+        # from the local wall-clock times pandas computes (Arrow's own zone rules stop at 2037),
+        # with seconds in the format at second precision, as pandas shows them
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        secs = pa.array(uniques).cast(pa.timestamp("s", tz=str(uniques.tz)), safe=False)
-        text = pd.array(pc.strftime(secs, format=fmt).to_pylist() + [""], dtype="str")
-        return pd.Series(text.take(codes), index=times.index)
+        if fmt in _DATE_FORMATS:
+            arr = pa.array(uniques.tz_localize(None) if uniques.tz is not None else uniques)
+        else:
+            arr = pa.array(uniques).cast(pa.timestamp("s", tz=str(uniques.tz)), safe=False)
+        text = pc.strftime(arr, format=fmt)
+        text = pa.concat_arrays([text, pa.array([""], type=text.type)])  # code -1 (missing) picks ''
+        return pd.Series(pd.array(text, dtype="str").take(codes), index=times.index)
     text = pd.array(list(uniques.strftime(fmt)) + [""], dtype="str")
     return pd.Series(text.take(codes), index=times.index)
 
@@ -987,7 +1315,7 @@ def _short_hash(s: pd.Series) -> pd.Series:
     import pandas as pd
 
     codes, uniques = pd.factorize(s)
-    hashed = [hashlib.sha256(str(u).encode()).hexdigest()[:8].upper() for u in uniques]
+    hashed = [hashlib.sha256(str(u).encode()).hexdigest()[:8].upper() for u in uniques.tolist()]
     return pd.Series(pd.array(hashed, dtype="str")[codes], index=s.index, dtype="str")
 
 
@@ -1005,8 +1333,9 @@ def _classify_against_store(store: Store, p: _Prepared) -> None:
     if len(calls) == 0:
         p.calls = calls
         return
-    existing = store.read("calls", calls_schema(), ports=sorted(set(calls["port"].dropna())) or None,
-                          months=sorted(set(calls["month"].dropna())) or None,
+    # distinct values via unique().tolist(): iterating 50,000 Arrow-backed values one by one costs ~0.05 s
+    existing = store.read("calls", calls_schema(), ports=sorted(set(calls["port"].dropna().unique().tolist())) or None,
+                          months=sorted(set(calls["month"].dropna().unique().tolist())) or None,
                           columns=["call_id", "ingest_id", "content_hash"]).to_pandas() if store.exists() else pd.DataFrame(
                               columns=["call_id", "ingest_id", "content_hash"])
     current = latest_versions(existing).set_index("call_id")["content_hash"] if len(existing) else pd.Series(dtype="str")
@@ -1049,8 +1378,15 @@ def _write(txn: Any, p: _Prepared) -> None:
 
     s = p.summary
     txn.write("calls", _to_arrow(p.calls, calls_schema()))
-    for persons in _persons_tables(p, aligned_to=p.calls):
-        txn.write("persons", persons, background=True)  # encoded on other threads while the next part is read
+    lookup = None
+    for part in p.persons:
+        if isinstance(part, _Staged) and p.keep is None:
+            for port, month, path in part.files:  # aligned, split and encoded already: moved in
+                txn.add_file("persons", port, month, path)
+            continue
+        lookup = lookup or _call_lookup(p.calls)
+        for persons in _part_tables(p, part, lookup):
+            txn.write("persons", persons, background=True)  # encoded on other threads while the next part is read
     if p.quarantine is not None and len(p.quarantine):
         txn.write("quarantine", _to_arrow(p.quarantine, quarantine_schema()))
     log = pd.DataFrame([{
@@ -1064,27 +1400,73 @@ def _write(txn: Any, p: _Prepared) -> None:
     txn.write("ingests", _to_arrow(log, ingests_schema()))
 
 
-def _persons_tables(p: _Prepared, aligned_to: pd.DataFrame | None = None) -> Iterator[Any]:
-    """The file's persons part by part: only calls being stored, with their call's port, time, month."""
+def _persons_tables(p: _Prepared) -> Iterator[Any]:
+    """The file's persons part by part, only calls being stored."""
+    for part in p.persons:
+        yield from _part_tables(p, part, None)
+
+
+def _call_lookup(calls: pd.DataFrame) -> tuple[Any, Any] | None:
+    """(call ids, their port, call_time and month) for `_aligned`."""
+    import pandas as pd
+    import pyarrow as pa
+
+    if not len(calls):
+        return None
+    if "call_id" in calls.columns:
+        ids = pa.array(calls["call_id"].astype("str").tolist(), type=pa.string())
+    else:  # a batch's partial: call ids as its index (Arrow-backed text: no Python objects)
+        from piu.io.normalise import arrow_text
+
+        ids = arrow_text(pd.Series(calls.index.astype("str").array)).cast(pa.string())
+        calls = calls.assign(month=_strftime(calls["call_time"], "%Y-%m"))  # what _finish_calls stores
+    return ids, pa.Table.from_pandas(calls[["port", "call_time", "month"]], preserve_index=False)
+
+
+def _aligned(table: Any, lookup: tuple[Any, Any] | None) -> Any:
+    """Persons with their call's canonical port, call_time and month (its first row's), so that
+    persons and calls fall into the same partitions (`lookup`: `_call_lookup` of their calls)."""
+    import pyarrow.compute as pc
+
+    if lookup is None or not table.num_rows:
+        return table
+    pos = pc.index_in(table["call_id"], value_set=lookup[0])
+    for col in ("port", "call_time", "month"):
+        i = table.schema.get_field_index(col)
+        table = table.set_column(i, col, lookup[1][col].take(pos).cast(table.schema.field(col).type))
+    return table
+
+
+def _first_rows(partial: pd.DataFrame, firsts: tuple[Any, Any] | None) -> tuple[tuple[Any, Any], tuple[Any, Any]]:
+    """(a `_call_lookup` of the batch's calls with the port, time and month of each call's first
+    row in the file, the calls seen so far with theirs), given those of the earlier batches."""
     import pyarrow as pa
     import pyarrow.compute as pc
-    import pyarrow.feather as feather
 
-    lookup = None
-    if aligned_to is not None and len(aligned_to):
-        ids = pa.array(aligned_to["call_id"].astype("str").tolist(), type=pa.string())
-        lookup = (ids, pa.Table.from_pandas(aligned_to[["port", "call_time", "month"]], preserve_index=False))
-    for part in p.persons:
-        table = feather.read_table(part) if isinstance(part, Path) else part
+    ids, values = _call_lookup(partial)
+    if firsts is None:
+        return (ids, values), (ids, values)
+    seen_ids, seen = firsts
+    pos = pc.index_in(ids, value_set=seen_ids)  # a call that began in an earlier batch: its values then
+    earlier = pos.is_valid()
+    both = pa.concat_tables([seen, values])
+    canon = both.take(pc.if_else(earlier, pos, pa.array(range(len(seen), len(seen) + len(ids)), pa.int32())))
+    new = pc.invert(earlier)
+    return (ids, canon), (pa.concat_arrays([seen_ids, ids.filter(new)]), pa.concat_tables([seen, values.filter(new)]))
+
+
+def _part_tables(p: _Prepared, part: Any, lookup: tuple[Any, Any] | None) -> Iterator[Any]:
+    """One part of the persons as tables: only calls being stored, aligned to `lookup` when given
+    (staged parts were aligned when staged)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    tables = [pq.read_table(path) for _port, _month, path in part.files] if isinstance(part, _Staged) else [part]
+    for table in tables:
         if p.keep is not None:
             table = table.filter(pc.is_in(table["call_id"], value_set=pa.array(sorted(p.keep), type=pa.string())))
-        if lookup is not None and table.num_rows:
-            # a call's persons take the call's canonical port/time (its first row's), so partitions agree
-            pos = pc.index_in(table["call_id"], value_set=lookup[0])
-            for col in ("port", "call_time", "month"):
-                i = table.schema.get_field_index(col)
-                table = table.set_column(i, col, lookup[1][col].take(pos).cast(table.schema.field(col).type))
-        yield table
+        yield table if isinstance(part, _Staged) else _aligned(table, lookup)
 
 
 def _user() -> str:

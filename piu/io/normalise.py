@@ -128,17 +128,59 @@ def _clean_arrow(arr: Any) -> Any:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    out = pc.ascii_trim_whitespace(arr)
+    if arr.type != pa.large_string():
+        arr = arr.cast(pa.large_string())
+    # trimmed only if some value starts or ends with ASCII white space (most values do not)
+    out = pc.ascii_trim_whitespace(arr) if _edge_space(arr) else arr
     # the regex (slow over UTF-8) only where it can change something: runs of spaces, tabs or line
-    # breaks inside, or non-ASCII text that may hold NBSP and other Unicode spaces
-    needs = pc.invert(pc.string_is_ascii(out))
-    for sub in ("  ", "\t", "\n", "\r"):
-        needs = pc.or_(needs, pc.match_substring(out, sub))
-    if pc.any(needs).as_py():
-        fixed = pc.utf8_trim(pc.replace_substring_regex(pc.filter(out, needs), pattern=_SPACES_RE2, replacement=" "),
+    # breaks inside, or non-ASCII text that may hold NBSP and other Unicode spaces (a byte scan)
+    needs = _needs_space_fix(out)
+    if needs.any():
+        mask = pa.array(needs)
+        fixed = pc.utf8_trim(pc.replace_substring_regex(pc.filter(out, mask), pattern=_SPACES_RE2, replacement=" "),
                              characters=" ")
-        out = pc.replace_with_mask(out, needs, fixed)
+        out = pc.replace_with_mask(out, mask, fixed)
     return pc.if_else(pc.equal(out, ""), pa.scalar(None, out.type), out)
+
+
+def _text_buffers(arr: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets of the values, the whole data buffer as bytes) of an Arrow large_string array."""
+    n = len(arr)
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset:arr.offset + n + 1] if n else np.zeros(1, np.int64)
+    data = arr.buffers()[2] if n else None
+    return offsets, (np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8))
+
+
+_ASCII_SPACE = np.zeros(256, dtype=bool)
+_ASCII_SPACE[list(b" \t\n\x0b\x0c\r")] = True  # what Arrow's ascii_trim_whitespace trims
+
+
+def _edge_space(arr: Any) -> bool:
+    """True when some value starts or ends with ASCII white space."""
+    offsets, data = _text_buffers(arr)
+    full = offsets[1:] > offsets[:-1]
+    if not full.any():
+        return False
+    return bool(_ASCII_SPACE[data[offsets[:-1][full]]].any() or _ASCII_SPACE[data[offsets[1:][full] - 1]].any())
+
+
+_SPACE_FIX = np.zeros(256, dtype=bool)
+_SPACE_FIX[list(b"\t\n\r")] = True
+_SPACE_FIX[0x80:] = True  # any byte of a non-ASCII character
+
+
+def _needs_space_fix(arr: Any) -> np.ndarray:
+    """Per value: not ASCII, or holding two spaces in a row, a tab or a line break (values without
+    white space at either end, as ascii_trim_whitespace leaves them)."""
+    offsets, data = _text_buffers(arr)
+    rows = np.zeros(len(arr), dtype=bool)
+    if not len(arr) or offsets[-1] == offsets[0]:
+        return rows
+    data = data[offsets[0]:offsets[-1]]
+    space = data == 32
+    found = np.concatenate((np.flatnonzero(_SPACE_FIX[data]), np.flatnonzero(space[:-1] & space[1:]))) + offsets[0]
+    rows[np.searchsorted(offsets, found, side="right") - 1] = True
+    return rows
 
 
 def key_text(text: str) -> str:
@@ -151,7 +193,7 @@ def key_text(text: str) -> str:
 def _per_unique(cleaned: pd.Series, fn: Callable[[str], Any]) -> tuple[np.ndarray, list[Any]]:
     """Factorize a cleaned Series and apply fn once per unique non-missing value."""
     codes, uniques = pd.factorize(cleaned, use_na_sentinel=True)
-    return codes, [fn(u) for u in uniques]
+    return codes, [fn(u) for u in uniques.tolist()]  # tolist: no per-value Python iteration of pandas' array
 
 
 def _spread(codes: np.ndarray, results: list[Any], index: pd.Index, dtype: str,
@@ -166,21 +208,36 @@ def _spread(codes: np.ndarray, results: list[Any], index: pd.Index, dtype: str,
 
 def name_key(s: pd.Series) -> pd.Series:
     """Names as match keys: transliterated to ASCII, upper case, punctuation as spaces."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     cleaned = clean_text(s)
     if cleaned.isna().all():
         return cleaned
-    arr = arrow_text(cleaned)
+    return pd.Series(pd.array(_on_distinct(arrow_text(cleaned), _name_keys), dtype="str"), index=cleaned.index)
+
+
+def _name_keys(arr: Any) -> Any:
+    """name_key of a cleaned Arrow large_string array."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     # ASCII names (most of them) in Arrow compute; only the others need transliteration in Python
     out = pc.utf8_trim(pc.replace_substring_regex(pc.ascii_upper(arr), pattern="[^A-Z0-9]+", replacement=" "),
                        characters=" ")
     other = pc.invert(pc.fill_null(pc.string_is_ascii(arr), True))
     if pc.any(other).as_py():
         out = pc.replace_with_mask(out, other, _word_keys(arr.filter(other)))
-    out = pc.if_else(pc.equal(out, ""), pa.scalar(None, out.type), out)
-    return pd.Series(pd.array(out, dtype="str"), index=cleaned.index)
+    return pc.if_else(pc.equal(out, ""), pa.scalar(None, out.type), out)
+
+
+def _on_distinct(arr: Any, fn: Callable[[Any], Any]) -> Any:
+    """fn (value by value, over an Arrow array) computed once per distinct value when the values
+    repeat (a crew member's name on each of the vessel's calls), else over the array as it is."""
+    import pyarrow.compute as pc
+
+    if len(arr) >= 8192 and len(pc.unique(arr.slice(0, 4096))) <= 3072:
+        enc = arr.dictionary_encode()
+        if 2 * len(enc.dictionary) <= len(arr):
+            return fn(enc.dictionary).take(enc.indices)
+    return fn(arr)
 
 
 def _word_keys(arr: Any) -> Any:
@@ -493,13 +550,47 @@ def _imo_one(text: str) -> tuple[str | None, bool | None]:
     return text, False
 
 
+def _distinct_text(cleaned: pd.Series) -> tuple[np.ndarray, Any, list[str]]:
+    """(codes, distinct values as an Arrow string array, the same as Python strings) of a text column."""
+    import pyarrow as pa
+
+    codes, uniques = pd.factorize(cleaned, use_na_sentinel=True)
+    arr = arrow_text(pd.Series(uniques.array)).cast(pa.string()) if len(uniques) else pa.array([], pa.string())
+    return codes, arr, arr.to_pylist()  # to_pylist: no per-value Python iteration of pandas' array
+
+
+def _plain_numbers(uniques: Any, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Which distinct values (an Arrow string array) are exactly `width` ASCII digits, not all zeros
+    (the placeholder), and their digits (one row each): the common case, decided all at once."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = uniques
+    plain = pc.and_(pc.match_substring_regex(arr, f"^[0-9]{{{width}}}$"), pc.not_equal(arr, "0" * width))
+    plain = plain.to_numpy(zero_copy_only=False)
+    kept = arr.filter(pa.array(plain))
+    offsets = np.frombuffer(kept.buffers()[1], dtype=np.int32)[kept.offset:kept.offset + len(kept) + 1]
+    data = np.frombuffer(kept.buffers()[2], dtype=np.uint8) if len(kept) else np.zeros(0, np.uint8)
+    digits = data[offsets[0]:offsets[-1]].reshape(len(kept), width).astype(np.int64) - 48
+    return plain, digits
+
+
 def imo(s: pd.Series) -> pd.DataFrame:
     """IMO numbers: 7 digits when parseable (else as sent) and whether the check digit holds."""
     cleaned = clean_text(s)
-    codes, results = _per_unique(cleaned, _imo_one)
+    codes, arr, uniques = _distinct_text(cleaned)
+    numbers, valid = list(uniques), [None] * len(uniques)
+    plain, digits = _plain_numbers(arr, 7) if len(uniques) else (np.zeros(0, bool), None)
+    # 7 plain digits: the number itself, valid when it does not start with 0 and the check digit holds
+    # (as _imo_one decides); anything else one by one
+    ok = (digits[:, 0] != 0) & ((digits[:, :6] @ np.arange(7, 1, -1)) % 10 == digits[:, 6]) if plain.any() else []
+    for i, v in zip(np.flatnonzero(plain), ok):
+        valid[i] = bool(v)
+    for i in np.flatnonzero(~plain):
+        numbers[i], valid[i] = _imo_one(uniques[i])
     return pd.DataFrame({
-        "imo": _spread(codes, [r[0] for r in results], cleaned.index, "str"),
-        "imo_valid": _spread(codes, [r[1] for r in results], cleaned.index, "boolean"),
+        "imo": _spread(codes, numbers, cleaned.index, "str"),
+        "imo_valid": _spread(codes, valid, cleaned.index, "boolean"),
     }, index=cleaned.index)
 
 
@@ -520,12 +611,25 @@ def _mmsi_one(text: str) -> tuple[str | None, bool | None, str | None]:
 
 def mmsi(s: pd.Series) -> pd.DataFrame:
     """MMSI numbers: digits, validity (9 digits, allocated MID 201-775) and the MID's country."""
+    from piu.io.countries import mid_table
+
     cleaned = clean_text(s)
-    codes, results = _per_unique(cleaned, _mmsi_one)
+    codes, arr, uniques = _distinct_text(cleaned)
+    numbers, valid, country = list(uniques), [None] * len(uniques), [None] * len(uniques)
+    plain, digits = _plain_numbers(arr, 9) if len(uniques) else (np.zeros(0, bool), None)
+    if plain.any():  # 9 plain digits: the number itself; its MID's country, valid for an allocated MID
+        mids = digits[:, :3] @ np.array([100, 10, 1])
+        table = mid_table()
+        by_mid = {m: table.get(f"{m:03d}") for m in np.unique(mids).tolist()}
+        for i, m in zip(np.flatnonzero(plain).tolist(), mids.tolist()):
+            country[i] = by_mid[m]
+            valid[i] = 201 <= m <= 775 and country[i] is not None
+    for i in np.flatnonzero(~plain):
+        numbers[i], valid[i], country[i] = _mmsi_one(uniques[i])
     return pd.DataFrame({
-        "mmsi": _spread(codes, [r[0] for r in results], cleaned.index, "str"),
-        "mmsi_valid": _spread(codes, [r[1] for r in results], cleaned.index, "boolean"),
-        "mmsi_country": _spread(codes, [r[2] for r in results], cleaned.index, "str"),
+        "mmsi": _spread(codes, numbers, cleaned.index, "str"),
+        "mmsi_valid": _spread(codes, valid, cleaned.index, "boolean"),
+        "mmsi_country": _spread(codes, country, cleaned.index, "str"),
     }, index=cleaned.index)
 
 
@@ -538,11 +642,35 @@ def doc_number(s: pd.Series) -> pd.Series:
     if cleaned.isna().all():
         return cleaned
     arr = arrow_text(cleaned)
-    # '1234567.0' is a spreadsheet's float, not a document number with a dot (Arrow compute: RE2)
-    arr = pc.replace_substring_regex(arr, pattern=r"^(\d+)\.0+$", replacement=r"\1")
-    arr = pc.replace_substring_regex(pc.utf8_upper(arr), pattern=r"[\s\-./_]+", replacement="")
-    arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, arr.type), arr)
-    return pd.Series(pd.array(arr, dtype="str"), index=cleaned.index)
+    out = pc.utf8_upper(arr)
+    # only values holding a space, dash, dot, slash or underscore change beyond upper case: the
+    # regular expressions run on those alone (most document numbers have none)
+    hit = _rows_with_bytes(arr, b" \t\n\f\r-./_")
+    if hit.any():
+        mask = pa.array(hit)
+        part = arr.filter(mask)
+        # '1234567.0' is a spreadsheet's float, not a document number with a dot (Arrow compute: RE2)
+        part = pc.replace_substring_regex(part, pattern=r"^(\d+)\.0+$", replacement=r"\1")
+        part = pc.replace_substring_regex(pc.utf8_upper(part), pattern=r"[\s\-./_]+", replacement="")
+        out = pc.replace_with_mask(out, mask, part)
+    out = pc.if_else(pc.equal(out, ""), pa.scalar(None, out.type), out)
+    return pd.Series(pd.array(out, dtype="str"), index=cleaned.index)
+
+
+def _rows_with_bytes(arr: Any, chars: bytes) -> np.ndarray:
+    """Which values of an Arrow large_string array hold any of the given ASCII bytes (a byte scan of
+    the data buffer: ASCII bytes never occur inside a multi-byte UTF-8 character)."""
+    n = len(arr)
+    rows = np.zeros(n, dtype=bool)
+    if not n or arr.buffers()[2] is None:
+        return rows
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset:arr.offset + n + 1]
+    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]]
+    table = np.zeros(256, dtype=bool)
+    table[list(chars)] = True
+    found = np.flatnonzero(table[data]) + offsets[0]
+    rows[np.searchsorted(offsets, found, side="right") - 1] = True
+    return rows
 
 
 # ---- words -----------------------------------------------------------------------------------
@@ -672,7 +800,8 @@ def direction(s: pd.Series) -> Normalised:
 def boolean(s: pd.Series) -> Normalised:
     """True/False from yes/no words in the region's languages; unknown words are NA and invalid."""
     cleaned, found = _words(s, _BOOLEAN)
-    values = found.map({"true": True, "false": False}).astype("boolean")
+    true, false = (found == "true").fillna(False).to_numpy(bool), (found == "false").fillna(False).to_numpy(bool)
+    values = pd.Series(pd.arrays.BooleanArray(true, ~(true | false)), index=found.index)
     return Normalised(values, values.isna() & cleaned.notna())
 
 
@@ -778,11 +907,21 @@ def _number_one(text: str) -> float | None:
 
 
 def _numbers(s: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     cleaned = clean_text(s)
-    codes, found = _per_unique(cleaned, _number_one)
-    vals = np.array([np.nan if f is None else f for f in found] + [np.nan], dtype="float64")[codes]
-    bad = np.array([f is None for f in found] + [False], dtype=bool)[codes]
-    return cleaned, vals, bad
+    codes, arr, uniques = _distinct_text(cleaned)
+    vals = np.full(len(uniques) + 1, np.nan)  # the last slot: missing
+    bad = np.zeros(len(uniques) + 1, dtype=bool)
+    # plain digits (most numbers) are what _number_one makes of them: the same float, all at once
+    plain = pc.match_substring_regex(arr, "^[0-9]{1,15}$").to_numpy(zero_copy_only=False) if len(arr) else np.zeros(0, bool)
+    if plain.any():
+        vals[:-1][plain] = pc.cast(arr.filter(pa.array(plain)), pa.float64()).to_numpy(zero_copy_only=False)
+    for i in np.flatnonzero(~plain):
+        f = _number_one(uniques[i])
+        vals[i], bad[i] = (np.nan, True) if f is None else (f, False)
+    return cleaned, vals[codes], bad[codes]
 
 
 def to_float(s: pd.Series) -> Normalised:

@@ -31,6 +31,7 @@ import pandas as pd
 
 from piu.errors import InputError
 from piu.io.headings import CALL_LIKE, PERSON_LIKE, birth_order, direction_hint, lookup, map_headings
+from piu.io.headings import lookup as heading_lookup
 
 _HEAD_BYTES = 1 << 16           # bytes sniffed for encoding, delimiter and layout
 _SCAN_ROWS = 200                # rows searched for the table's heading row
@@ -311,7 +312,7 @@ def _read_csv_fast(data: bytes, delim: str, headings: list[str], mapping: dict[s
             pa.py_buffer(data),
             read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=1 << 24),
             parse_options=pacsv.ParseOptions(delimiter=delim, newlines_in_values=has_quotes),
-            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
+            convert_options=pacsv.ConvertOptions(column_types={n: pa.large_string() for n in names},
                                                  strings_can_be_null=False, quoted_strings_can_be_null=False),
         )
     except (pa.ArrowInvalid, pa.ArrowException):
@@ -554,8 +555,21 @@ def _is_label(text: str, mapping: dict[str, str] | None) -> bool:
     return False
 
 
-def _row_kind(row: list[str], mapping: dict[str, str] | None) -> tuple[int, bool, bool]:
-    """(known headings, any person/call field, looks like label/value pairs) for one row."""
+def _row_kind(row: list[str], mapping: dict[str, str] | None,
+              known: dict[str, str | None] | None = None) -> tuple[int, bool, bool]:
+    """(known headings, any person/call field, looks like label/value pairs) for one row.
+
+    `known`: heading lookups already made (cell text -> field), shared by the rows of one file:
+    data rows repeat their ports, ranks and countries.
+    """
+    if known is None:
+        known = {}
+
+    def lookup(text: str, mapping: dict[str, str] | None) -> str | None:
+        if text not in known:
+            known[text] = heading_lookup(text, mapping)
+        return known[text]
+
     cells = [(i, c.strip()) for i, c in enumerate(row) if c.strip()]
     matched = [(j, lookup(c, mapping)) for j, (_, c) in enumerate(cells)]
     matched = [(j, f) for j, f in matched if f]
@@ -570,8 +584,9 @@ def _row_kind(row: list[str], mapping: dict[str, str] | None) -> tuple[int, bool
 def _analyse_layout(rows: list[list[str]], mapping: dict[str, str] | None) -> _Layout:
     """Find the table's heading row and read the FAL header block above it."""
     best, best_n = None, 1
+    known: dict[str, str | None] = {}
     for idx, row in enumerate(rows[:_SCAN_ROWS]):
-        n, useful, labelish = _row_kind(row, mapping)
+        n, useful, labelish = _row_kind(row, mapping, known)
         if n > best_n and useful and not labelish:
             best, best_n = idx, n
     block = rows[: best if best is not None else min(len(rows), _SCAN_ROWS)]
@@ -828,7 +843,14 @@ def _filled(col: pd.Series) -> np.ndarray:
     arr = getattr(col.array, "_pa_array", None)
     if arr is None:
         return col.str.len().fillna(0).to_numpy() > 0
+    import pyarrow as pa
     import pyarrow.compute as pc
+
+    if arr.num_chunks == 1 and arr.null_count == 0 and arr.type in (pa.large_string(), pa.string()):
+        # the usual case (parsed text, no missing cells): lengths straight from the offsets
+        chunk = arr.chunk(0)
+        offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int64 if chunk.type == pa.large_string() else np.int32)
+        return np.diff(offsets[chunk.offset:chunk.offset + len(chunk) + 1]) > 0
 
     return pc.fill_null(pc.greater(pc.binary_length(arr), 0), False).to_numpy(zero_copy_only=False)
 
@@ -890,28 +912,22 @@ class BatchedRead:
     mapping: dict[str, str] | None
     batch_bytes: int = 32 << 20
 
+    early: Any = None               # Future of the first batch's (frame, later groups), parsed during the scan
+
     def batches(self):  # noqa: ANN201 - Iterator[RawTable]
         """RawTables of consecutive records, each about `batch_bytes` of the file."""
-        import pyarrow as pa
-        import pyarrow.csv as pacsv
+        import itertools
 
-        names = [f"c{i}" for i in range(len(self.headings))]
+        import pyarrow as pa
+
         headings = _unique_headings(self.headings, letters=False)
-        # Arrow parses small blocks much faster than big ones (a 32 MB block: ~3x the CPU), so
-        # blocks of at most 4 MB are parsed and grouped into batches of about `batch_bytes`
-        block = min(self.batch_bytes, _PARSE_BLOCK)
-        per_batch = max(1, self.batch_bytes // block)
-        reader = pacsv.open_csv(
-            self.path,
-            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=block,
-                                           encoding="utf8"),
-            parse_options=pacsv.ParseOptions(delimiter=self.delimiter, newlines_in_values=True),
-            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
-                                                 strings_can_be_null=False, quoted_strings_can_be_null=False))
+        early, self.early = self.early, None
         start = 0
         try:
+            first, groups = early.result() if early is not None else _first_group(self)
+            frames = itertools.chain([] if first is None else [first], (table.to_pandas() for table in groups))
             # the next batch is parsed on a second core while this one is normalised
-            for frame in _prefetched(batch.to_pandas() for batch in _grouped(reader, per_batch)):
+            for frame in _prefetched(frames):
                 frame.columns = headings
                 rows = self.record_lines[start:start + len(frame)]
                 start += len(frame)
@@ -919,6 +935,38 @@ class BatchedRead:
         except (pa.ArrowInvalid, pa.ArrowException):
             raise InputError(f"{self.source_name}: cannot parse as CSV near line {int(self.record_lines[min(start, len(self.record_lines) - 1)])}",
                              hint="check quotes and the number of columns on that line, or re-save the file from a spreadsheet") from None
+
+
+def _first_group(read: Any) -> tuple[pd.DataFrame | None, Iterator[Any]]:
+    """(the first batch as a frame or None, the later batches as Arrow tables) of a BatchedRead
+    (only `path`, `delimiter`, `headings` and `batch_bytes` are used: it may not be complete yet)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    names = [f"c{i}" for i in range(len(read.headings))]
+    # Arrow parses small blocks much faster than big ones (a 32 MB block: ~3x the CPU), so
+    # blocks of at most 4 MB are parsed and grouped into batches of about `batch_bytes`
+    block = min(read.batch_bytes, _PARSE_BLOCK)
+    per_batch = max(1, read.batch_bytes // block)
+    reader = pacsv.open_csv(
+        read.path,
+        # one thread: the batches are parsed one ahead on a thread of their own, in parallel with
+        # the normalising; Arrow's own threads would only compete for the same cores
+        read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=block,
+                                       encoding="utf8", use_threads=False),
+        parse_options=pacsv.ParseOptions(delimiter=read.delimiter, newlines_in_values=True),
+        convert_options=pacsv.ConvertOptions(column_types={n: pa.large_string() for n in names},
+                                             strings_can_be_null=False, quoted_strings_can_be_null=False))
+    # the first batch is `batch_bytes` (the file's day-first reading is decided on its rows); the
+    # later ones half as big again: fewer batches cost less per row, within the memory bound
+    groups = _grouped(reader, per_batch, max(1, int(read.batch_bytes * _LATER_BATCHES) // block))
+    first = next(groups, None)
+    return (None if first is None else first.to_pandas()), groups
+
+
+# one file's first batch parsed ahead at a time (many big files in one command: bounded memory);
+# a weak reference to its BatchedRead
+_EARLY: list[Any] = []
 
 
 def _utf8_ok(data: bytes | memoryview) -> bool:
@@ -934,6 +982,7 @@ def _utf8_ok(data: bytes | memoryview) -> bool:
 
 
 _PARSE_BLOCK = 4 << 20
+_LATER_BATCHES = 1.5  # later batches' size, in first batches
 
 
 def _prefetched(items: Iterator[Any]) -> Iterator[Any]:
@@ -956,8 +1005,9 @@ def _prefetched(items: Iterator[Any]) -> Iterator[Any]:
             yield item
 
 
-def _grouped(reader: Any, n: int) -> Any:
-    """The reader's record batches, n at a time, each group as one Arrow table."""
+def _grouped(reader: Any, n: int, later: int | None = None) -> Any:
+    """The reader's record batches, n at a time (`later` at a time after the first group), each
+    group as one Arrow table."""
     import pyarrow as pa
 
     pending: list[Any] = []
@@ -965,7 +1015,7 @@ def _grouped(reader: Any, n: int) -> Any:
         pending.append(batch)
         if len(pending) == n:
             yield pa.Table.from_batches(pending).combine_chunks()
-            pending = []
+            pending, n = [], later or n
     if pending:
         yield pa.Table.from_batches(pending).combine_chunks()
 
@@ -1015,6 +1065,17 @@ def open_batches(path: str, *, mapping: dict[str, str] | None = None,
     if layout.header_idx is None or head_lines[layout.header_idx] != 1 or layout.header:
         return None
 
+    # the first batch is parsed on another core meanwhile (it needs only the headings): the
+    # normalising starts as soon as the scan ends; dropped if the file turns out not batchable
+    read = BatchedRead(source_name=p.name, sha256="", size=size, warnings=[], path=str(p), delimiter=delim,
+                       headings=head_rows[0], record_lines=np.zeros(0, np.int64), mapping=mapping, batch_bytes=batch_bytes)
+    if not any(r() is not None and r().early is not None for r in _EARLY):
+        import weakref
+
+        _EARLY[:] = [weakref.ref(read)]  # the slot frees once the batch is taken or the read dropped
+        parsing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="piu-read-first")
+        read.early = parsing.submit(_first_group, read)
+        parsing.shutdown(wait=False)
     sha = hashlib.sha256()
     carry = b""  # bytes after the last newline read, not yet checked as UTF-8
     all_newlines: list[np.ndarray] = []
@@ -1072,6 +1133,5 @@ def open_batches(path: str, *, mapping: dict[str, str] | None = None,
     record_lines = (np.searchsorted(newlines, starts[keep], side="left") + 1).astype(np.int64)
     # heading warnings once for the file (the batches map the same headings again, silently)
     _map, heading_warnings = map_headings(list(_unique_headings(head_rows[0], letters=False)), mapping)
-    return BatchedRead(source_name=p.name, sha256=sha.hexdigest(), size=size, warnings=heading_warnings, path=str(p),
-                       delimiter=delim, headings=head_rows[0], record_lines=record_lines, mapping=mapping,
-                       batch_bytes=batch_bytes)
+    read.sha256, read.warnings, read.record_lines = sha.hexdigest(), heading_warnings, record_lines
+    return read

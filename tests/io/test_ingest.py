@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -496,3 +496,139 @@ def test_headings_that_imply_direction_and_document_type(tmp_path: Path) -> None
     assert calls["call_id"].tolist() == ["KHKOS-20261120-D-9074729"]  # ETD: a departure
     persons = queries.persons_of(store, calls["version_id"])
     assert persons[["doc_type", "doc_number"]].values.tolist() == [["seaman_book", "SB123"]]
+
+
+def test_allocator_settings_fill_in_only_what_the_user_did_not_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    from piu.io import ingest as ig
+
+    monkeypatch.delenv("MIMALLOC_PURGE_DELAY", raising=False)
+    ig._keep_freed_memory()
+    assert os.environ["MIMALLOC_PURGE_DELAY"] == "-1"
+    monkeypatch.setenv("MIMALLOC_PURGE_DELAY", "10")
+    ig._keep_freed_memory()
+    assert os.environ["MIMALLOC_PURGE_DELAY"] == "10"
+
+
+@pytest.mark.parametrize("fmt", ["%Y%m%d", "%Y-%m"])
+@pytest.mark.parametrize("zone", [None, "UTC", "Asia/Bangkok", "Asia/Kathmandu", "America/St_Johns", "Australia/Lord_Howe"])
+def test_dates_formatted_in_arrow_equal_pandas_formatting(zone: str | None, fmt: str) -> None:
+    from piu.io.ingest import _strftime
+
+    rng = np.random.default_rng(2)
+    # 1890-2103 at microseconds: DST rules after 2037 included, where Arrow's own zone rules end
+    utc = pd.Series(pd.to_datetime(rng.integers(-2_500_000_000, 4_250_000_000, 5000), unit="s", utc=True)
+                    + pd.to_timedelta(rng.integers(0, 10**6, 5000), unit="us"))
+    utc[::9] = pd.NaT
+    times = utc.dt.tz_convert(zone) if zone else utc.dt.tz_localize(None)
+    expected = times.dt.strftime(fmt).fillna("")
+    assert _strftime(times, fmt).tolist() == expected.tolist()
+
+
+def test_text_of_typed_call_fields_equals_pandas_astype() -> None:
+    from piu.io.ingest import _as_str
+
+    utc = "datetime64[us, UTC]"
+    cases = [pd.Series([True, None, False], dtype="boolean"), pd.Series([1, None, 3], dtype="Int64"),
+             pd.Series([1.5, None, 1e16, -0.0, 0.0], dtype="Float64"),
+             pd.Series(pd.to_datetime(["2026-01-01 00:00:00", None, "1969-12-31 23:59:59"]).tz_localize("UTC").astype(utc)),
+             pd.Series(pd.to_datetime(["2026-01-01", None, "2026-01-01 00:00:00.5"], format="ISO8601").tz_localize("UTC").astype(utc)),
+             pd.Series(pd.to_datetime(["2026-01-01 00:00:00", None]).tz_localize("Asia/Bangkok")),
+             pd.Series(pd.to_datetime([None, None]).tz_localize("UTC").astype(utc)),
+             pd.Series(["a", None], dtype="str")]
+    for s in cases:
+        assert _as_str(s).equals(s.astype("str")), s
+
+
+def test_hex_digits_of_hash_pairs() -> None:
+    from piu.io.ingest import _hex
+
+    pairs = _hex(np.array([0, 2**64 - 1, 255], dtype=np.uint64), np.array([16, 1, 2**63], dtype=np.uint64))
+    assert pairs.tolist() == ["00000000000000000000000000000010", "ffffffffffffffff0000000000000001",
+                              "00000000000000ff8000000000000000"]
+
+
+def test_row_hashes_equal_pandas_hash_of_the_same_frame() -> None:
+    from piu.io.ingest import _row_hashes
+
+    rng = np.random.default_rng(4)
+    alphabet = list("abcXYZ0189 -'/") + ["é", "ệ", "ก", "ស", "中", "😀", "\u00a0"]
+    text = ["".join(rng.choice(alphabet, size=k)) for k in rng.integers(0, 41, 3000)]
+    text = [None if i % 11 == 0 else t for i, t in enumerate(text)]
+    frame = pd.DataFrame({
+        "text": pd.Series(text, dtype="str"),
+        "few": pd.Series(rng.choice(["crew", "passenger", None], 3000), dtype="str"),
+        "none": pd.Series([None] * 3000, dtype="str"),
+        "when": pd.Series(pd.to_datetime(rng.integers(-10**9, 3 * 10**9, 3000), unit="s")).astype("datetime64[s]"),
+        "flag": pd.Series(rng.choice([True, False, None], 3000), dtype="boolean"),
+        "count": pd.Series(rng.choice([1, 2, None], 3000), dtype="Int64"),
+    })
+    frame.loc[::13, "when"] = pd.NaT
+    expected = pd.util.hash_pandas_object(frame, index=False).to_numpy(np.uint64)
+    assert (_row_hashes(frame, list(frame.columns)) == expected).all()
+    part = frame.iloc[1000:1500].reset_index(drop=True)  # Arrow arrays sliced at an offset
+    assert (_row_hashes(part, list(part.columns)) == pd.util.hash_pandas_object(part, index=False).to_numpy(np.uint64)).all()
+
+
+def test_day_first_evidence_from_ascii_and_unicode_dates() -> None:
+    from piu.io.ingest import FileSummary, _infer_dayfirst
+
+    raw = pd.DataFrame({"date_of_birth": pd.Series(["05/13/1990", " 07-14-1985", "\u0661\u0662/\u0661\u0665/1990",
+                                                    "12/11/1990", "05/13/19901", "x05/13/1990", None], dtype="str"),
+                        "call_time": pd.Series(["01/02/2026 10:00", "\x1c02/28/2026", "\u00a003/30/2026"], dtype="str")})
+    summary = FileSummary("f.csv", "0")
+    assert _infer_dayfirst(raw, summary) is False
+    # month-first: 05/13, 07-14, 02/28 after \x1c, 03/30 after NBSP (Python's \s); Arabic-Indic digits
+    # match the pattern but are no numbers to pandas; 19901 and x05 do not match
+    assert summary.warnings == ["dates read month-first (MM/DD/YYYY): 4 value(s) only make sense that way; "
+                                "pass --day-first to read them day-first"]
+
+
+def test_row_codes_of_runs_equal_codes_of_shuffled_rows() -> None:
+    from piu.io.ingest import _row_codes
+
+    rng = np.random.default_rng(8)
+    calls = pd.DataFrame({"port": rng.choice(["KHKOS", "THBKK", None], 40), "imo": rng.choice(["9074729", None, "1"], 40)})
+    rows = calls.iloc[np.repeat(np.arange(40), rng.integers(1, 30, 40))].reset_index(drop=True).astype("str")
+    rows = rows.where(rows != "None", None)
+    codes, first = _row_codes(rows)  # runs of equal rows: coded by their first rows
+    order = rng.permutation(len(rows))
+    shuffled_codes, shuffled_first = _row_codes(rows.iloc[order].reset_index(drop=True))  # no runs
+    # equal rows share a code; codes count up in order of first appearance; first: each code's first row
+    for c in (codes, shuffled_codes):
+        assert list(pd.unique(c)) == list(range(c.max() + 1))
+    assert pd.Series(codes).groupby(rows.fillna("-").agg("|".join, axis=1).to_numpy()).nunique().max() == 1
+    assert (codes[first] == np.arange(len(first))).all() and (first == pd.Series(codes).drop_duplicates().index).all()
+    assert len(first) == len(shuffled_first) == rows.fillna("-").drop_duplicates().shape[0]
+
+
+def test_numbers_as_plain_digits_and_otherwise_equal_the_one_by_one_rule() -> None:
+    from piu.io import normalise as nz
+
+    values = ["0", "007", "123456789012345", "1234567890123456", "1,234", "75 GT", "NIL", "N/A", "", None, "12.5", "abc"] * 50
+    cleaned, vals, bad = nz._numbers(pd.Series(values, dtype="object"))
+    expected = [nz._number_one(v) if v is not None and v != "" else float("nan") for v in values]
+    assert [None if np.isnan(v) else v for v in vals] == [None if e is None or np.isnan(e) else e for e in expected]
+    assert bad.tolist() == [e is None for e in expected]
+
+
+def test_calls_finished_from_batch_texts_equal_calls_finished_from_scratch() -> None:
+    from piu.io.ingest import _finish_calls, _with_call_texts
+
+    def partial(ids: list[str], agent: list, times: list[str]) -> pd.DataFrame:
+        return pd.DataFrame({
+            "port": "THBKK", "direction": "arrival", "call_time": pd.to_datetime(times, format="ISO8601").tz_localize("UTC"),
+            "vessel_name": ["SEA STAR"] * len(ids), "agent": pd.Series(agent, dtype="str"),
+            "gross_tonnage": pd.Series([1.5] * len(ids), dtype="Float64"), "source_row": range(len(ids)),
+            "source_sheet": "", "_tz": "Asia/Bangkok", "_phash": np.arange(len(ids), dtype=np.uint64)},
+            index=pd.Index(ids, name="call_id")).astype({"port": "str", "direction": "str", "vessel_name": "str"})
+
+    started = datetime(2026, 11, 29, tzinfo=timezone.utc)
+    cases = [
+        [partial(["a", "b"], ["X", None], ["2026-11-01 10:00", "2026-11-02 11:00"]),
+         partial(["b", "c"], ["Y", "Z"], ["2026-11-02 12:00", "2026-11-03 13:00"])],  # b spans batches
+        [partial(["a"], ["X"], ["2026-11-01 10:00"]), partial(["c"], ["Z"], ["2026-11-03 13:00:00.5"])],  # a fraction
+    ]
+    for parts in cases:
+        expected = _finish_calls(parts, "I", started)
+        assert _finish_calls([_with_call_texts(p) for p in parts], "I", started).equals(expected)
+    assert expected["call_time_local"].tolist() == ["2026-11-01T17:00:00+07:00", "2026-11-03T20:00:00+07:00"]

@@ -382,3 +382,64 @@ def test_common_date_shapes_need_no_python_call_per_value(monkeypatch):
     assert calls == []
     assert result.values.iloc[0] == pd.Timestamp("1950-01-01") and result.values.iloc[29] == pd.Timestamp("1950-02-02")
     assert not result.invalid.any()
+
+
+# ---- whole-column paths agree with the value-by-value rules ------------------------------------
+
+def _column_of_identifiers() -> pd.Series:
+    """Plain 7/9-digit numbers (checked all at once) mixed with forms the one-by-one rules read."""
+    rng = np.random.default_rng(5)
+    plain = ["".join(map(str, rng.integers(0, 10, size=w))) for w in rng.choice([7, 9], size=3000)]
+    odd = ["0000000", "000000000", "0", "N/A", "IMO 9074729", "IMO9074729", "9074729.0", "MMSI: 533123456",
+           "533 123 456", "123456789.00", "", None, "TBA", "12345678", "1234567890", "\uff11\uff12\uff13\uff14\uff15\uff16\uff17"]
+    values = plain + odd * 20
+    rng.shuffle(values)
+    return pd.Series(values * 2, dtype="object")
+
+
+def test_imo_column_equals_the_one_by_one_rule() -> None:
+    s = _column_of_identifiers()
+    out = n.imo(s)
+    cleaned = [None if pd.isna(v) else v for v in n.clean_text(s).tolist()]
+    expected = [n._imo_one(v) if v is not None else (None, None) for v in cleaned]
+    assert list(zip(as_list(out["imo"]), as_list(out["imo_valid"]))) == expected
+    assert str(out["imo"].dtype) == "str" and str(out["imo_valid"].dtype) == "boolean"
+
+
+def test_mmsi_column_equals_the_one_by_one_rule() -> None:
+    s = _column_of_identifiers()
+    out = n.mmsi(s)
+    cleaned = [None if pd.isna(v) else v for v in n.clean_text(s).tolist()]
+    expected = [n._mmsi_one(v) if v is not None else (None, None, None) for v in cleaned]
+    assert list(zip(as_list(out["mmsi"]), as_list(out["mmsi_valid"]), as_list(out["mmsi_country"]))) == expected
+
+
+def test_name_key_of_a_long_column_of_repeated_names_equals_each_name_alone() -> None:
+    names = ["Nguyễn Văn An", "TAN, Wei Ming", "o'brien  sean", "Siti Nur-Aini", None, "ស៊ុន សុខា"]
+    s = pd.Series(names * 3000, dtype="object")
+    keys = as_list(n.name_key(s))
+    assert keys[:6] == as_list(n.name_key(pd.Series(names, dtype="object")))
+    assert keys == keys[:6] * 3000
+
+
+def test_document_numbers_changed_only_where_they_hold_separators() -> None:
+    values = ["vn1234567", "1234567.0", "12.00", "AB-12/3_4", "a\tb", "a\x0cb", "a\x0bb", "straße", "-", " . ", None, ""]
+    s = pd.Series(values * 400, dtype="object")
+    assert as_list(n.doc_number(s))[:12] == ["VN1234567", "1234567", "12", "AB1234", "AB", "AB", "A\x0bB", "STRA\u1e9eE",
+                                             None, None, None, None]
+
+
+def test_rows_with_bytes_of_a_sliced_array() -> None:
+    import pyarrow as pa
+
+    arr = pa.array(["x", "a-b", "é-", "", None, "ab", "c/"], type=pa.large_string()).slice(1)
+    assert n._rows_with_bytes(arr, b"-/").tolist() == [True, True, False, False, False, True]
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("a\x0cb", "a\x0cb"),            # a lone form feed inside ASCII text is left alone
+    ("\x0ba b\x0c", "a b"),          # ASCII white space at the ends is trimmed
+    ("a  b", "a b"), ("a\r\nb", "a b"), ("a\u2009\u2009b", "a b"), ("\u00a0", None),
+])
+def test_clean_text_byte_scan_cases(raw, expected):
+    assert as_list(n.clean_text(one([raw, "plain", None] * 3000)))[:2] == [expected, "plain"]
