@@ -178,7 +178,9 @@ class NameTable:
         import pandas as pd
         from anyascii import anyascii
 
-        self.names = pd.Index(pd.unique(pd.Series(list(names), dtype="str").fillna("")))
+        # a Series stays a column (listing an Arrow-backed column one value at a time costs ~0.5 s a million)
+        values = names if isinstance(names, pd.Series) else pd.Series(list(names), dtype="str")
+        self.names = pd.Index(pd.unique(values.astype("str").fillna("")))
         n = len(self.names)
         # name_tokens(), column-wise: transliterate (non-ASCII names only), fold, split
         text = pd.Series(self.names, dtype="str")
@@ -274,19 +276,22 @@ def name_scores(table: NameTable, a: np.ndarray, b: np.ndarray) -> tuple[np.ndar
 
 def _name_scores_chunk(table: NameTable, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     import numpy as np
+    import pandas as pd
 
     k = int(max(table.ntok[a].max(initial=1), table.ntok[b].max(initial=1)))  # most names have 2-3 tokens
     A, B = table.tok[a, :k], table.tok[b, :k]              # (n, k) token ids, -1 padding
     va = (A >= 0)[:, :, None] & (B >= 0)[:, None, :]       # (n, K, K) valid token pairs
     V = len(table.vocab)
-    codes = np.where(va, A[:, :, None] * V + B[:, None, :], -1)
-    flat = codes[va]
-    sims = np.zeros(codes.shape, dtype=np.float64)
+    flat = (A[:, :, None] * V + B[:, None, :])[va]         # token-pair codes of the valid pairs
+    f = np.zeros(va.shape, dtype=np.float64)
     if len(flat):
-        uniq, inv = np.unique(flat, return_inverse=True)
+        inv, uniq = pd.factorize(flat)                     # each distinct token pair compared once
         usims = _token_sims(uniq // V, uniq % V, table)
-        sims[va] = usims[inv]
-    f = np.clip((sims - TOKEN_FLOOR) / (1.0 - TOKEN_FLOOR), 0.0, 1.0)
+        f[va] = usims[inv]
+    # rescaled in place: (sims - floor) / (1 - floor), clipped to [0, 1]
+    f -= TOKEN_FLOOR
+    f /= 1.0 - TOKEN_FLOOR
+    np.clip(f, 0.0, 1.0, out=f)
     LA = np.where(A >= 0, table.vlen[np.maximum(A, 0)], 0.0)
     LB = np.where(B >= 0, table.vlen[np.maximum(B, 0)], 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -485,20 +490,25 @@ def _qualify(m: pd.DataFrame, persons: pd.DataFrame, entries: pd.DataFrame, p_do
     import pandas as pd
 
     pi, ei = m["person"].to_numpy(), m["entry"].to_numpy()
-    pd_ = p_dob.to_numpy()[pi]
-    ed_ = e_dob.to_numpy()[ei]
     ey = e_year.to_numpy(dtype="float64", na_value=np.nan)[ei]
-    pdd = pd.DatetimeIndex(pd_)
-    edd = pd.DatetimeIndex(ed_)
-    py = pdd.year.to_numpy(dtype="float64", na_value=np.nan) if len(pdd) else np.array([])
-    both = ~np.isnat(pd_) & ~np.isnat(ed_)
-    year_only = ~np.isnat(pd_) & np.isnat(ed_) & ~np.isnan(ey)
-    pm, pday = pdd.month.to_numpy(dtype="float64", na_value=np.nan), pdd.day.to_numpy(dtype="float64", na_value=np.nan)
-    em, eday = edd.month.to_numpy(dtype="float64", na_value=np.nan), edd.day.to_numpy(dtype="float64", na_value=np.nan)
-    eyy = edd.year.to_numpy(dtype="float64", na_value=np.nan)
-    equal = both & (pd_ == ed_)
+
+    def ymd(dates: pd.Series, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        # per person (entry) once: has a date, year, month, day as small integers, then taken to the
+        # pairs (millions of them: taking is cheap, date arithmetic over them is not)
+        idx = pd.DatetimeIndex(dates.to_numpy())
+        has = ~np.asarray(idx.isna())
+        fields = [getattr(idx, f).to_numpy(dtype="float64", na_value=0).astype(np.int16) for f in ("year", "month", "day")]
+        return (has[rows], *(f[rows] for f in fields))
+
+    p_has, py, pm, pday = ymd(p_dob, pi)
+    e_has, eyy, em, eday = ymd(e_dob, ei)
+    both = p_has & e_has
+    year_only = p_has & ~e_has & ~np.isnan(ey)
+    equal = both & (py == eyy) & (pm == em) & (pday == eday)
     swapped = both & ~equal & (py == eyy) & (pm == eday) & (pday == em)
-    dy = np.abs(np.where(both, py - eyy, np.where(year_only, py - ey, np.nan)))
+    dy = np.full(len(pi), np.nan)
+    dy[both] = np.abs(py[both].astype(np.float64) - eyy[both])
+    dy[year_only] = np.abs(py[year_only] - ey[year_only])
     same_year_other_day = both & ~equal & ~swapped & (dy == 0)
     y_equal = year_only & (dy == 0)
     near = (both | year_only) & (dy == 1)
@@ -523,7 +533,10 @@ def _qualify(m: pd.DataFrame, persons: pd.DataFrame, entries: pd.DataFrame, p_do
 
     name = m["name_score"].to_numpy()
     feat = m["feature"].to_numpy()
-    score = np.clip(name + dob_q + nat_q + gen_q, 0.0, 1.0)
+    score = name + dob_q
+    score += nat_q
+    score += gen_q
+    np.clip(score, 0.0, 1.0, out=score)
     keep = score >= threshold - 1e-9  # explanations only for matches: they are few
     name, feat, score, equal, swapped = name[keep], feat[keep], score[keep], equal[keep], swapped[keep]
     nat_known, nat_same, gen_known, gen_same, m = nat_known[keep], nat_same[keep], gen_known[keep], gen_same[keep], m[keep]
