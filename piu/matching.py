@@ -464,8 +464,8 @@ def screen_persons(persons: pd.DataFrame, entries: pd.DataFrame, *, threshold: f
     # expand name pairs to (profile, entry): best name of the entry per profile
     m = pairs.merge(pd.DataFrame({"nid_b": e_nid, "entry": e_names["entry"].to_numpy()}), on="nid_b")
     m = m.sort_values("name_score", ascending=False).drop_duplicates(["nid_a", "entry"])
-    m = m.merge(pd.DataFrame({"nid_a": p_nid[first], "person": np.arange(len(first))}), on="nid_a")
-    by_name = _qualify(m[["person", "entry", "name_score", "feature"]].reset_index(drop=True),
+    m = _with_profiles(m, p_nid[first], len(table))
+    by_name = _qualify(m[["person", "entry", "name_score", "feature"]],
                        profiles, entries, p_dob.iloc[first].reset_index(drop=True), e_dob, e_year, threshold)
     by_name = by_name.rename(columns={"person": "profile"}).merge(
         pd.DataFrame({"profile": prof_id, "person": np.arange(len(persons))}), on="profile").drop(columns="profile")
@@ -481,6 +481,24 @@ def screen_persons(persons: pd.DataFrame, entries: pd.DataFrame, *, threshold: f
     out["basis"] = out["basis"].where(~has_doc, "document")
     out = out.sort_values(["person", "score", "entry"], ascending=[True, False, True])
     return out[["person", "entry", "score", "basis", "explanation"]].reset_index(drop=True)
+
+
+def _with_profiles(m: pd.DataFrame, profile_nid: np.ndarray, names: int) -> pd.DataFrame:
+    """Each row of `m` (a name pair, nid_a) once per profile with that name, as an inner merge on
+    nid_a would give it (rows of m in order, profiles in ascending order), with integer gathers:
+    person, entry, name_score, feature."""
+    import numpy as np
+    import pandas as pd
+
+    order = np.argsort(profile_nid, kind="stable")          # profiles grouped by name, ascending within
+    counts = np.bincount(profile_nid, minlength=names)
+    starts = np.cumsum(counts) - counts
+    nid = m["nid_a"].to_numpy()
+    rep = counts[nid]
+    rows = np.repeat(np.arange(len(m)), rep)
+    within = np.arange(int(rep.sum())) - np.repeat(np.cumsum(rep) - rep, rep)
+    return pd.DataFrame({"person": order[starts[nid][rows] + within],
+                         **{c: m[c].to_numpy()[rows] for c in ("entry", "name_score", "feature")}})
 
 
 def _qualify(m: pd.DataFrame, persons: pd.DataFrame, entries: pd.DataFrame, p_dob: pd.Series,
@@ -506,11 +524,13 @@ def _qualify(m: pd.DataFrame, persons: pd.DataFrame, entries: pd.DataFrame, p_do
     year_only = p_has & ~e_has & ~np.isnan(ey)
     equal = both & (py == eyy) & (pm == em) & (pday == eday)
     swapped = both & ~equal & (py == eyy) & (pm == eday) & (pday == em)
-    dy = np.full(len(pi), np.nan)
-    dy[both] = np.abs(py[both].astype(np.float64) - eyy[both])
-    dy[year_only] = np.abs(py[year_only] - ey[year_only])
-    same_year_other_day = both & ~equal & ~swapped & (dy == 0)
-    y_equal = year_only & (dy == 0)
+    # years apart, in integers: against the entry's date, or its birth year alone
+    years = py.astype(np.int32)
+    dy_date = np.abs(years - eyy)
+    dy_year = np.abs(years - np.nan_to_num(ey, nan=0.0).astype(np.int32))
+    dy = np.where(both, dy_date, dy_year)
+    same_year_other_day = both & ~equal & ~swapped & (dy_date == 0)
+    y_equal = year_only & (dy_year == 0)
     near = (both | year_only) & (dy == 1)
     far = (both | year_only) & (dy >= 2)
     dob_cases = [equal, swapped, y_equal, same_year_other_day, near, far]
