@@ -386,7 +386,6 @@ def _rule_categories() -> dict[str, str]:
 def case_records(cases: pd.DataFrame, persons: pd.DataFrame, key: ExchangeKey, *,
                  include_notes: bool = False) -> tuple[list[dict[str, Any]], int]:
     """The cases.jsonl records (persons pseudonymised, evidence checked) and how many evidences were withheld."""
-    import pandas as pd
 
     from piu.render import plain
 

@@ -45,6 +45,9 @@ def score(
     Calls already scored with the same rule set are not scored again (use --rescore); history
     rules still look at the whole store. Exit codes: 0 done, 1 error, 2 usage, 3 --fail-on matched.
     """
+    from piu.memory import keep_freed_memory
+
+    keep_freed_memory()  # before pyarrow is imported (piu.memory)
     from piu import render
     from piu.errors import EXIT_FAIL_ON, UsageError
     from piu.io.ports import resolve_port_option

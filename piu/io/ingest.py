@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from piu import __version__
 from piu.errors import InputError
+from piu.memory import keep_freed_memory
 from piu.schema import (CALL_FIELDS, CALL_REF, PERSON_FIELDS, calls_schema, ingests_schema, persons_schema,
                         quarantine_schema)
 from piu.store import Store, new_txn_id
@@ -121,7 +122,7 @@ def ingest_files(store: Store, paths: Sequence[str], *, mapping_path: str | None
     be stored and one failed, its error is raised. Everything is written in one transaction.
     `dayfirst` None means: day-first unless a file's dates only make sense month-first.
     """
-    _keep_freed_memory()  # before pyarrow is first imported: its allocator reads its options then
+    keep_freed_memory()  # before pyarrow is first imported: its allocator reads its options then
     from piu.io.headings import load_mapping
     from piu.io.ports import PortTable
     from piu.io.readers import open_batches, read_file
@@ -161,34 +162,6 @@ def ingest_files(store: Store, paths: Sequence[str], *, mapping_path: str | None
     finally:  # staged persons (names, documents) never outlive the command, whatever failed
         for p in prepared:
             _drop_staged(p)
-
-
-def _keep_freed_memory() -> None:
-    """Let the allocators keep freed memory for reuse instead of returning it to the system at once.
-
-    An ingest allocates and frees arrays of a batch's size many times per batch; by default Arrow's
-    allocator (mimalloc) gives freed pages back within milliseconds and glibc maps each array over
-    a dynamic threshold afresh, so every batch faults the same pages in again: on a 50,000-call
-    file ~120,000 page faults and ~1.5 s of system CPU, ~0.4 s with these settings (peak memory
-    up ~10%). Settings already made by the user (environment variables) are left alone; the
-    environment variable only counts if pyarrow is not imported yet, and only glibc has mallopt.
-    """
-    import os
-
-    os.environ.setdefault("MIMALLOC_PURGE_DELAY", "-1")
-    if any(k in os.environ for k in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")):
-        return
-    try:
-        if not os.confstr("CS_GNU_LIBC_VERSION"):
-            return
-        import ctypes
-
-        libc = ctypes.CDLL(None)
-        m_trim_threshold, m_mmap_threshold = -1, -3
-        libc.mallopt(m_mmap_threshold, 32 << 20)   # arrays up to 32 MB come from the heap, reused
-        libc.mallopt(m_trim_threshold, 256 << 20)  # and up to 256 MB of freed heap stays mapped
-    except (ValueError, OSError, AttributeError):
-        pass
 
 
 def _prepare_and_write(store: Store, results: list[Any], prepared: list[_Prepared], errors: list[InputError],
@@ -982,7 +955,6 @@ def pd_str(values: list[str]) -> Any:
 def _person_hash(persons: pd.DataFrame) -> Any:
     """32-bit content hash per person row; sums of these per call are order-insensitive and exact."""
     import numpy as np
-    import pandas as pd
 
     pcols = [c for c in persons_schema().names if c in persons.columns and c not in PROVENANCE_COLS
              and c not in ("call_id", "version_id", "port", "call_time", "month")]
@@ -1221,7 +1193,6 @@ def _whole_seconds(times: pd.Series) -> bool:
 def _as_str(col: pd.Series) -> pd.Series:
     """col.astype("str"), formatted once per distinct value (pandas formats times value by value in
     Python); whole-second UTC times, the usual call times, formatted by Arrow exactly as pandas does."""
-    import numpy as np
     import pandas as pd
 
     if col.dtype == "str":

@@ -85,7 +85,6 @@ def clean_text(s: pd.Series) -> pd.Series:
     Done by Arrow compute over the whole column (C++), not a Python call per cell: agents'
     files hold hundreds of thousands of document numbers that are all distinct.
     """
-    import pyarrow as pa
     import pyarrow.compute as pc
 
     if _is_clean(s):  # the normalisers clean their input again; text cleaned here is returned as is

@@ -336,13 +336,15 @@ def score_store(store: Store, config: RulesConfig, *, ports: list[str] | None = 
     engine="dask" runs the same rules per partition with Dask (`piu.risk.engine_dask`; `scheduler`
     is a Dask scheduler address or a local scheduler name); the scores are the same.
     """
+    from piu.memory import keep_freed_memory
+
+    keep_freed_memory()
     import pandas as pd
     import pyarrow as pa
 
+    from piu.exchange import partner_key_note
     from piu.queries import current_calls, persons_of
     from piu.schema import scores_schema
-
-    from piu.exchange import partner_key_note
 
     reference = reference_tables(store, config)
     version = config.version(reference_digest(reference, config))

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
@@ -496,17 +494,6 @@ def test_headings_that_imply_direction_and_document_type(tmp_path: Path) -> None
     assert calls["call_id"].tolist() == ["KHKOS-20261120-D-9074729"]  # ETD: a departure
     persons = queries.persons_of(store, calls["version_id"])
     assert persons[["doc_type", "doc_number"]].values.tolist() == [["seaman_book", "SB123"]]
-
-
-def test_allocator_settings_fill_in_only_what_the_user_did_not_set(monkeypatch: pytest.MonkeyPatch) -> None:
-    from piu.io import ingest as ig
-
-    monkeypatch.delenv("MIMALLOC_PURGE_DELAY", raising=False)
-    ig._keep_freed_memory()
-    assert os.environ["MIMALLOC_PURGE_DELAY"] == "-1"
-    monkeypatch.setenv("MIMALLOC_PURGE_DELAY", "10")
-    ig._keep_freed_memory()
-    assert os.environ["MIMALLOC_PURGE_DELAY"] == "10"
 
 
 @pytest.mark.parametrize("fmt", ["%Y%m%d", "%Y-%m"])
