@@ -239,7 +239,7 @@ def rows_text(rows: pd.Series, limit: int = 12) -> str:
 
 
 def group_rows(frame: pd.DataFrame, key: str = "version_id", limit: int = 12) -> tuple[pd.Series, pd.Series]:
-    """Per group: the sorted list of source rows and its '14, 15, 19' text, aggregated in Arrow."""
+    """Per group, sorted by key: the sorted list of source rows and its '14, 15, 19' text (Arrow)."""
     import pandas as pd
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -257,7 +257,9 @@ def group_rows(frame: pd.DataFrame, key: str = "version_id", limit: int = 12) ->
     index = pd.Index(g["k"].to_pylist(), name=key)
     lists = pd.Series(g["r_list"].to_pylist(), index=index, dtype="object")
     text.index = index
-    return lists, text
+    # Arrow's group_by does not keep the groups in the order met: sorted by key, as documented
+    order = index.argsort()
+    return lists.iloc[order], text.iloc[order]
 
 
 def imo_status(imo: pd.Series) -> pd.Series:

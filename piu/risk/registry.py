@@ -163,6 +163,8 @@ def merge_hits(*frames: pd.DataFrame) -> pd.DataFrame:
 
     frame = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) else no_hits()
     if len(frame) == 0 or not frame["version_id"].duplicated().any():
+        # rows as a merged hit would list them (sorted, once), whether or not another call merged
+        frame["persons"] = [sorted(set(rows)) or None if isinstance(rows, list) else None for rows in frame["persons"]]
         return frame
     g = frame.groupby("version_id", sort=False)
     evidence = g["evidence"].agg("; ".join)

@@ -154,3 +154,26 @@ def test_the_printed_frame_is_the_selection_that_was_scored(tmp_path: Path) -> N
     write(st, [later], crew(later, 3))
     assert run.frame["call_id"].tolist() == [first["call_id"]]
     assert str(run.frame["score"].dtype) == "int64"
+
+
+def test_evidence_and_rows_stay_with_their_call_whatever_the_row_order() -> None:
+    """Persons listed in an order other than their calls' ids: every hit names its own call's rows
+    (Arrow's group-by does not keep the order groups are met in)."""
+    ids = ["C6", "C11", "C1", "C3", "C9", "C4", "C10", "C2"]
+    calls = [call(call_id=f"KHKOS-{c}", vessel_category="fishing", declared_crew=3) for c in ids]
+    persons = []
+    for k, c in enumerate(reversed(calls)):
+        base = 100 * (k + 1)
+        persons += [person(c, doc_number=None, source_row=base + 1),
+                    person(c, date_of_birth=date(2012, 1, 1), source_row=base + 2),
+                    person(c, doc_number=f"DUP{k:05d}", source_row=base + 3),
+                    person(c, doc_number=f"DUP{k:05d}", source_row=base + 4)]
+    rows_of = {}
+    for p in persons:
+        rows_of.setdefault(p["version_id"], set()).add(p["source_row"])
+    _, hits = score_frames(*frames(calls, persons), defaults())
+    checked = hits[hits["rule"].isin(["document-missing", "minor-in-crew", "duplicate-document"])]
+    assert sorted(checked["rule"].value_counts().tolist()) == [8, 8, 8]
+    for h in checked.to_dict(orient="records"):
+        assert set(h["persons"]) <= rows_of[h["version_id"]], (h["rule"], h["version_id"])
+        assert all(str(r) in h["evidence"] for r in h["persons"])

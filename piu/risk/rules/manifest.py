@@ -78,7 +78,8 @@ def duplicate_document(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
         issuer = first["issuer"].fillna("").map(lambda s: f" ({s})" if s else "").astype("str")
         ev = ("document " + first["doc_number"] + issuer + " listed " + n.astype("str") + " times ("
               + _rows_word(lists) + " " + texts + ")")
-        out.append(hits_frame(first["version_id"], ev, lists))
+        # hits_frame is positional: call, evidence and rows all in the evidence's (key) order
+        out.append(hits_frame(first["version_id"].reindex(ev.index), ev, lists.reindex(ev.index)))
     name_codes, dob_codes = joint_codes(d, "name_key")[0], joint_codes(d, "date_of_birth")[0]
     named = (name_codes >= 0) & (dob_codes >= 0)
     # a name and date of birth on both lists appears at least twice in its call: others cannot be on both
@@ -91,7 +92,7 @@ def duplicate_document(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
         lists, texts = group_rows(both.assign(k=key), "k")
         first = both.assign(k=key).drop_duplicates("k").set_index("k")
         ev = "same name and date of birth on both the crew and the passenger list (rows " + texts + ")"
-        out.append(hits_frame(first["version_id"], ev, lists))
+        out.append(hits_frame(first["version_id"].reindex(ev.index), ev, lists.reindex(ev.index)))
     return merge_hits(*out) if out else no_hits()
 
 
@@ -109,8 +110,8 @@ def document_expired(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
     exp = d.persons[d.persons["doc_expired"]]
     if len(exp) == 0:
         return no_hits()
-    lists, texts = group_rows(exp)
     n = exp.groupby("version_id", sort=False).size()
+    lists, texts = (s.reindex(n.index) for s in group_rows(exp))  # in n's order: hits_frame is positional
     date = exp.groupby("version_id", sort=False)["call_date"].first().dt.strftime("%Y-%m-%d")
     ev = (_plural(n, "document", "documents") + " expired on or before " + date + " (" + _rows_word(lists) + " " + texts + ")")
     weight = n.map(lambda k: int(p["weight_many"]) if k >= int(p["many"]) else None)
@@ -127,8 +128,8 @@ def document_missing(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
     miss = d.persons[d.persons["doc_missing"]]
     if len(miss) == 0:
         return no_hits()
-    lists, texts = group_rows(miss)
     n = miss.groupby("version_id", sort=False).size()
+    lists, texts = (s.reindex(n.index) for s in group_rows(miss))  # in n's order: hits_frame is positional
     ev = _plural(n, "person", "persons") + " without a document number (" + _rows_word(lists) + " " + texts + ")"
     return hits_frame(n.index.to_series(), ev, lists)
 
@@ -168,4 +169,4 @@ def minor_in_crew(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
     lim = g["limit"].first().astype("str")
     ev = ("crew aged " + ages + " on " + kind + "; minimum age " + lim
           + " (" + _rows_word(lists) + " " + texts + ")")
-    return hits_frame(ages.index.to_series(), ev, lists)
+    return hits_frame(ages.index.to_series(), ev, lists.reindex(ages.index))  # hits_frame is positional
