@@ -290,13 +290,13 @@ class Transaction:
         try:
             if dataset in PARTITIONED:
                 for port_v, month_v, part in partitions(table):
-                    self._write_file(partition_dir(root, port_v, month_v), part)
+                    self._write_file(partition_dir(root, port_v, month_v), part, dataset)
             else:
-                self._write_file(root, table)
+                self._write_file(root, table, dataset)
         except OSError as exc:
             raise _os_error(exc, self.store.home, f"write the {dataset} dataset") from exc
 
-    def _write_file(self, folder: Path, table: pa.Table) -> None:
+    def _write_file(self, folder: Path, table: pa.Table, dataset: str) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{self.id}-{self._n}.parquet"
         self._n += 1
@@ -309,10 +309,10 @@ class Transaction:
 
             self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="piu-write")
         # at most two tables in flight: the caller waits rather than piling tables up in memory
-        busy = [f for f in self._pending if not f.done()]
+        busy = [f for _, f in self._pending if not f.done()]
         if len(busy) >= 2:
             busy[0].exception()
-        self._pending.append(self._pool.submit(write_parquet, table, path))
+        self._pending.append((dataset, self._pool.submit(write_parquet, table, path)))
 
     def add_file(self, dataset: str, port: str | None, month: str | None, source: Path) -> None:
         """Move a data file made elsewhere by `write_parquet` (rows of one partition, as
@@ -337,15 +337,16 @@ class Transaction:
             raise _os_error(exc, self.store.home, f"write the {dataset} dataset") from exc
 
     def _wait(self) -> None:
-        """Wait for background writes; the first error is raised (after all have finished)."""
-        pending, self._pending = self._pending, []
-        errors = [f.exception() for f in pending]
+        """Wait for background writes; the first error is raised (after all have finished), naming
+        its dataset as a direct write's error does."""
+        failed = [(dataset, f.exception()) for dataset, f in self._pending]
+        self._pending = []  # only once every write has finished
         if self._pool is not None:
             self._pool.shutdown(wait=True)
             self._pool = None
-        error = next((e for e in errors if e is not None), None)
+        dataset, error = next(((d, e) for d, e in failed if e is not None), (None, None))
         if isinstance(error, OSError):
-            raise _os_error(error, self.store.home, "write the store") from error
+            raise _os_error(error, self.store.home, f"write the {dataset} dataset") from error
         if error is not None:
             raise error
 
@@ -371,11 +372,21 @@ class Transaction:
         except OSError as exc:
             self.rollback()
             raise _os_error(exc, self.store.home, "commit the transaction") from exc
+        except BaseException:  # e.g. Ctrl-C while syncing: undone unless the marker already landed
+            if not (cdir / self.id).exists():
+                self.rollback()
+            raise
 
     def rollback(self) -> None:
         """Remove what was written; nothing becomes visible."""
-        with contextlib.suppress(BaseException):
-            self._wait()  # no file may still be in the making once this returns
+        while True:  # no file may still be in the making once this returns, even after a second Ctrl-C
+            try:
+                self._wait()
+            except KeyboardInterrupt:
+                continue
+            except BaseException:  # noqa: BLE001 - a failed write: every write has finished
+                pass
+            break
         for p in self.written:
             with contextlib.suppress(OSError):
                 p.unlink()

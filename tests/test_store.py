@@ -237,3 +237,23 @@ def test_a_file_made_elsewhere_is_moved_in_and_visible_only_after_commit(tmp_pat
     assert store.read("calls", calls_schema())["call_id"].to_pylist() == ["b"]
     files = sorted(str(f.relative_to(tmp_path / "home" / "calls").parent) for f in (tmp_path / "home" / "calls").rglob("*.parquet"))
     assert files == ["port=__none__/month=2026-11"]
+
+
+def test_a_failed_background_write_names_its_dataset_and_leaves_nothing(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    import piu.store as store_mod
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    st = Store(tmp_path)
+    st.init()
+    table = pa.table({"x": [1, 2]})
+    monkeypatch.setattr(store_mod, "write_parquet", full)
+    with pytest.raises(StoreError, match=r"write the ingests dataset"):
+        with st.transaction("ingest") as txn:
+            txn.write("ingests", table, background=True)
+    assert list(tmp_path.rglob("*.parquet")) == []  # rolled back: the file being written is gone too
+    assert [p.name for p in (tmp_path / "_commits").iterdir()] == []

@@ -418,23 +418,20 @@ def _prepare(res: Any, summary: FileSummary, call_tables: list[RawTable], ports:
             pending.append((pool.submit(work, raw, scratch, dayfirst), scratch))
         while pending:
             finish(*pending.pop(0))
+        if pool is not None:
+            pool.shutdown(wait=True)
+        summary.warnings.extend(_value_warnings(summary))
+        calls = _finish_calls(partials, ingest_id, started)
+        if stage:
+            stage.wait()
+        quarantine = pd.concat(quarantines, ignore_index=True) if quarantines else None
     except BaseException:
+        # the staged persons (names, documents) must not stay behind in the temporary folder
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
         if stage:
             stage.drop()
         raise
-    if pool is not None:
-        pool.shutdown(wait=True)
-    summary.warnings.extend(_value_warnings(summary))
-    calls = _finish_calls(partials, ingest_id, started)
-    if stage:
-        try:
-            stage.wait()
-        except BaseException:
-            stage.drop()
-            raise
-    quarantine = pd.concat(quarantines, ignore_index=True) if quarantines else None
     return _Prepared(summary, calls, persons_parts, quarantine, started, stage=stage)
 
 

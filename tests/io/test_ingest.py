@@ -619,3 +619,30 @@ def test_calls_finished_from_batch_texts_equal_calls_finished_from_scratch() -> 
         expected = _finish_calls(parts, "I", started)
         assert _finish_calls([_with_call_texts(p) for p in parts], "I", started).equals(expected)
     assert expected["call_time_local"].tolist() == ["2026-11-01T17:00:00+07:00", "2026-11-03T20:00:00+07:00"]
+
+
+def test_a_failure_after_the_batches_leaves_no_staged_persons_behind(tmp_path: Path, big_manifest: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Staged persons (names, documents) live in a temporary folder until the commit: an error after
+    the last batch (here while the calls are combined) removes it, and nothing reaches the store."""
+    import tempfile
+
+    import piu.io.ingest as ig
+    import piu.io.readers as readers
+
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    real_open = readers.open_batches
+    monkeypatch.setattr(readers, "open_batches",
+                        lambda path, **kw: real_open(path, mapping=kw.get("mapping"), min_bytes=0, batch_bytes=1 << 20))
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ValueError("simulated")
+
+    monkeypatch.setattr(ig, "_finish_calls", broken)
+    store = Store(tmp_path / "home")
+    with pytest.raises(ValueError, match="simulated"):
+        ig.ingest_files(store, [str(big_manifest)])
+    assert sorted(p.name for p in tmp.iterdir()) == []
+    assert len(queries.current_calls(store)) == 0
