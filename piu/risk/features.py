@@ -98,17 +98,6 @@ def isin(values: pd.Series, candidates: Any) -> Any:
     return found.to_numpy(zero_copy_only=False)
 
 
-def codes(values: pd.Series) -> Any:
-    """Integer codes of a column (equal values, equal codes; -1 for a missing value), as int64.
-
-    Rules compare and group persons on these instead of hashing the same strings in every merge.
-    """
-    import numpy as np
-    import pandas as pd
-
-    return np.asarray(pd.factorize(values, use_na_sentinel=True)[0], dtype=np.int64)
-
-
 def given_codes(values: pd.Series) -> Any:
     """Integer codes of a column as int64: equal values, equal codes; -1 where no value is given
     (missing, or blank text - what `present` calls not given)."""
@@ -198,14 +187,14 @@ def person_call_rows(persons: pd.DataFrame, calls: pd.DataFrame) -> Any:
 def call_rows(persons: pd.DataFrame) -> Any:
     """Per person: an integer that is equal for persons of the same call version (int64).
 
-    The `call_row` column that `build` adds (the row of the person's call) when present, else codes
-    of version_id.
+    The `call_row` column that `build` adds (the row of the person's call) when present, else
+    `given_codes` of version_id.
     """
     import numpy as np
 
     if "call_row" in persons.columns:
         return persons["call_row"].to_numpy(dtype=np.int64)
-    return codes(persons["version_id"])
+    return given_codes(persons["version_id"])
 
 
 def repeated(*keys: Any) -> Any:
@@ -391,11 +380,6 @@ def call_column(version_ids: pd.Series, calls: pd.DataFrame, column: str) -> pd.
 
     at = call_positions(version_ids, calls)
     return pd.Series(calls[column].array.take(at, allow_fill=True), index=version_ids.index, name=column)
-
-
-def person_features(persons: pd.DataFrame, calls: pd.DataFrame) -> pd.DataFrame:
-    """Persons with call_date, age_at_call, doc_missing and doc_expired columns added."""
-    return _person_features(persons, calls, call_positions(persons["version_id"], calls))
 
 
 def _person_features(persons: pd.DataFrame, calls: pd.DataFrame, at: Any) -> pd.DataFrame:

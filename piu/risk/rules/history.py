@@ -355,6 +355,17 @@ def _pairs_in(mine_key: Any, mine_code: Any, their_key: Any, their_code: Any) ->
     return pd.Series(pairs[:n]).isin(pairs[n:]).to_numpy()
 
 
+def _pair_of_persons(d: RuleData, pairs: pd.DataFrame) -> Any:
+    """Per scored person: the row in `pairs` (one per scored call, column version_id) of its call's
+    pair, -1 when its call has none."""
+    import numpy as np
+
+    pair_of_call = np.full(len(d.calls), -1, dtype=np.int64)
+    pair_of_call[call_positions(pairs["version_id"], d.calls)] = np.arange(len(pairs))
+    at = person_call_rows(d.persons, d.calls)
+    return np.where(at >= 0, pair_of_call[np.maximum(at, 0)], -1)
+
+
 def _codes_at(d: RuleData, side: int, rows: Any) -> dict[str, Any]:
     """The document, name and date-of-birth codes of some rows of the persons (side 0) or the
     history persons (side 1)."""
@@ -394,10 +405,7 @@ def crew_missing_on_departure(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame
         pd.DataFrame({"hcall": arrival, "pair": np.arange(len(pairs))}), on="hcall")
     if len(arr) == 0:
         return no_hits()
-    pair_of_call = np.full(len(d.calls), -1, dtype=np.int64)
-    pair_of_call[call_positions(pairs["version_id"], d.calls)] = np.arange(len(pairs))
-    at = person_call_rows(d.persons, d.calls)
-    dep_pair = np.where(at >= 0, pair_of_call[np.maximum(at, 0)], -1)
+    dep_pair = _pair_of_persons(d, pairs)
     di = np.flatnonzero((d.persons["role"] == "crew").to_numpy(dtype=bool) & (dep_pair >= 0))
     rows, pair = arr["row"].to_numpy(), arr["pair"].to_numpy()
     here = _present_in(pair, _codes_at(d, 1, rows), dep_pair[di], _codes_at(d, 0, di))
@@ -447,10 +455,7 @@ def crew_turnover(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
         return no_hits()
     pairs = pairs.reset_index(drop=True)
     # integer rows only: each scored call's pair, each pair's previous call in the history calls
-    pair_of_call = np.full(len(d.calls), -1, dtype=np.int64)
-    pair_of_call[call_positions(pairs["version_id"], d.calls)] = np.arange(len(pairs))
-    at = person_call_rows(d.persons, d.calls)
-    pair = np.where(at >= 0, pair_of_call[np.maximum(at, 0)], -1)
+    pair = _pair_of_persons(d, pairs)
     ci = np.flatnonzero((d.persons["role"] == "crew").to_numpy(dtype=bool) & (pair >= 0))
     prev = call_positions(pairs["prev_version_id"], hc)
     is_prev = np.zeros(len(hc), dtype=bool)
