@@ -187,11 +187,16 @@ class Store:
              months: Iterable[str] | None = None, columns: list[str] | None = None,
              filter: Any = None) -> pa.Table:
         """Read a dataset as one Arrow table in the given schema (empty table when nothing)."""
+        self.check_version()
+        return self.read_files(dataset, self.files(dataset, ports=ports, months=months), schema,
+                               columns=columns, filter=filter)
+
+    def read_files(self, dataset: str, paths: list[Path], schema: pa.Schema, *, columns: list[str] | None = None,
+                   filter: Any = None) -> pa.Table:
+        """Read some of a dataset's files (as `files` lists them) as one Arrow table in the given schema."""
         import pyarrow as pa
         import pyarrow.dataset as ds
 
-        self.check_version()
-        paths = self.files(dataset, ports=ports, months=months)
         if not paths:
             empty = schema.empty_table()
             return empty.select(columns) if columns else empty

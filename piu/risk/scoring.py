@@ -210,8 +210,9 @@ def _related_calls(store: Store, calls: pd.DataFrame, persons: pd.DataFrame, sin
     import pyarrow.compute as pc
     import pyarrow.dataset as ds
 
+    from piu.person_index import persons_matching
     from piu.queries import latest_versions
-    from piu.schema import calls_schema, persons_schema
+    from piu.schema import calls_schema
     from piu.timeparse import months_between
 
     def arr(values: Any) -> Any:
@@ -225,9 +226,8 @@ def _related_calls(store: Store, calls: pd.DataFrame, persons: pd.DataFrame, sin
     matched = store.read("calls", calls_schema(), months=months, columns=["call_id", "version_id"],
                          filter=window & vessel)
     matched_versions = matched.column("version_id").combine_chunks().cast(pa.string())
-    candidates = store.read("persons", persons_schema(), months=months, columns=HISTORY_PERSON_COLUMNS,
-                            filter=ds.field("doc_number").isin(docs)
-                            | ds.field("version_id").isin(matched_versions)).to_pandas(date_as_object=False)
+    candidates = persons_matching(store, months=months, doc_numbers=docs, version_ids=matched_versions,
+                                  columns=HISTORY_PERSON_COLUMNS).to_pandas(date_as_object=False)
     # a call version id is call_id + '@' + ingest_id (piu.schema): the calls of the shared documents
     shared = candidates.loc[feat.isin(candidates["doc_number"], pd.Series(docs.to_pylist(), dtype="str")), "version_id"]
     ids = pa.concat_arrays([matched.column("call_id").combine_chunks().cast(pa.string()),
@@ -245,9 +245,8 @@ def load_history(store: Store, calls: pd.DataFrame, persons: pd.DataFrame,
     import numpy as np
     import pandas as pd
     import pyarrow.compute as pc
-    import pyarrow.dataset as ds
 
-    from piu.schema import persons_schema
+    from piu.person_index import persons_matching
     from piu.timeparse import months_between
 
     days = _history_days(config)
@@ -281,12 +280,10 @@ def load_history(store: Store, calls: pd.DataFrame, persons: pd.DataFrame,
                     & (feat.isin(candidates["version_id"], related) | feat.isin(candidates["doc_number"], pd.Series(docs))))
             hpersons = candidates[keep].reset_index(drop=True)
         else:
-            wanted = (ds.field("version_id").isin(_text_array(related))
-                      | ds.field("doc_number").isin(_text_array(pd.Series(docs))))
-            table = store.read("persons", persons_schema(), months=months_between(since, until),
-                               columns=HISTORY_PERSON_COLUMNS,
-                               filter=ds.field("version_id").isin(_text_array(hcalls["version_id"])) & wanted)
-            hpersons = table.to_pandas(date_as_object=False)  # dates as the scored persons' (persons_of compute=True)
+            table = persons_matching(store, months=months_between(since, until), columns=HISTORY_PERSON_COLUMNS,
+                                     doc_numbers=_text_array(pd.Series(docs)), version_ids=_text_array(related))
+            in_window = pc.is_in(table["version_id"], value_set=_text_array(hcalls["version_id"]))
+            hpersons = table.filter(in_window).to_pandas(date_as_object=False)  # dates as persons_of(compute=True) gives
     # each history person gets the row of its call in hcalls (call version ids are unique): rules look
     # the call's columns up for the few rows they compare, instead of copying them to every person
     at = pc.index_in(_text_array(hpersons["version_id"]), value_set=_text_array(hcalls["version_id"]))
@@ -334,8 +331,19 @@ def score_store(store: Store, config: RulesConfig, *, ports: list[str] | None = 
     """Score the selected calls not yet scored with this rule set (all with `rescore`); store the scores.
 
     engine="dask" runs the same rules per partition with Dask (`piu.risk.engine_dask`; `scheduler`
-    is a Dask scheduler address or a local scheduler name); the scores are the same.
+    is a Dask scheduler address or a local scheduler name); the scores are the same. Person indexes
+    built for the history rules (`piu.person_index`) are saved only when scoring succeeds.
     """
+    from piu.person_index import saved_on_success
+
+    with saved_on_success():
+        return _score_store(store, config, ports=ports, since=since, until=until, rescore=rescore, now=now,
+                            user=user, engine=engine, scheduler=scheduler)
+
+
+def _score_store(store: Store, config: RulesConfig, *, ports: list[str] | None, since: datetime | None,
+                 until: datetime | None, rescore: bool, now: datetime | None, user: str | None, engine: str,
+                 scheduler: str | None) -> ScoreRun:
     from piu.memory import keep_freed_memory
 
     keep_freed_memory()

@@ -1,0 +1,146 @@
+"""The persons index (piu.person_index): the same rows as a filtered read of the persons dataset,
+built once per data file, rebuilt when stale, never required to be writable; and current_calls."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pytest
+
+from piu import person_index, queries
+from piu.person_index import index_path, persons_matching
+from piu.schema import persons_schema
+from piu.store import Store
+from tests.store_factories import call, person, write
+
+UTC = timezone.utc
+COLUMNS = list(person_index.COLUMNS)
+
+
+def texts(values: list[str]) -> pa.Array:
+    return pa.array(values, type=pa.string())
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    """Three ingests over two ports and three months, one of them retracted; documents shared across
+    calls, missing (null and empty), and repeated within a call."""
+    st = Store(tmp_path / "home")
+    rng = random.Random(4)
+    start = datetime(2026, 9, 25, 3, 0, tzinfo=UTC)
+    for k, tag in enumerate(("aaaaaa", "bbbbbb", "cccccc")):
+        calls, persons = [], []
+        for i in range(12):
+            c = call(port=("KHKOS", "THLCH")[i % 2], call_time=start + timedelta(days=4 * i + k), imo=f"90{k}{i:04d}",
+                     tag=tag, ingested=start + timedelta(days=60 + k))
+            calls.append(c)
+            for row in range(2, 2 + rng.randint(0, 6)):
+                doc = rng.choice([f"P{rng.randint(0, 30):07d}", None, "", f"P{rng.randint(0, 30):07d}"])
+                persons.append(person(c, source_row=row, doc_number=doc, family_name=rng.choice(["SOK", "LIM", "TAN"]),
+                                      disembark_port=rng.choice([None, "KHKOS"])))
+        write(st, calls, persons)
+    retracted = sorted(st.visible_txns())[-1]
+    with st.transaction("repair") as txn:
+        txn.retract([retracted])
+    return st
+
+
+def filtered_read(st: Store, months: list[str] | None, docs: pa.Array, versions: pa.Array) -> pa.Table:
+    """What scoring read before the index: the persons dataset with the same filter."""
+    return st.read("persons", persons_schema(), months=months, columns=COLUMNS,
+                   filter=ds.field("doc_number").isin(docs) | ds.field("version_id").isin(versions))
+
+
+def test_the_index_gives_the_rows_of_a_filtered_read_in_the_same_order(store: Store) -> None:
+    every = store.read("persons", persons_schema(), columns=COLUMNS)
+    all_docs = sorted({d for d in every["doc_number"].to_pylist() if d})
+    all_versions = sorted(set(every["version_id"].to_pylist()))
+    rng = random.Random(7)
+    cases = [([], [], None), (all_docs, [], None), ([], all_versions, None), (["P0000003", "NOPE"], [], ["2026-10"])]
+    cases += [(rng.sample(all_docs, rng.randint(0, 8)), rng.sample(all_versions, rng.randint(0, 5)),
+               rng.choice([None, ["2026-10"], ["2026-09", "2026-11"]])) for _ in range(25)]
+    for docs, versions, months in cases:
+        got = persons_matching(store, months=months, doc_numbers=texts(docs), version_ids=texts(versions))
+        want = filtered_read(store, months, texts(docs), texts(versions))
+        assert got.schema == want.schema
+        assert got.to_pylist() == want.to_pylist(), (docs, versions, months)
+    # the cases are not empty ones: every person with a document number, and no other, is found by it
+    found = persons_matching(store, months=None, doc_numbers=texts(all_docs), version_ids=texts([]))
+    assert found.num_rows == sum(1 for d in every["doc_number"].to_pylist() if d) == 19
+
+
+def test_one_index_file_per_visible_data_file_built_once(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = store.files("persons")
+    assert not any(index_path(store, f).exists() for f in files)
+    first = persons_matching(store, months=None, doc_numbers=texts(["P0000003"]), version_ids=texts([]))
+    assert sorted(p.name for p in (store.home / "_index" / "persons").iterdir()) == sorted(f.stem + ".arrow" for f in files)
+
+    def no_build(*args: object) -> None:
+        raise AssertionError("built again")
+
+    monkeypatch.setattr(person_index, "build", no_build)
+    again = persons_matching(store, months=None, doc_numbers=texts(["P0000003"]), version_ids=texts([]))
+    assert again.equals(first)
+
+
+@pytest.mark.parametrize("damage", ["garbage", "another file's index", "empty"])
+def test_a_stale_or_damaged_index_file_is_rebuilt(store: Store, damage: str) -> None:
+    docs = texts(["P0000003", "P0000011", "P0000020"])
+    want = filtered_read(store, None, docs, texts([]))
+    persons_matching(store, months=None, doc_numbers=docs, version_ids=texts([]))
+    a, b = store.files("persons")[:2]
+    target = index_path(store, a)
+    if damage == "garbage":
+        target.write_bytes(b"ARROW1" + b"\x00" * 100)
+    elif damage == "another file's index":
+        target.write_bytes(index_path(store, b).read_bytes())
+    else:
+        target.write_bytes(b"")
+    assert persons_matching(store, months=None, doc_numbers=docs, version_ids=texts([])).equals(want)
+    assert person_index._load(store, a).num_rows == store.read_files("persons", [a], persons_schema()).num_rows
+
+
+def test_an_index_that_cannot_be_written_is_built_in_memory(store: Store) -> None:
+    (store.home / "_index").write_text("not a folder")  # mkdir of _index/persons fails
+    docs = texts(["P0000003"])
+    got = persons_matching(store, months=None, doc_numbers=docs, version_ids=texts([]))
+    assert got.equals(filtered_read(store, None, docs, texts([])))
+    assert (store.home / "_index").read_text() == "not a folder"
+
+
+def test_indexes_built_in_a_failed_block_are_not_saved(store: Store) -> None:
+    with pytest.raises(RuntimeError), person_index.saved_on_success():
+        persons_matching(store, months=None, doc_numbers=texts(["P0000003"]), version_ids=texts([]))
+        raise RuntimeError("the score failed")
+    assert not (store.home / "_index").exists()
+    with person_index.saved_on_success():
+        persons_matching(store, months=None, doc_numbers=texts(["P0000003"]), version_ids=texts([]))
+        assert not (store.home / "_index").exists()  # saved when the block ends
+    assert len(list((store.home / "_index" / "persons").iterdir())) == len(store.files("persons"))
+
+
+def test_current_calls_keeps_the_latest_version_sorted_by_time(tmp_path: Path) -> None:
+    st = Store(tmp_path / "home")
+    t0 = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
+    a1 = call(imo="9074729", call_time=t0, ingested=t0 + timedelta(hours=1), tag="aaaaaa")
+    b1 = call(imo="9176187", call_time=t0 - timedelta(days=1), ingested=t0 + timedelta(hours=1), tag="aaaaaa")
+    a2 = call(imo="9074729", call_time=t0, ingested=t0 + timedelta(hours=2), tag="bbbbbb", vessel_name="SEA PEARL II")
+    c1 = call(imo="9321483", call_time=t0 - timedelta(days=2), ingested=t0 + timedelta(hours=3), tag="cccccc")
+    write(st, [a2, b1])
+    write(st, [a1, c1])
+    write(st, [b1])  # the same version written twice is one version
+    got = queries.current_calls(st, columns=["vessel_name", "call_time"])
+    assert got["call_id"].tolist() == [c1["call_id"], b1["call_id"], a1["call_id"]]
+    assert got["vessel_name"].tolist() == ["SEA PEARL", "SEA PEARL", "SEA PEARL II"]
+    assert got["ingest_id"].tolist() == [c1["ingest_id"], b1["ingest_id"], a2["ingest_id"]]
+    by_id = queries.current_calls(st, columns=["call_id"])  # without call_time: by call id
+    latest = {a1["call_id"]: a2["ingest_id"], b1["call_id"]: b1["ingest_id"], c1["call_id"]: c1["ingest_id"]}
+    assert list(zip(by_id["call_id"], by_id["ingest_id"])) == sorted(latest.items())
+    # the same rows as latest_versions over every version (the pandas definition)
+    every = queries.all_call_versions(st, columns=["vessel_name", "call_time"])
+    want = queries.latest_versions(every).sort_values(["call_time", "call_id"]).reset_index(drop=True)
+    assert got.equals(want)
