@@ -94,29 +94,37 @@ def effective(store: Store | None) -> pd.DataFrame:
 
 
 def select(ratings: pd.DataFrame, regimes: list[str], list_year: int = 0) -> pd.DataFrame:
-    """Per regime and flag, the rating used for scoring (see the module docstring)."""
+    """Per regime and flag, the rating used for scoring (see the module docstring): rows of `ratings`,
+    regime by regime, latest edition first."""
     import pandas as pd
 
-    picked: list[pd.DataFrame] = []
-    for regime in regimes:  # a handful of regimes and years: reference data, not manifest rows
-        rows = ratings[ratings["regime"] == regime]
-        if list_year:
-            rows = rows[rows["list_year"] <= list_year]
+    # reference data (a few hundred rows at most): walked row by row, which beats a dozen table
+    # operations per edition
+    year = [None if pd.isna(y) else int(y) for y in ratings["list_year"]]
+    rows = list(zip(range(len(ratings)), ratings["regime"], year, ratings["iso3"], ratings["list"],
+                    ratings["completeness"]))
+    picked: list[int] = []
+    for regime in regimes:
+        mine = [r for r in rows if r[1] == regime and r[2] is not None and (not list_year or r[2] <= list_year)]
         rated: set[str] = set()
         closed: set[str] = set()
-        for year in sorted(rows["list_year"].dropna().unique(), reverse=True):
-            edition = rows[rows["list_year"] == year]
-            take = edition[~edition["iso3"].isin(rated) & ~edition["list"].isin(closed)]
-            picked.append(take)
-            rated.update(take["iso3"].dropna())
-            closed.update(edition.loc[edition["completeness"] == "full", "list"].dropna())
-            if (edition["completeness"] == "full").all():  # a complete edition rates every flag
+        for edition_year in sorted({r[2] for r in mine}, reverse=True):
+            edition = [r for r in mine if r[2] == edition_year]
+            take = [r for r in edition if not (_given(r[3]) and r[3] in rated) and not (_given(r[4]) and r[4] in closed)]
+            picked.extend(r[0] for r in take)
+            rated.update(r[3] for r in take if _given(r[3]))
+            closed.update(r[4] for r in edition if r[5] == "full" and _given(r[4]))
+            if all(r[5] == "full" for r in edition):  # a complete edition rates every flag
                 closed.update(LISTS)
             if closed >= set(LISTS):
                 break
-    if not picked:
-        return ratings.iloc[0:0]
-    return pd.concat(picked, ignore_index=True)
+    return ratings.iloc[picked].reset_index(drop=True)
+
+
+def _given(value: Any) -> bool:
+    """A value that is there (not None, NaN or NA)."""
+    import pandas as pd
+    return not pd.isna(value)
 
 
 def digest(ratings: pd.DataFrame) -> str:

@@ -120,33 +120,42 @@ def _check_regimes(value: Any) -> str | None:
               Param("list_year", 0, "use editions up to this list year (0 = the latest available)")))
 def flag_risk(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
     """Flags on a black (or grey) list of the chosen regimes."""
+    import pandas as pd
+
     from piu.risk.flags import REGIME_NAMES, select
 
     ratings = d.reference.get("flag_ratings")
     if ratings is None or len(ratings) == 0:
         return no_hits()
     chosen = select(ratings, list(p["regimes"]), int(p["list_year"]))
-    chosen = chosen[chosen["list"].isin(["black", "grey"])]
+    # per flag, its black and grey listings in words (reference rows, a few hundred at most), Tokyo
+    # before Paris; then one lookup per call
+    listings: dict[str, list[tuple[str, str]]] = {}
+    black: set[str] = set()
+    for regime, kind, year, category, published, iso3 in zip(
+            chosen["regime"], chosen["list"], chosen["list_year"], chosen["category"], chosen["published"],
+            chosen["iso3"]):
+        if kind not in ("black", "grey"):
+            continue
+        cat = "" if pd.isna(category) else str(category).replace("_", " ")
+        text = (f"{REGIME_NAMES[regime]} {kind} list {year}{f' ({cat} risk)' if cat else ''} in force from "
+                f"{'?' if pd.isna(published) else published}")
+        listings.setdefault(iso3, []).append((regime, text))
+        if kind == "black":
+            black.add(iso3)
     if int(p["grey_weight"]) <= 0:
-        # a grey-only flag would be recorded as nothing (weight 0, the default): it is not joined; a
+        # a grey-only flag would be recorded as nothing (weight 0, the default): it is not rated; a
         # black-listed flag keeps its grey listings in the evidence
-        chosen = chosen[chosen["iso3"].isin(chosen.loc[chosen["list"] == "black", "iso3"])]
-    cat = chosen["category"].fillna("").str.replace("_", " ")
-    chosen = chosen.assign(
-        text=chosen["regime"].map(REGIME_NAMES).astype("str") + " " + chosen["list"] + " list "
-        + chosen["list_year"].astype("str") + cat.map(lambda s: f" ({s} risk)" if s else "").astype("str")
-        + " in force from " + chosen["published"].fillna("?").astype("str"),
-        black=chosen["list"] == "black")
-    calls = d.calls[["version_id", "flag"]].assign(iso3=d.calls["flag"].astype("str").str.strip().str.upper())
-    m = calls.merge(chosen[["iso3", "regime", "text", "black"]], on="iso3", how="inner")
-    if len(m) == 0:
+        listings = {k: v for k, v in listings.items() if k in black}
+    texts = {k: "; ".join(t for _, t in sorted(v, key=lambda rt: rt[0], reverse=True)) for k, v in listings.items()}
+    calls = d.calls[["version_id"]].assign(iso3=d.calls["flag"].astype("str").str.strip().str.upper())
+    calls = calls[calls["iso3"].isin(list(texts))].sort_values("version_id")
+    if len(calls) == 0:
         return no_hits()
-    m = m.sort_values(["version_id", "regime"], ascending=[True, False])  # tokyo before paris
-    g = m.groupby("version_id", sort=False)
-    ev = "flag " + g["iso3"].first() + ": " + g["text"].agg("; ".join)
-    black = g["black"].any()
-    weight = black.map(lambda b: None if b else int(p["grey_weight"])).astype("Int64")
-    return hits_frame(ev.index.to_series(), ev, None, weight)
+    ev = "flag " + calls["iso3"] + ": " + calls["iso3"].map(texts).astype("str")
+    grey_only = ~calls["iso3"].isin(list(black))
+    weight = pd.Series(pd.NA, index=calls.index, dtype="Int64").mask(grey_only, int(p["grey_weight"]))
+    return hits_frame(calls["version_id"], ev, None, weight)
 
 
 @rule(id="vessel-age", title="Vessel older than the age limit",
