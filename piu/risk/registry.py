@@ -153,8 +153,14 @@ def hits_frame(version_id: Any, evidence: Any, persons: Any = None, weight: Any 
 
 
 def no_hits() -> pd.DataFrame:
-    """An empty rule result."""
-    return hits_frame([], [])
+    """An empty rule result (a copy of one made once: most rules find nothing in most calls)."""
+    global _NO_HITS
+    if _NO_HITS is None:
+        _NO_HITS = hits_frame([], [])
+    return _NO_HITS.copy()
+
+
+_NO_HITS: pd.DataFrame | None = None
 
 
 def merge_hits(*frames: pd.DataFrame) -> pd.DataFrame:
