@@ -144,3 +144,27 @@ def test_current_calls_keeps_the_latest_version_sorted_by_time(tmp_path: Path) -
     every = queries.all_call_versions(st, columns=["vessel_name", "call_time"])
     want = queries.latest_versions(every).sort_values(["call_time", "call_id"]).reset_index(drop=True)
     assert got.equals(want)
+
+
+def test_a_score_saves_the_indexes_its_history_reads_built(store: Store) -> None:
+    """The history is read on a second thread: the indexes it builds are still saved with the score."""
+    from piu.risk.config import defaults
+    from piu.risk.scoring import score_store
+
+    run = score_store(store, defaults(), now=datetime(2026, 12, 1, tzinfo=UTC))
+    assert run.scored == 24  # the retracted ingest's 12 calls are not in the store
+    saved = sorted(p.name for p in (store.home / "_index" / "persons").iterdir())
+    assert saved == sorted(f.stem + ".arrow" for f in store.files("persons"))
+
+
+def test_a_failed_score_saves_no_index(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    from piu.risk.config import defaults
+    from piu.risk.scoring import score_store
+
+    def refused(kind: str) -> None:
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr(store, "transaction", refused)
+    with pytest.raises(OSError):
+        score_store(store, defaults(), now=datetime(2026, 12, 1, tzinfo=UTC))
+    assert not (store.home / "_index").exists()

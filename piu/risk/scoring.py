@@ -87,13 +87,14 @@ def reference_digest(reference: dict[str, Any], config: RulesConfig) -> str:
     return flags.digest(reference["flag_ratings"]) + listed
 
 
-def evaluate(data: RuleData, config: RulesConfig) -> pd.DataFrame:
-    """Every enabled rule over the data: hits with version_id, rule, title, weight, evidence, persons."""
+def evaluate(data: RuleData, config: RulesConfig, *, history: bool | None = None) -> pd.DataFrame:
+    """Every enabled rule over the data: hits with version_id, rule, title, weight, evidence, persons.
+    `history`: True for the history rules only, False for the others (default: all that the data allows)."""
     import pandas as pd
 
     frames = []
     for s in config.active():
-        if s.rule.history and data.history_calls is None:
+        if (s.rule.history and data.history_calls is None) or (history is not None and s.rule.history != history):
             continue
         hits = s.rule.func(data, s.params)
         if len(hits) == 0:
@@ -161,15 +162,51 @@ def _json_rows(persons: pd.Series) -> pd.Series:
 
 def score_frames(calls: pd.DataFrame, persons: pd.DataFrame, config: RulesConfig, *,
                  history_calls: pd.DataFrame | None = None, history_persons: pd.DataFrame | None = None,
-                 reference: dict[str, Any] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Score call versions given as DataFrames: (summary per call, hits)."""
-    features, pfeat = feat.build(calls, persons)
+                 reference: dict[str, Any] | None = None,
+                 history: Callable[[], tuple[pd.DataFrame, pd.DataFrame]] | None = None,
+                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Score call versions given as DataFrames: (summary per call, hits).
+
+    `history`, instead of history_calls and history_persons: a function that reads them (`load_history`).
+    It runs on a second thread while the features and the rules without history are computed - its
+    reads run in Arrow, which releases the GIL - and the history rules run once it is done.
+    """
+    reference = reference if reference is not None else reference_tables(None, config)
+    if history is None:
+        features, pfeat = feat.build(calls, persons)
+        first = None
+    else:
+        import contextvars
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(1, thread_name_prefix="piu-history") as pool:
+            # the context goes along: indexes the reads build are saved with the score (piu.person_index)
+            loading = pool.submit(contextvars.copy_context().run, history)
+            features, pfeat = feat.build(calls, persons)
+            first = evaluate(RuleData(calls=features, persons=pfeat, reference=reference), config, history=False)
+            history_calls, history_persons = loading.result()
     if history_calls is not None and "vessel_key" not in history_calls.columns:
         history_calls = _with_vessel_key(history_calls)
     data = RuleData(calls=features, persons=pfeat, history_calls=history_calls, history_persons=history_persons,
-                    reference=reference if reference is not None else reference_tables(None, config))
-    hits = evaluate(data, config)
+                    reference=reference)
+    if first is None:
+        hits = evaluate(data, config)
+    else:
+        hits = _in_rule_order(first, evaluate(data, config, history=True), config)
     return summarise(features, hits, config), hits
+
+
+def _in_rule_order(a: pd.DataFrame, b: pd.DataFrame, config: RulesConfig) -> pd.DataFrame:
+    """Two `evaluate` results as one, in the order of the rule set (as one `evaluate` gives them)."""
+    import numpy as np
+    import pandas as pd
+
+    if len(b) == 0 or len(a) == 0:
+        return (a if len(b) == 0 else b).reset_index(drop=True)
+    both = pd.concat([a, b], ignore_index=True)
+    rank = {s.rule.id: i for i, s in enumerate(config.active())}
+    order = np.argsort(both["rule"].map(rank).to_numpy(dtype=np.int64), kind="stable")
+    return both.iloc[order].reset_index(drop=True)
 
 
 def _with_vessel_key(calls: pd.DataFrame, known: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -382,12 +419,11 @@ def _score_store(store: Store, config: RulesConfig, *, ports: list[str] | None, 
                                  since=t0, until=t1, columns=feat.PERSON_COLUMNS, compute=True,
                                  ingest_ids=(todo["ingest_id"].unique() if not rescore and todo["ingest_id"].notna().all()
                                              else None))
-            hc = hp = None
             todo = todo.assign(vessel_key=feat.vessel_key(todo))  # once, for the history and the features
-            if any(s.rule.history for s in config.active()):
-                hc, hp = load_history(store, todo, persons, config)
-            summary, _hits = score_frames(todo, persons, config, history_calls=hc, history_persons=hp,
-                                          reference=reference)
+            scored, found = todo, persons
+            history = ((lambda: load_history(store, scored, found, config))
+                       if any(s.rule.history for s in config.active()) else None)
+            summary, _hits = score_frames(todo, persons, config, reference=reference, history=history)
         stamp = now or datetime.now(timezone.utc)
         new = todo[["call_id", "version_id", "port", "call_time", "month"]].merge(summary, on="version_id")
         new["ruleset_version"] = version

@@ -177,3 +177,31 @@ def test_evidence_and_rows_stay_with_their_call_whatever_the_row_order() -> None
     for h in checked.to_dict(orient="records"):
         assert set(h["persons"]) <= rows_of[h["version_id"]], (h["rule"], h["version_id"])
         assert all(str(r) in h["evidence"] for r in h["persons"])
+
+
+def test_history_read_on_a_second_thread_gives_the_same_hits_in_rule_order(tmp_path: Path) -> None:
+    """score_frames(history=loader) runs the loader beside the rules without history; the hits are
+    those of the history given up front, in the rule set's order (history rules between others)."""
+    import pandas as pd
+
+    from piu.queries import current_calls, persons_of
+    from piu.risk import features as feat
+    from piu.risk.scoring import load_history
+
+    st = Store(tmp_path)
+    old = call(port="THBKK", call_time="2026-06-01 08:00", vessel_name="OLD NAME", ingest_id="20260601T000000000000Z-aaaaaa")
+    new = call(call_time="2026-11-20 08:00", year_built=1980, ingest_id="20261120T000000000000Z-aaaaaa")
+    write(st, [old, new], [person(old, name_key="A B", doc_number="N1234567"),
+                           person(new, name_key="C D", doc_number="N1234567"), person(new, doc_number=None)])
+    config = parse('[[expression]]\nid = "late-night"\ntitle = "Many aboard"\nweight = 1\nwhen = "persons_aboard > 1"\n')
+    todo = current_calls(st, columns=feat.CALL_COLUMNS)
+    todo = todo[todo["call_id"] == new["call_id"]].reset_index(drop=True)
+    todo = todo.assign(vessel_key=feat.vessel_key(todo))
+    persons = persons_of(st, todo["version_id"], columns=feat.PERSON_COLUMNS, compute=True)
+    hc, hp = load_history(st, todo, persons, config)
+    upfront_summary, upfront = score_frames(todo, persons, config, history_calls=hc, history_persons=hp)
+    threaded_summary, threaded = score_frames(todo, persons, config, history=lambda: load_history(st, todo, persons, config))
+    assert threaded["rule"].tolist() == upfront["rule"].tolist() == [
+        "document-missing", "vessel-age", "identity-change", "document-reused", "late-night"]
+    pd.testing.assert_frame_equal(threaded, upfront)
+    pd.testing.assert_frame_equal(threaded_summary, upfront_summary)
