@@ -20,10 +20,11 @@ from piu.store import COMMITS, META, Store, _txn_of
 class Problem:
     """One finding: what, where, how to fix."""
 
-    kind: str          # damaged-file | orphan-files | newer-format | bad-metadata | missing-store
+    kind: str          # damaged-file | damaged-index | orphan-files | newer-format | bad-metadata | missing-store
     where: str
     detail: str
     txn: str | None = None
+    fixed: bool = False  # a damaged index file that --repair removed (derived data, rebuilt when needed)
 
 
 @dataclass
@@ -41,7 +42,8 @@ class Report:
     def ok(self) -> bool:
         """True when nothing is wrong (after repairs)."""
         # orphans of interrupted writes are invisible and harmless: a note, not a failure
-        return not [p for p in self.problems if p.txn not in self.repaired and p.kind != "orphan-files"]
+        return not [p for p in self.problems
+                    if (p.txn is None or p.txn not in self.repaired) and not p.fixed and p.kind != "orphan-files"]
 
 
 def check(store: Store, *, repair: bool = False) -> Report:
@@ -84,6 +86,7 @@ def check(store: Store, *, repair: bool = False) -> Report:
     if orphans:
         report.problems.append(Problem("orphan-files", str(store.home),
                                        f"{orphans} file(s) from interrupted writes (invisible; removed by the next write)"))
+    _check_indexes(store, report, repair)
     damaged = sorted({p.txn for p in report.problems if p.kind == "damaged-file" and p.txn})
     if damaged:
         report.reingest = _sources_of(store, damaged)
@@ -92,6 +95,33 @@ def check(store: Store, *, repair: bool = False) -> Report:
                 txn.retract(damaged)
             report.repaired = damaged
     return report
+
+
+def _check_indexes(store: Store, report: Report, repair: bool) -> None:
+    """Persons index files (`piu.person_index`, derived data): each must equal the index of its data
+    file. A damaged one could change history matches, so it is a problem; --repair removes it and the
+    next score builds it again. Indexes of retracted data files are never read and not checked."""
+    from piu import person_index
+    from piu.errors import StoreError
+
+    folder = store.home.joinpath(*person_index.INDEX_DIR)
+    if not folder.is_dir():
+        return
+    sources = {p.stem: p for p in store.files("persons")}
+    for path in sorted(folder.glob("*.arrow")):
+        source = sources.get(path.stem)
+        try:
+            if source is None or person_index.matches(store, source, path):
+                continue
+        except StoreError:  # its data file is damaged: reported above, repaired by retracting it
+            continue
+        problem = Problem("damaged-index", str(path.relative_to(store.home)),
+                          "the persons index differs from its data file (derived data: --repair removes it, "
+                          "the next score builds it again)")
+        if repair:
+            path.unlink(missing_ok=True)
+            problem.fixed = True
+        report.problems.append(problem)
 
 
 def _sources_of(store: Store, txns: list[str]) -> list[str]:

@@ -127,6 +127,21 @@ def saved_on_success() -> Iterator[None]:
         _save(path, table)
 
 
+def matches(store: Store, data_file: Path, path: Path) -> bool:
+    """True when the index file `path` is readable and holds exactly the index of `data_file` (what
+    `piu doctor` checks: an index file damaged in place would still open)."""
+    import pyarrow as pa
+
+    try:
+        reader = pa.ipc.open_file(pa.memory_map(str(path)))
+        meta = reader.schema.metadata or {}
+        table = reader.read_all()
+    except (OSError, pa.ArrowInvalid):
+        return False
+    return (meta.get(b"piu.index") == FORMAT and meta.get(b"piu.source_size") == str(data_file.stat().st_size).encode()
+            and table.replace_schema_metadata(None).equals(build(store, data_file)))
+
+
 def build(store: Store, data_file: Path) -> pa.Table:
     """The index table of one persons data file: COLUMNS in the file's row order, text columns
     dictionary-encoded (a missing value is an entry of its own, so row codes are never null)."""

@@ -72,3 +72,39 @@ def test_orphans_reported_but_not_a_failure_of_data(tmp_path: Path) -> None:
     assert res.exit_code == 0
     assert res.stderr.splitlines()[-1] == "store OK"
     assert "problem: orphan-files" in res.stderr and "1 file(s) from interrupted writes" in res.stderr
+
+
+def test_a_damaged_persons_index_is_found_and_removed(tmp_path: Path) -> None:
+    """An index file damaged in place still opens, and would change history matches: doctor compares
+    each with its data file; --repair removes it; the next score builds it again."""
+    import pyarrow as pa
+
+    from piu.person_index import index_path, persons_matching
+    from tests.store_factories import call, person, write
+
+    store = Store(tmp_path)
+    c = call()
+    write(store, [c], [person(c, source_row=r, doc_number=f"P{r:07d}") for r in range(2, 40)])
+    persons_matching(store, months=None, doc_numbers=pa.array(["P0000003"]), version_ids=pa.array([], pa.string()))
+    [data_file] = store.files("persons")
+    index = index_path(store, data_file)
+    assert CliRunner().invoke(app, ["--home", str(tmp_path), "doctor"]).exit_code == 0
+    raw = bytearray(index.read_bytes())
+    at = raw.index(b"P0000003")  # a document number in the index's dictionary, overwritten in place
+    raw[at:at + 8] = b"P0000099"
+    index.write_bytes(bytes(raw))
+    res = CliRunner().invoke(app, ["--home", str(tmp_path), "doctor"])
+    assert res.exit_code == 1
+    where = f"_index/persons/{index.name}"
+    assert res.stderr.splitlines()[-2:] == [
+        f"problem: damaged-index: {where}: the persons index differs from its data file (derived data: "
+        "--repair removes it, the next score builds it again)", "store has problems; run `piu doctor --repair`"]
+    res = CliRunner().invoke(app, ["--home", str(tmp_path), "doctor", "--repair", "-f", "json"])
+    assert res.exit_code == 0
+    out = json.loads(res.stdout)
+    assert (out["ok"], [(p["kind"], p["where"], p["fixed"]) for p in out["problems"]]) == (
+        True, [("damaged-index", where, True)])
+    assert not index.exists()
+    found = persons_matching(store, months=None, doc_numbers=pa.array(["P0000003"]), version_ids=pa.array([], pa.string()))
+    assert found["source_row"].to_pylist() == [3]
+    assert CliRunner().invoke(app, ["--home", str(tmp_path), "doctor"]).exit_code == 0

@@ -1,4 +1,5 @@
-"""`piu doctor`: verify the store and say what is wrong; `--repair` hides damaged transactions."""
+"""`piu doctor`: verify the store and say what is wrong; `--repair` hides damaged transactions and
+removes damaged persons index files."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ def register(app: typer.Typer) -> None:
 
 
 def doctor(
-    repair: Annotated[bool, typer.Option("--repair", help="Retract transactions with damaged files so the store reads again.")] = False,
+    repair: Annotated[bool, typer.Option("--repair", help="Retract transactions with damaged files so the store reads "
+                                                          "again; remove damaged persons index files (rebuilt when needed).")] = False,
     fmt: FormatOption = None,
 ) -> None:
     """Check the store: metadata, every data file, interrupted writes. Exit 1 if anything is wrong."""
@@ -39,13 +41,14 @@ def doctor(
         for name in sorted(report.datasets):
             render.info(f"{name}: {report.datasets[name]} file(s), {report.rows.get(name, 0)} row(s)")
         for p in report.problems:
-            status = " (repaired)" if p.txn and p.txn in report.repaired else ""
+            status = " (repaired)" if (p.txn and p.txn in report.repaired) or p.fixed else ""
             typer.echo(f"problem: {p.kind}: {p.where}: {p.detail}{status}", err=True)  # even with -q
         if report.reingest:
             verb = "ingest again" if report.repaired else "after `piu doctor --repair`, ingest again"
             render.info(f"{verb}: {', '.join(report.reingest)}")
         # --repair only retracts damaged files: suggest it only when it would help
-        repairable = any(p.kind == "damaged-file" and p.txn not in report.repaired for p in report.problems)
+        repairable = any((p.kind == "damaged-file" and p.txn not in report.repaired)
+                         or (p.kind == "damaged-index" and not p.fixed) for p in report.problems)
         render.info("store OK" if report.ok else
                     "store has problems; run `piu doctor --repair`" if repairable else "store has problems")
     if not report.ok:
