@@ -15,6 +15,7 @@ with like.
 
 from __future__ import annotations
 
+import os
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -140,9 +141,15 @@ def _raw_frame(path: str) -> tuple[pd.DataFrame, str, str, str]:
     """The file's rows as text columns (mapped headings) + source_row; name, sha256, format."""
     import pandas as pd
 
-    from piu.io.readers import read_file
+    from piu.io.readers import NoColumnsError, read_file
 
-    res = read_file(path, mapping=MAPPING)
+    try:
+        res = read_file(path, mapping=MAPPING)
+    except NoColumnsError as exc:  # the readers' message names manifest columns and ingest's --map
+        name = "<stdin>" if path == "-" else os.path.basename(path)
+        raise InputError(f"{name}: none of the columns a watchlist needs ({exc.columns} column(s), none a heading "
+                         "piu knows); expected e.g. name, date_of_birth, nationality, doc_number or imo",
+                         hint="rename the headings to the watchlist columns (README: `piu watchlist`) and import it again") from None
     frames = []
     for t in res.tables:
         f = t.frame.copy()

@@ -255,3 +255,15 @@ def test_a_file_without_entries_is_an_error(tmp_path: Path) -> None:
     path.write_text(OPENSANCTIONS.splitlines()[0] + "\n" + OPENSANCTIONS.splitlines()[-1] + "\n", encoding="utf-8")
     with pytest.raises(InputError, match="no person or vessel entries found"):
         wl.import_list(Store(tmp_path / "home"), str(path))
+
+
+def test_a_file_without_watchlist_headings_names_the_watchlist_columns(tmp_path: Path) -> None:
+    """Not the manifest reader's message: no manifest columns, no --map (watchlist import has none)."""
+    path = write_csv(tmp_path / "colours.csv", ["colour", "size", " "], [["red", "10", ""]])
+    with pytest.raises(InputError) as err:
+        wl.import_list(Store(tmp_path / "home"), str(path))
+    assert err.value.one_line() == (
+        "colours.csv: none of the columns a watchlist needs (2 column(s), none a heading piu knows); expected e.g. "
+        "name, date_of_birth, nationality, doc_number or imo; rename the headings to the watchlist columns "
+        "(README: `piu watchlist`) and import it again")
+    assert not (tmp_path / "home").exists()

@@ -878,13 +878,22 @@ def _useful(fields: Any) -> bool:
     return any(f in CALL_LIKE or f in PERSON_LIKE for f in fields)
 
 
+class NoColumnsError(InputError):
+    """No heading of the file is one piu knows (`columns`: how many non-blank columns it has)."""
+
+    def __init__(self, message: str, *, hint: str, columns: int) -> None:
+        super().__init__(message, hint=hint)
+        self.columns = columns
+
+
 def _no_columns(name: str, found: list[str]) -> InputError:
     """The 'none of the columns piu needs' error. Cells are never quoted: with no heading piu
     knows, the first row may as well be a person (names have no digits to tell them apart)."""
     n = sum(1 for c in found if str(c).strip())
-    return InputError(f"{name}: none of the columns piu needs ({n} column(s), none a heading piu knows); "
-                      "expected e.g. vessel_name or imo, and family_name",
-                      hint="open the file to see its headings, then map them with --map FILE (heading,field lines)")
+    return NoColumnsError(f"{name}: none of the columns piu needs ({n} column(s), none a heading piu knows); "
+                          "expected e.g. vessel_name or imo, and family_name",
+                          hint="open the file to see its headings, then map them with --map FILE (heading,field lines)",
+                          columns=n)
 
 
 __all__ = ["RawTable", "ReadResult", "read_file"]
