@@ -37,3 +37,14 @@ def score_new(home: str) -> dict:
     """Scoring what is new to the rule set in the whole store (what `piu score` runs)."""
     run = score_store(Store(home), rconfig.defaults())
     return {"scored": run.scored, "reused": run.reused}
+
+
+def build_index(home: str) -> dict:
+    """Index every persons file of the store (`piu.person_index`), as incremental scores leave it."""
+    import pyarrow as pa
+
+    from piu.person_index import persons_matching
+
+    none = pa.array([], type=pa.string())
+    persons_matching(Store(home), months=None, doc_numbers=none, version_ids=none)
+    return {}

@@ -8,6 +8,7 @@ Layout (HOME is `--home`, `$PIU_HOME` or the per-user data folder):
     HOME/_commits/<txn>.removes               JSON list of earlier txns this one retracts
     HOME/<dataset>/port=P/month=M/<txn>-N.parquet   partitioned datasets (calls, persons, scores)
     HOME/<dataset>/<txn>-N.parquet                  unpartitioned ones (ingests, quarantine, ...)
+    HOME/_index/persons/<txn>-N.arrow               derived lookup of one persons file (piu.person_index)
 
 Every data file is named after the transaction that wrote it, and readers only see files whose
 transaction has a commit marker. So a crash or SIGKILL mid-write leaves invisible orphans
