@@ -86,40 +86,42 @@ def identity_change(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
     keep_t, keep_h = _varying([_pair_codes(t["imo"], hh["imo"])],
                               [_pair_codes(t[c], hh[c]) for c in ("vessel_name_key", "flag", "mmsi")],
                               t["imo_ok"].to_numpy(dtype=bool), hh["imo_ok"].to_numpy(dtype=bool))
-    m = t[keep_t].merge(hh[keep_h], on="imo", suffixes=("", "_h"))
-    m = m[(m["call_id"] != m["call_id_h"]) & ((m["call_time"] - m["call_time_h"]).abs() <= window)]
-    name_d = _diff(m["vessel_name_key"], m["vessel_name_key_h"])
-    flag_d = _diff(m["flag"], m["flag_h"])
-    mmsi_d = _diff(m["mmsi"], m["mmsi_h"])
-    m = m.assign(name_d=name_d, flag_d=flag_d, mmsi_d=mmsi_d)[name_d | flag_d | mmsi_d]
-    if len(m):
-        m = m.assign(gap=(m["call_time"] - m["call_time_h"]).abs()).sort_values(["version_id", "gap", "call_id_h"])
-        near = m.drop_duplicates("version_id")
-        blank = pd.Series("", index=near.index, dtype="str")
-        parts = [
-            ("name " + near["vessel_name_h"].astype("str") + " (here " + near["vessel_name"].astype("str") + ")").where(near["name_d"], blank),
-            ("flag " + near["flag_h"].astype("str") + " (here " + near["flag"].astype("str") + ")").where(near["flag_d"], blank),
-            ("MMSI " + near["mmsi_h"].astype("str") + " (here " + near["mmsi"].astype("str") + ")").where(near["mmsi_d"], blank),
-        ]
-        ev = ("IMO " + near["imo"].astype("str") + " seen " + near["call_time_h"].dt.strftime("%Y-%m-%d") + " at "
-              + near["port"].astype("str") + " with " + _join(parts))
-        others = m.groupby("version_id")["call_id_h"].nunique().reindex(near["version_id"]).to_numpy() - 1
-        more = pd.Series(others, index=near.index)
-        ev = ev + more.map(lambda k: f" (+{k} other call{'s' if k > 1 else ''} with a different identity)" if k else "").astype("str")
-        out.append(hits_frame(near["version_id"], ev))
+    if keep_t.any() and keep_h.any():  # else no merge can find a pair (the common case)
+        m = t[keep_t].merge(hh[keep_h], on="imo", suffixes=("", "_h"))
+        m = m[(m["call_id"] != m["call_id_h"]) & ((m["call_time"] - m["call_time_h"]).abs() <= window)]
+        name_d = _diff(m["vessel_name_key"], m["vessel_name_key_h"])
+        flag_d = _diff(m["flag"], m["flag_h"])
+        mmsi_d = _diff(m["mmsi"], m["mmsi_h"])
+        m = m.assign(name_d=name_d, flag_d=flag_d, mmsi_d=mmsi_d)[name_d | flag_d | mmsi_d]
+        if len(m):
+            m = m.assign(gap=(m["call_time"] - m["call_time_h"]).abs()).sort_values(["version_id", "gap", "call_id_h"])
+            near = m.drop_duplicates("version_id")
+            blank = pd.Series("", index=near.index, dtype="str")
+            parts = [
+                ("name " + near["vessel_name_h"].astype("str") + " (here " + near["vessel_name"].astype("str") + ")").where(near["name_d"], blank),
+                ("flag " + near["flag_h"].astype("str") + " (here " + near["flag"].astype("str") + ")").where(near["flag_d"], blank),
+                ("MMSI " + near["mmsi_h"].astype("str") + " (here " + near["mmsi"].astype("str") + ")").where(near["mmsi_d"], blank),
+            ]
+            ev = ("IMO " + near["imo"].astype("str") + " seen " + near["call_time_h"].dt.strftime("%Y-%m-%d") + " at "
+                  + near["port"].astype("str") + " with " + _join(parts))
+            others = m.groupby("version_id")["call_id_h"].nunique().reindex(near["version_id"]).to_numpy() - 1
+            more = pd.Series(others, index=near.index)
+            ev = ev + more.map(lambda k: f" (+{k} other call{'s' if k > 1 else ''} with a different identity)" if k else "").astype("str")
+            out.append(hits_frame(near["version_id"], ev))
     both_t = (t["mmsi_ok"] & t["imo_ok"]).to_numpy(dtype=bool)
     both_h = (hh["mmsi_ok"] & hh["imo_ok"]).to_numpy(dtype=bool)
     keep_t, keep_h = _varying([_pair_codes(t["mmsi"], hh["mmsi"])], [_pair_codes(t["imo"], hh["imo"])], both_t, both_h)
-    m = t[keep_t].merge(hh[keep_h], on="mmsi", suffixes=("", "_h"))
-    m = m[(m["call_id"] != m["call_id_h"]) & ((m["call_time"] - m["call_time_h"]).abs() <= window)
-          & (m["imo"] != m["imo_h"])]
-    if len(m):
-        m = m.assign(gap=(m["call_time"] - m["call_time_h"]).abs()).sort_values(["version_id", "gap", "call_id_h"])
-        near = m.drop_duplicates("version_id")
-        ev = ("MMSI " + near["mmsi"].astype("str") + " seen " + near["call_time_h"].dt.strftime("%Y-%m-%d") + " at "
-              + near["port"].astype("str") + " with IMO " + near["imo_h"].astype("str") + " (here "
-              + near["imo"].astype("str") + ")")
-        out.append(hits_frame(near["version_id"], ev))
+    if keep_t.any() and keep_h.any():
+        m = t[keep_t].merge(hh[keep_h], on="mmsi", suffixes=("", "_h"))
+        m = m[(m["call_id"] != m["call_id_h"]) & ((m["call_time"] - m["call_time_h"]).abs() <= window)
+              & (m["imo"] != m["imo_h"])]
+        if len(m):
+            m = m.assign(gap=(m["call_time"] - m["call_time_h"]).abs()).sort_values(["version_id", "gap", "call_id_h"])
+            near = m.drop_duplicates("version_id")
+            ev = ("MMSI " + near["mmsi"].astype("str") + " seen " + near["call_time_h"].dt.strftime("%Y-%m-%d") + " at "
+                  + near["port"].astype("str") + " with IMO " + near["imo_h"].astype("str") + " (here "
+                  + near["imo"].astype("str") + ")")
+            out.append(hits_frame(near["version_id"], ev))
     from piu.risk.registry import merge_hits
     return merge_hits(*out) if out else no_hits()
 
@@ -216,6 +218,8 @@ def document_reused(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
     # only documents seen under two names or two dates of birth can be reused
     keep_t, keep_h = _varying([doc], [joint_codes(d, "name_key"), joint_codes(d, "date_of_birth")],
                               _usable_docs(d, int(p["min_length"])), doc[1] >= 0)
+    if not (keep_t.any() and keep_h.any()):  # no pair to compare (the common case)
+        return no_hits()
     t = _doc_persons(d, keep_t)
     h = _history_docs(d, keep_h)
     m = t.merge(h[["doc_number", "doc_issuer", "name_key", "date_of_birth", "call_id", "call_time", "port",
@@ -262,6 +266,8 @@ def person_on_two_vessels(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
     # a few more rows than by document and name, for one integer key instead of a numbered pair)
     keep_t, keep_h = _varying([doc], [joint_vessel_codes(d)], _usable_docs(d, 1) & (name[0] >= 0),
                               (doc[1] >= 0) & (name[1] >= 0))
+    if not (keep_t.any() and keep_h.any()):
+        return no_hits()
     t = _doc_persons(d, keep_t)
     h = _history_docs(d, keep_h)
     m = t.merge(h[["doc_number", "name_key", "call_id", "call_time", "port", "direction", "vessel_key",
