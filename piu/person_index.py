@@ -9,17 +9,21 @@ it, an index file beside the store's datasets:
     HOME/_index/persons/<data file name>.arrow
 
 It holds the history columns of that data file, in the file's row order, dictionary-encoded, as
-an uncompressed Arrow IPC file read through a memory map: finding rows compares the few wanted
-values with each column's dictionary and reads one small integer per person; only the matching
-rows' values are ever touched.
+an uncompressed Arrow IPC file read through a memory map, followed by a CRC-32 of those bytes:
+finding rows compares the few wanted values with each column's dictionary and reads one small
+integer per person; only the matching rows' values are taken.
 
 An index file is derived data: a data file is never rewritten once its transaction committed (its
 name carries the transaction id), so the index of a file is valid for as long as the file is.
 Indexes are looked up only for the visible data files (a retracted transaction's index is unused),
-written to a temporary name and renamed (readers never see half a file), and rebuilt when
-unreadable or made for another file size or index format. Writing one is best effort: a read-only
-store is searched from the index built in memory. Index files hold names and document numbers like
-the persons dataset itself and live in the same store folder.
+written to a temporary name and renamed (readers never see half a file), checked against their
+CRC-32 before they are parsed (damage in place is found, as the store's Parquet page checksums
+find it in data files), and rebuilt when damaged or made for another data file or index format.
+Writing one is best effort: a read-only store is searched from the index built in memory. The
+pandas engine saves the indexes a score builds only when the score succeeds (`saved_on_success`);
+Dask workers save what they build. Index files hold names and document numbers like the persons
+dataset itself and live in the same store folder. A damaged data file is no longer read by an
+incremental score once its index exists: `piu doctor` still reads and checks every data file.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import struct
 from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
 from pathlib import Path
@@ -38,7 +43,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from piu.store import Store
 
 INDEX_DIR = ("_index", "persons")
-FORMAT = b"1"
+FORMAT = b"2"
+# after the Arrow IPC bytes: a magic word, their CRC-32 and their length
+_TRAILER = struct.Struct("<8sIQ")
+_MAGIC = b"PIUINDEX"
 # indexes built inside `saved_on_success`, waiting to be saved
 _PENDING: ContextVar[dict[Path, Any] | None] = ContextVar("piu_person_index_pending", default=None)
 # the columns an index holds: what history rules read of the persons of other calls
@@ -95,22 +103,55 @@ def _member(column: pa.ChunkedArray, values: pa.Array) -> Any:
 
 def _load(store: Store, data_file: Path) -> pa.Table:
     """The index of one data file: read from its index file, else built (and saved when possible)."""
-    import pyarrow as pa
-
     path = index_path(store, data_file)
-    size = str(data_file.stat().st_size).encode() if data_file.exists() else b""
-    with contextlib.suppress(OSError, pa.ArrowInvalid):
-        reader = pa.ipc.open_file(pa.memory_map(str(path)))
-        meta = reader.schema.metadata or {}
-        if meta.get(b"piu.index") == FORMAT and meta.get(b"piu.source_size") == size:
-            return reader.read_all()
-    table = build(store, data_file).replace_schema_metadata({b"piu.index": FORMAT, b"piu.source_size": size})
     pending = _PENDING.get()
+    if pending is not None and path in pending:  # built earlier in this run, not saved yet
+        return pending[path]
+    meta = _meta(data_file)
+    table = _read(path, meta)
+    if table is not None:
+        return table
+    table = build(store, data_file).replace_schema_metadata(meta)
     if pending is None:
         _save(path, table)
     else:
         pending[path] = table
     return table
+
+
+def _meta(data_file: Path) -> dict[bytes, bytes]:
+    """What an index file says of itself: the index format and the data file it was made from."""
+    size = str(data_file.stat().st_size).encode() if data_file.exists() else b""
+    return {b"piu.index": FORMAT, b"piu.source": data_file.name.encode(), b"piu.source_size": size}
+
+
+def _read(path: Path, meta: dict[bytes, bytes]) -> pa.Table | None:
+    """The index stored at `path` if it is whole and was made for the data file `meta` describes; None
+    when it is missing, damaged (its CRC-32 is checked before a byte of it is parsed: Arrow IPC has no
+    checksums of its own, and damaged IPC can crash the reader) or another file's."""
+    import zlib
+
+    import pyarrow as pa
+
+    try:
+        buf = pa.memory_map(str(path)).read_buffer()
+    except OSError:
+        return None
+    if buf.size < _TRAILER.size:
+        return None
+    magic, crc, n = _TRAILER.unpack(buf.slice(buf.size - _TRAILER.size).to_pybytes())
+    if magic != _MAGIC or n != buf.size - _TRAILER.size:
+        return None
+    body = buf.slice(0, n)
+    if zlib.crc32(memoryview(body)) != crc:
+        return None
+    try:
+        reader = pa.ipc.open_file(body)
+        if (reader.schema.metadata or {}) != meta:
+            return None
+        return reader.read_all()
+    except pa.ArrowInvalid:
+        return None
 
 
 @contextlib.contextmanager
@@ -128,18 +169,10 @@ def saved_on_success() -> Iterator[None]:
 
 
 def matches(store: Store, data_file: Path, path: Path) -> bool:
-    """True when the index file `path` is readable and holds exactly the index of `data_file` (what
-    `piu doctor` checks: an index file damaged in place would still open)."""
-    import pyarrow as pa
-
-    try:
-        reader = pa.ipc.open_file(pa.memory_map(str(path)))
-        meta = reader.schema.metadata or {}
-        table = reader.read_all()
-    except (OSError, pa.ArrowInvalid):
-        return False
-    return (meta.get(b"piu.index") == FORMAT and meta.get(b"piu.source_size") == str(data_file.stat().st_size).encode()
-            and table.replace_schema_metadata(None).equals(build(store, data_file)))
+    """True when the index file `path` is whole and holds exactly the index of `data_file` (what
+    `piu doctor` checks)."""
+    table = _read(path, _meta(data_file))
+    return table is not None and table.replace_schema_metadata(None).equals(build(store, data_file))
 
 
 def build(store: Store, data_file: Path) -> pa.Table:
@@ -169,15 +202,23 @@ def _narrow(column: pa.DictionaryArray) -> pa.DictionaryArray:
 
 
 def _save(path: Path, table: pa.Table) -> None:
-    """Write an index file atomically; a store that cannot be written to is searched without one."""
+    """Write an index file atomically (Arrow IPC, then the trailer with its CRC-32); a store that
+    cannot be written to is searched without one."""
+    import zlib
+
     import pyarrow as pa
 
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+    body = sink.getvalue()
     # a dot name ending in .tmp: a writer's orphan cleanup removes it if this process dies mid-write
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
-            writer.write_table(table)
+        with open(tmp, "wb") as fh:
+            fh.write(memoryview(body))
+            fh.write(_TRAILER.pack(_MAGIC, zlib.crc32(memoryview(body)), body.size))
         os.replace(tmp, path)
     except OSError:
         with contextlib.suppress(OSError):

@@ -87,21 +87,52 @@ def test_one_index_file_per_visible_data_file_built_once(store: Store, monkeypat
     assert again.equals(first)
 
 
-@pytest.mark.parametrize("damage", ["garbage", "another file's index", "empty"])
+@pytest.mark.parametrize("damage", ["garbage", "another file's index", "empty", "zeroed bytes", "a value changed",
+                                    "a folder", "Arrow IPC without the trailer"])
 def test_a_stale_or_damaged_index_file_is_rebuilt(store: Store, damage: str) -> None:
-    docs = texts(["P0000003", "P0000011", "P0000020"])
+    """Damage in place is found by the CRC before the file is parsed (damaged Arrow IPC can crash the
+    reader, or be read as other values): the index is built again and the rows are right."""
+    a, b = store.files("persons")[:2]
+    in_a = next(d for d in store.read_files("persons", [a], persons_schema())["doc_number"].to_pylist() if d)
+    docs = texts([in_a, "P0000003", "P0000020"])
     want = filtered_read(store, None, docs, texts([]))
     persons_matching(store, months=None, doc_numbers=docs, version_ids=texts([]))
-    a, b = store.files("persons")[:2]
     target = index_path(store, a)
+    raw = bytearray(target.read_bytes())
     if damage == "garbage":
         target.write_bytes(b"ARROW1" + b"\x00" * 100)
     elif damage == "another file's index":
         target.write_bytes(index_path(store, b).read_bytes())
-    else:
+    elif damage == "empty":
         target.write_bytes(b"")
+    elif damage == "zeroed bytes":
+        middle = len(raw) // 2
+        raw[middle:middle + 64] = bytes(64)
+        target.write_bytes(bytes(raw))
+    elif damage == "a value changed":
+        at = raw.index(in_a.encode())  # in the dictionary: the rows of this document would not be found
+        raw[at:at + len(in_a)] = b"X" * len(in_a)
+        target.write_bytes(bytes(raw))
+    elif damage == "a folder":
+        target.unlink()
+        target.mkdir()
+    else:  # as the first index format wrote them
+        with pa.OSFile(str(target), "wb") as sink, pa.ipc.new_file(sink, person_index.build(store, a).schema) as w:
+            w.write_table(person_index.build(store, a))
     assert persons_matching(store, months=None, doc_numbers=docs, version_ids=texts([])).equals(want)
     assert person_index._load(store, a).num_rows == store.read_files("persons", [a], persons_schema()).num_rows
+    if damage != "a folder":
+        assert person_index.matches(store, a, target)  # saved again, whole
+
+
+def test_an_index_built_earlier_in_the_run_is_not_built_again(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    built = []
+    real = person_index.build
+    monkeypatch.setattr(person_index, "build", lambda st, f: built.append(f) or real(st, f))
+    with person_index.saved_on_success():
+        for _ in range(3):
+            persons_matching(store, months=None, doc_numbers=texts(["P0000003"]), version_ids=texts([]))
+    assert sorted(built) == sorted(store.files("persons"))
 
 
 def test_an_index_that_cannot_be_written_is_built_in_memory(store: Store) -> None:
