@@ -118,7 +118,7 @@ def select(ratings: pd.DataFrame, regimes: list[str], list_year: int = 0) -> pd.
                 closed.update(LISTS)
             if closed >= set(LISTS):
                 break
-    return ratings.iloc[picked].reset_index(drop=True)
+    return ratings.iloc[picked].reset_index(drop=True) if picked else ratings.iloc[0:0]
 
 
 def _given(value: Any) -> bool:

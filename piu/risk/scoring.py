@@ -169,7 +169,8 @@ def score_frames(calls: pd.DataFrame, persons: pd.DataFrame, config: RulesConfig
 
     `history`, instead of history_calls and history_persons: a function that reads them (`load_history`).
     It runs on a second thread while the features and the rules without history are computed - its
-    reads run in Arrow, which releases the GIL - and the history rules run once it is done.
+    reads run in Arrow, which releases the GIL - and the history rules run once it is done. An error
+    or Ctrl-C meanwhile waits for it to finish: give a function only for short reads.
     """
     reference = reference if reference is not None else reference_tables(None, config)
     if history is None:
@@ -369,7 +370,8 @@ def score_store(store: Store, config: RulesConfig, *, ports: list[str] | None = 
 
     engine="dask" runs the same rules per partition with Dask (`piu.risk.engine_dask`; `scheduler`
     is a Dask scheduler address or a local scheduler name); the scores are the same. Person indexes
-    built for the history rules (`piu.person_index`) are saved only when scoring succeeds.
+    built for the history rules (`piu.person_index`) are saved only when scoring succeeds (Dask
+    workers save what they build).
     """
     from piu.person_index import saved_on_success
 
@@ -421,9 +423,14 @@ def _score_store(store: Store, config: RulesConfig, *, ports: list[str] | None, 
                                              else None))
             todo = todo.assign(vessel_key=feat.vessel_key(todo))  # once, for the history and the features
             scored, found = todo, persons
-            history = ((lambda: load_history(store, scored, found, config))
-                       if any(s.rule.history for s in config.active()) else None)
-            summary, _hits = score_frames(todo, persons, config, reference=reference, history=history)
+            hc = hp = history = None
+            if any(s.rule.history for s in config.active()):
+                if len(todo) <= TARGETED_MAX:  # a short read: on a second thread, beside the other rules
+                    history = lambda: load_history(store, scored, found, config)  # noqa: E731
+                else:  # a long one (the whole window) first, so that Ctrl-C does not wait for it
+                    hc, hp = load_history(store, todo, persons, config)
+            summary, _hits = score_frames(todo, persons, config, reference=reference, history=history,
+                                          history_calls=hc, history_persons=hp)
         stamp = now or datetime.now(timezone.utc)
         new = todo[["call_id", "version_id", "port", "call_time", "month"]].merge(summary, on="version_id")
         new["ruleset_version"] = version
