@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from piu.schema import calls_schema, persons_schema, scores_schema
-from piu.timeparse import months_between
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -20,10 +19,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def _months(since: datetime | None, until: datetime | None) -> list[str] | None:
-    if since is None:
-        return None
-    from piu.timeparse import now_utc
-    return months_between(since, until or now_utc())
+    from piu.timeparse import months_from
+    return months_from(since, until)
 
 
 def _time_filter(since: datetime | None, until: datetime | None):  # noqa: ANN202

@@ -46,6 +46,17 @@ def parse_time(text: str, *, option: str = "--since", now: datetime | None = Non
     return value.astimezone(timezone.utc)
 
 
+def months_from(since: datetime | None, until: datetime | None) -> list[str] | None:
+    """The partition months a period [since, until] can touch (None: every month, no start given).
+    Without `until` the period is open: it runs past today (calls expected later, announced by
+    pre-arrival manifests, are in it too), so the months run ten years on from today."""
+    if since is None:
+        return None
+    from datetime import timedelta
+
+    return months_between(since, until or max(since, now_utc()) + timedelta(days=3660))
+
+
 def months_between(start: datetime, end: datetime) -> list[str]:
     """The partition months (YYYY-MM) that [start, end] touches."""
     out = []

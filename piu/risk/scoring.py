@@ -46,6 +46,7 @@ class ScoreRun:
     notes: tuple[str, ...] = ()  # one-line notes for the analyst (stderr), e.g. a missing regional key
     build: Callable[[], pd.DataFrame] | None = field(default=None, repr=False)
     _frame: pd.DataFrame | None = field(default=None, repr=False)
+    new: pd.DataFrame | None = field(default=None, repr=False)  # the calls scored now (frame's columns)
 
     @property
     def frame(self) -> pd.DataFrame:
@@ -53,6 +54,11 @@ class ScoreRun:
         if self._frame is None:
             self._frame = self.build() if self.build is not None else _empty_frame()
         return self._frame
+
+    @property
+    def scored_now(self) -> pd.DataFrame:
+        """Only the calls scored in this run, with their scores (the frame's columns; no read)."""
+        return self.new if self.new is not None else _empty_frame()
 
 
 def reference_tables(store: Store | None, config: RulesConfig) -> dict[str, Any]:
@@ -458,7 +464,11 @@ def _score_store(store: Store, config: RulesConfig, *, ports: list[str] | None, 
         all_scores = pd.concat([s.reindex(columns=cols) for s in parts], ignore_index=True)
         return frame.merge(all_scores, on="version_id", how="left")
 
-    return ScoreRun(version, len(todo), selected - len(todo), notes, build)
+    scored_now = None
+    if new is not None:
+        cols = ["version_id", "persons_aboard", "score", "band", "hits", "ruleset_version", "scored_at"]
+        scored_now = todo[feat.CALL_COLUMNS].merge(new[cols], on="version_id", how="left")
+    return ScoreRun(version, len(todo), selected - len(todo), notes, build, new=scored_now)
 
 
 # What deciding which calls to score reads of the selection (current versions, partitions, ids).
@@ -469,9 +479,9 @@ def _scored_versions(store: Store, version: str, *, ports: list[str] | None, sin
                      until: datetime | None) -> pd.Series:
     """Version ids of the selection's calls already scored with this rule set (one light column)."""
     from piu.schema import scores_schema
-    from piu.timeparse import months_between, now_utc
+    from piu.timeparse import months_from
 
-    months = months_between(since, until or now_utc()) if since is not None else None
+    months = months_from(since, until)
     table = store.read("scores", scores_schema(), ports=ports, months=months, columns=["version_id"],
                        filter=_score_filter(version, since, until))
     return table.column("version_id").to_pandas()
@@ -520,9 +530,9 @@ def _stored_scores(store: Store, version: str, *, ports: list[str] | None, since
                    until: datetime | None) -> pd.DataFrame:
     """Latest stored score per call version for this rule set, without the (large) hits column."""
     from piu.schema import scores_schema
-    from piu.timeparse import months_between, now_utc
+    from piu.timeparse import months_from
 
-    months = months_between(since, until or now_utc()) if since is not None else None
+    months = months_from(since, until)
     cols = ["version_id", "persons_aboard", "score", "band", "ruleset_version", "scored_at"]
     from piu.queries import latest_score_rows
 

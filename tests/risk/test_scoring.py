@@ -205,3 +205,21 @@ def test_history_read_on_a_second_thread_gives_the_same_hits_in_rule_order(tmp_p
         "document-missing", "vessel-age", "identity-change", "document-reused", "late-night"]
     pd.testing.assert_frame_equal(threaded, upfront)
     pd.testing.assert_frame_equal(threaded_summary, upfront_summary)
+
+
+def test_calls_expected_later_are_in_an_open_period(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pre-arrival manifest announces a call in a later month than today: --since without --until
+    selects it (partition months used to stop at today's), and its score is found as stored."""
+    import piu.timeparse as tp
+    from piu.queries import current_calls
+
+    monkeypatch.setattr(tp, "now_utc", lambda: datetime(2026, 11, 29, 9, 0, tzinfo=timezone.utc))
+    st = Store(tmp_path)
+    soon = call(call_time="2026-12-01 06:00", imo="9074728", ingest_id="20261129T000000000000Z-aaaaaa")
+    write(st, [soon], crew(soon, 3))
+    since = datetime(2026, 11, 28, tzinfo=timezone.utc)
+    assert current_calls(st, since=since, columns=["call_id"])["call_id"].tolist() == [soon["call_id"]]
+    first = score_store(st, defaults(), since=since, now=NOW)
+    assert (first.scored, first.frame["call_id"].tolist(), first.frame["score"].tolist()) == (1, [soon["call_id"]], [3])
+    again = score_store(st, defaults(), since=datetime(2026, 12, 1, tzinfo=timezone.utc), now=NOW)
+    assert (again.scored, again.reused, again.frame["score"].tolist()) == (0, 1, [3])
