@@ -10,6 +10,7 @@
 #   PIU_INBOX       folder the agents' manifests arrive in; files changed today are ingested (default ./inbox)
 #   PIU_REPORT_DIR  folder for the reports (default ./reports)
 #   PIU_SINCE       report period (default 24h)
+#   PIU_AHEAD       the report also covers calls expected in the next N days (pre-arrival manifests; default 3)
 #   PIU_PORT        report and score one port only (default: every port)
 #   PIU_ALERT_BAND  band that raises the alert (default high)
 #   PIU_MAIL_TO     who receives the report
@@ -20,14 +21,16 @@
 #   PIU             the piu command (default: piu on PATH)
 #   PIU_HOME        the store (read by piu itself)
 #
-# Exit status: 0 done, nothing at the alert band; 3 done, and calls at or above the alert band
-# (an "ALERT:" line on stderr); 1 a step failed (the report is still written and sent if it can be).
+# Exit status: 0 done, nothing at the alert band; 3 done, and calls at or above the alert band in the
+# report's period or among the calls scored in this run - a late manifest's call is weeks old, but its
+# score is new (an "ALERT:" line on stderr); 1 a step failed (the report is still written and sent if it can be).
 set -uo pipefail
 
 PIU=${PIU:-piu}
 INBOX=${PIU_INBOX:-./inbox}
 REPORT_DIR=${PIU_REPORT_DIR:-./reports}
 SINCE=${PIU_SINCE:-24h}
+AHEAD=${PIU_AHEAD:-3}
 ALERT_BAND=${PIU_ALERT_BAND:-high}
 TODAY=$(date +%F)
 PORT_ARGS=()
@@ -53,12 +56,24 @@ else
   log "no new manifests in $INBOX today"
 fi
 
-# 2. score what is not scored yet (its list of flagged calls is in the report, so not kept here)
-"$PIU" score "${PORT_ARGS[@]}" >/dev/null || { log "score failed (exit $?)"; status=1; }
+# 2. score what is not scored yet; keep the flagged calls scored now (new, amended and late manifests,
+#    whatever their call time) and alert on them too
+scored="$REPORT_DIR/piu-scored-$TODAY.tsv"
+"$PIU" score "${PORT_ARGS[@]}" --new --fail-on "$ALERT_BAND" -f tsv >"$scored"
+rc=$?
+new_alert=0
+case $rc in
+  0) ;;
+  3) new_alert=1 ;;
+  *) log "score failed (exit $rc)"; status=1 ;;
+esac
 
-# 3. the report, and the alert from its exit code
+# 3. the report (the period up to the calls expected in the next $AHEAD days), and the alert from its exit code
 report="$REPORT_DIR/piu-report-$TODAY.md"
-"$PIU" report --since "$SINCE" "${PORT_ARGS[@]}" --fail-on "$ALERT_BAND" -f markdown -o "$report"
+UNTIL_ARGS=()
+until_day=$(date -u -d "+$AHEAD days" +%F 2>/dev/null || date -u -v "+${AHEAD}d" +%F 2>/dev/null) \
+  && UNTIL_ARGS=(--until "$until_day") || log "cannot compute the date in $AHEAD days: the report ends now"
+"$PIU" report --since "$SINCE" "${UNTIL_ARGS[@]}" "${PORT_ARGS[@]}" --fail-on "$ALERT_BAND" -f markdown -o "$report"
 rc=$?
 alert=0
 case $rc in
@@ -66,11 +81,15 @@ case $rc in
   3) alert=1 ;;
   *) log "report failed (exit $rc)"; exit 1 ;;
 esac
+# the flagged calls scored now go with the report (a late manifest's call is outside its period)
+if [ "$(wc -l <"$scored" 2>/dev/null || echo 0)" -gt 1 ]; then
+  { printf '\n## Flagged among the calls scored in this run\n\n```\n'; cat "$scored"; printf '```\n'; } >>"$report"
+fi
 
 # 4. mail it (or leave it in the outbox)
 export PIU_MAIL_TO=${PIU_MAIL_TO:-}
 export PIU_MAIL_SUBJECT="PIU daily report $TODAY"
-[ $alert -eq 1 ] && PIU_MAIL_SUBJECT="[ALERT: $ALERT_BAND] $PIU_MAIL_SUBJECT"
+[ $alert -eq 1 ] || [ $new_alert -eq 1 ] && PIU_MAIL_SUBJECT="[ALERT: $ALERT_BAND] $PIU_MAIL_SUBJECT"
 mailer=${PIU_MAILER:-}
 if [ -z "$mailer" ]; then
   if command -v mail >/dev/null 2>&1 && [ -n "$PIU_MAIL_TO" ]; then
@@ -92,6 +111,10 @@ fi
 # 5. the alert: one line a monitoring system can match, and exit 3
 if [ $alert -eq 1 ]; then
   echo "ALERT: calls at or above $ALERT_BAND in the last $SINCE; see $report" >&2
+  exit 3
+fi
+if [ $new_alert -eq 1 ]; then
+  echo "ALERT: calls at or above $ALERT_BAND among those scored now (outside the report's period); see $report" >&2
   exit 3
 fi
 exit $status

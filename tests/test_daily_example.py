@@ -66,3 +66,42 @@ def test_quiet_day_exits_0(tmp_path: Path) -> None:
     mail = next((tmp_path / "reports" / "outbox").glob("*.eml")).read_text(encoding="utf-8")
     assert mail.startswith("To: (not set)\nSubject: PIU daily report ")
     assert "Calls received | Persons" in mail
+
+
+def _high_calls(truth: Path) -> int:
+    """Planted calls of the generator's answer key whose expected band is high."""
+    import csv
+    with open(truth, encoding="utf-8") as fh:
+        return sum(1 for row in csv.DictReader(fh) if row.get("expected_band") == "high")
+
+
+def test_a_late_manifest_raises_the_alert_and_is_in_the_mail(tmp_path: Path) -> None:
+    """Calls of 20 days ago, sent today: outside the report's period, but scored now."""
+    generate(40, tmp_path / "inbox", seed=5, start=date.today() - timedelta(days=20), days=1, plant_rate=0.5)
+    (tmp_path / "inbox" / "truth.csv").unlink()
+    res = run_daily(tmp_path, PIU_MAILER="file")
+    today = date.today().isoformat()
+    assert res.returncode == 3, res.stderr
+    assert res.stderr.splitlines()[-1] == (f"ALERT: calls at or above high among those scored now (outside the "
+                                           f"report's period); see {tmp_path}/reports/piu-report-{today}.md")
+    scored = (tmp_path / "reports" / f"piu-scored-{today}.tsv").read_text(encoding="utf-8").splitlines()
+    assert scored[0].startswith("call_id\t") and len(scored) > 1
+    assert all(line.split("\t")[0] in {"", *[]} or "-" in line.split("\t")[0] for line in scored[1:])
+    mail = next((tmp_path / "reports" / "outbox").glob("*.eml")).read_text(encoding="utf-8")
+    assert mail.startswith(f"To: (not set)\nSubject: [ALERT: high] PIU daily report {today}\n")
+    assert "\n## Flagged among the calls scored in this run\n\n```\n" + "\n".join(scored) + "\n```\n" in mail
+
+
+def test_calls_expected_in_the_next_days_are_in_the_report(tmp_path: Path) -> None:
+    """Pre-arrival manifests: calls of the next two days are in the daily report (and alert)."""
+    generate(40, tmp_path / "inbox", seed=6, start=date.today() + timedelta(days=1), days=1, plant_rate=0.5)
+    (tmp_path / "inbox" / "truth.csv").unlink()
+    res = run_daily(tmp_path, PIU_MAILER="file", PIU_SINCE="24h")
+    today = date.today().isoformat()
+    assert res.returncode == 3, res.stderr
+    assert res.stderr.splitlines()[-1] == (f"ALERT: calls at or above high in the last 24h; "
+                                           f"see {tmp_path}/reports/piu-report-{today}.md")
+    report = (tmp_path / "reports" / f"piu-report-{today}.md").read_text(encoding="utf-8")
+    until = (date.today() + timedelta(days=3)).isoformat()
+    assert f"to {until} 23:59 UTC" in report.splitlines()[2]
+    assert "| high |" in report

@@ -29,6 +29,9 @@ def score(
     rules: RulesOption = None,
     all_calls: Annotated[bool, typer.Option("--all", help="Print every call, not only flagged (medium, high) ones.")] = False,
     rescore: Annotated[bool, typer.Option("--rescore", help="Score again calls already scored with this rule set.")] = False,
+    new_only: Annotated[bool, typer.Option(
+        "--new", help="Print only the calls scored in this run (new or amended since the last score), "
+                      "not every flagged call of the selection; --fail-on looks at these only.")] = False,
     fmt: FormatOption = None,
     fail_on: Annotated[Optional[str], typer.Option(
         "--fail-on", metavar="BAND",
@@ -43,7 +46,8 @@ def score(
     """Score calls with transparent rules; print flagged calls, highest score first.
 
     Calls already scored with the same rule set are not scored again (use --rescore); history
-    rules still look at the whole store. Exit codes: 0 done, 1 error, 2 usage, 3 --fail-on matched.
+    rules still look at the whole store. --new prints only the calls scored in this run (a daily
+    job's alert). Exit codes: 0 done, 1 error, 2 usage, 3 --fail-on matched.
     """
     from piu.memory import keep_freed_memory
 
@@ -73,7 +77,8 @@ def score(
         raise UsageError("--scheduler needs --engine dask", hint="add --engine dask")
     run = score_store(st, config, ports=[locode] if locode else None, since=start, until=end, rescore=rescore,
                       engine=engine, scheduler=scheduler)
-    shown = with_hits(st, select_output(run.frame, all_calls=all_calls), run.ruleset_version)
+    frame = run.scored_now if new_only else run.frame
+    shown = with_hits(st, select_output(frame, all_calls=all_calls), run.ruleset_version)
     records = score_records(shown)
     if out_fmt in ("json", "jsonl"):
         render.write_rows(records, SCORE_KEYS, out_fmt)
@@ -84,13 +89,13 @@ def score(
         render.write_rows(records, TABLE_COLUMNS, out_fmt)
     for note in run.notes:
         render.info(f"Note: {note}")
-    total = len(run.frame)
+    total = run.scored + run.reused
     if total == 0:
         render.info("No calls to score" + (" in this selection" if (locode or start or end) else ": the store is empty") + ".")
     else:
-        flagged = int(run.frame["band"].isin(["medium", "high"]).sum())
+        flagged = int(frame["band"].isin(["medium", "high"]).sum())
         render.info(f"{total} calls: {run.scored} scored now, {run.reused} already scored with rule set "
-                    f"{run.ruleset_version}; {flagged} flagged.")
+                    f"{run.ruleset_version}; {flagged} flagged" + (" among those scored now." if new_only else "."))
     if fail_band is not None:
         if any(band_rank(r["band"]) >= band_rank(fail_band) for r in records):
             raise typer.Exit(EXIT_FAIL_ON)

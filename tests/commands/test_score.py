@@ -193,3 +193,24 @@ def test_dask_engine_without_dask_says_which_extra(home: Path, monkeypatch: pyte
     assert (res.exit_code, res.stdout, res.stderr) == (
         2, "", "Error: the dask engine needs Dask, which is not installed; pip install 'piu[dask]', or use "
                "--engine pandas\n")
+
+
+def test_new_prints_and_fails_on_only_the_calls_scored_now(home: Path) -> None:
+    """A daily job's alert: --new shows the calls scored in this run, whatever their call time, and
+    --fail-on looks at these only (the high call scored yesterday no longer raises it)."""
+    first = invoke(home, "score", "--new", "--fail-on", "high", "-f", "json")
+    assert first.exit_code == 3
+    assert [r["band"] for r in json.loads(first.stdout)] == ["high", "medium"]
+    version = json.loads(first.stdout)[0]["ruleset_version"]
+    assert first.stderr == f"3 calls: 3 scored now, 0 already scored with rule set {version}; 2 flagged among those scored now.\n"
+
+    late = call(imo="9321483", mmsi="533000002", mmsi_country="MYS", flag="MYS", call_time="2026-11-02 08:00",
+                declared_crew=9)  # a late manifest: its call is weeks old, its score is new (medium)
+    write(Store(home), [late], crew(late, 6))
+    res = invoke(home, "score", "--new", "--fail-on", "high", "--all", "-f", "json")
+    assert res.exit_code == 0, res.stderr
+    assert [(r["call_id"], r["band"]) for r in json.loads(res.stdout)] == [("KHKOS-20261102-A-9321483", "medium")]
+    assert res.stderr == f"4 calls: 1 scored now, 3 already scored with rule set {version}; 1 flagged among those scored now.\n"
+    assert invoke(home, "score", "--fail-on", "high", "-f", "json").exit_code == 3  # without --new: every flagged call
+    quiet = invoke(home, "score", "--new", "--fail-on", "low", "-f", "json")
+    assert (quiet.exit_code, quiet.stdout) == (0, "[]\n")
