@@ -212,8 +212,11 @@ def _from_opensanctions(raw: pd.DataFrame, summary: ImportSummary) -> pd.DataFra
     return out
 
 
-def _from_piu(raw: pd.DataFrame) -> pd.DataFrame:
-    """piu watchlist layout rows -> watchlist fields (family/given name columns joined)."""
+def _from_piu(raw: pd.DataFrame, summary: ImportSummary) -> pd.DataFrame:
+    """piu watchlist layout rows -> watchlist fields (family/given name columns joined). Without a
+    kind column (a partner's list of wanted persons, or of vessels), each row's kind is read from
+    what it has - an IMO, MMSI or call sign: a vessel; else a name: a person; else a document - and
+    the summary says so."""
     import pandas as pd
 
     out = pd.DataFrame(index=raw.index)
@@ -226,6 +229,16 @@ def _from_piu(raw: pd.DataFrame) -> pd.DataFrame:
     joined = fam.fillna("").str.cat(giv.fillna(""), sep=" ").str.strip()
     out["full_name"] = out["full_name"].fillna(joined.mask(joined == ""))
     out["kind"] = out["kind"].str.lower().str.strip()
+    if "kind" not in raw.columns and len(out):
+        vessel = (out["imo"].notna() | out["mmsi"].notna() | out["call_sign"].notna()).to_numpy(dtype=bool)
+        named = out["full_name"].notna().to_numpy(dtype=bool)
+        document = ~vessel & ~named & out["doc_number"].notna().to_numpy(dtype=bool)
+        kind = pd.Series("person", index=out.index, dtype="str").mask(vessel, "vessel").mask(document, "document")
+        out["kind"] = kind.where(vessel | named | document)
+        read = out["kind"].value_counts()
+        summary.warnings.append("no kind column: kinds read from each row ("
+                                + ", ".join(f"{read[k]} {k}(s)" for k in KINDS if k in read.index)
+                                + "; a vessel has an IMO, MMSI or call sign); add a kind column to say so")
     out["source_row"] = raw["source_row"]
     return out
 
@@ -327,12 +340,10 @@ def import_list(store: Store, path: str, list_name: str | None = None, *, dayfir
     import pandas as pd
     import pyarrow as pa
 
-    from piu.schema import quarantine_schema
-
     raw, source, sha, fmt = _raw_frame(path)
     name = check_list_name(list_name or Path(source).stem)
     summary = ImportSummary(name, source, sha, fmt, rows=len(raw))
-    fields = _from_opensanctions(raw, summary) if fmt == "opensanctions" else _from_piu(raw)
+    fields = _from_opensanctions(raw, summary) if fmt == "opensanctions" else _from_piu(raw, summary)
     canon, problem = _normalise(fields, dayfirst)
     bad = problem.notna()
     split = problem[bad].str.split("\t", n=1)
@@ -343,6 +354,16 @@ def import_list(store: Store, path: str, list_name: str | None = None, *, dayfir
     if len(good) == 0 and summary.quarantined == 0:
         raise InputError(f"{source}: no person or vessel entries found",
                          hint="a watchlist needs columns kind and name (or the OpenSanctions simple CSV)")
+    if len(good) == 0:  # every row failed: the list is not replaced by an empty one (the rows are kept)
+        if not dry_run:
+            with store.transaction("watchlist-quarantine") as txn:
+                _write_quarantine(txn, raw, problem, canon, source, sha)
+        reason, n = summary.reasons.most_common(1)[0]
+        kept = "" if dry_run else "; they are kept in quarantine"
+        raise InputError(f"{source}: none of its {summary.rows} row(s) is a usable entry ({n} with: {reason}){kept}; "
+                         f"list '{name}' was not changed",
+                         hint="fix the rows" + ("" if dry_run else " (`piu quarantine` shows them)")
+                         + " and import the file again")
     if dry_run:
         summary.replaced = _list_txns(store, name)[1] if store.exists() else 0
         return summary
@@ -356,14 +377,24 @@ def import_list(store: Store, path: str, list_name: str | None = None, *, dayfir
         table = pa.Table.from_pandas(good[schema.names], schema=schema, preserve_index=False)
         txn.write(DATASET, table)
         if summary.quarantined:
-            from piu.io.ingest import quarantine_rows
-
-            q = quarantine_rows(raw.loc[bad[bad].index], problem[bad], ingest_id=txn.id, source_file=source,
-                                sha256=sha, sheets="", rows=canon.loc[bad, "source_row"])
-            txn.write("quarantine", pa.Table.from_pandas(q, schema=quarantine_schema(), preserve_index=False))
+            _write_quarantine(txn, raw, problem, canon, source, sha)
         txn.retract(earlier)
         summary.import_id = txn.id
     return summary
+
+
+def _write_quarantine(txn: Any, raw: pd.DataFrame, problem: pd.Series, canon: pd.DataFrame, source: str,
+                      sha: str) -> None:
+    """The rows that failed, with their reasons, into the store's quarantine (as ingest keeps them)."""
+    import pyarrow as pa
+
+    from piu.io.ingest import quarantine_rows
+    from piu.schema import quarantine_schema
+
+    bad = problem.notna()
+    q = quarantine_rows(raw.loc[bad[bad].index], problem[bad], ingest_id=txn.id, source_file=source,
+                        sha256=sha, sheets="", rows=canon.loc[bad, "source_row"])
+    txn.write("quarantine", pa.Table.from_pandas(q, schema=quarantine_schema(), preserve_index=False))
 
 
 def entries(store: Store, *, lists: list[str] | None = None, active_on: date | None = None) -> pd.DataFrame:

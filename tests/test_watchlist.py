@@ -267,3 +267,47 @@ def test_a_file_without_watchlist_headings_names_the_watchlist_columns(tmp_path:
         "name, date_of_birth, nationality, doc_number or imo; rename the headings to the watchlist columns "
         "(README: `piu watchlist`) and import it again")
     assert not (tmp_path / "home").exists()
+
+
+def test_without_a_kind_column_each_rows_kind_is_read_from_what_it_has(tmp_path: Path) -> None:
+    from piu.commands.watchlist import summary_text
+
+    path = write_csv(tmp_path / "wanted.csv", ["Full Name", "DOB", "Passport No", "IMO number", "Remarks"], [
+        ["SOK Dara", "01/02/1990", "N1234567", "", "absconded"],
+        ["LIM Wei", "", "", "", ""],
+        ["", "", "P7654321", "", "stolen passport"],
+        ["SEA DRAGON", "", "", "9074729", "IUU"],
+        ["", "", "", "", "nothing to match on"],
+    ])
+    store = Store(tmp_path / "home")
+    summary = wl.import_list(store, str(path), "wanted")
+    assert (dict(summary.entries), summary.quarantined) == ({"person": 2, "document": 1, "vessel": 1}, 1)
+    assert summary.warnings == ["no kind column: kinds read from each row (2 person(s), 1 document(s), 1 vessel(s); "
+                                "a vessel has an IMO, MMSI or call sign); add a kind column to say so"]
+    assert summary_text(summary, dry_run=False).splitlines()[-2] == "  warning: " + summary.warnings[0]
+    got = wl.entries(store).sort_values("source_row")
+    assert got[["kind", "name_key", "doc_number", "imo"]].fillna("").values.tolist() == [
+        ["person", "SOK DARA", "N1234567", ""], ["person", "LIM WEI", "", ""], ["document", "", "P7654321", ""],
+        ["vessel", "SEA DRAGON", "", "9074729"]]
+
+
+def test_a_file_whose_rows_all_fail_keeps_the_earlier_list_and_its_rows_in_quarantine(tmp_path: Path) -> None:
+    store = Store(tmp_path / "home")
+    wl.import_list(store, str(write_csv(tmp_path / "blo.csv")), "blo")
+    before = wl.entries(store)
+    bad = write_csv(tmp_path / "blo2.csv", ["kind", "name"], [["spy", "A B"], ["", "C D"], ["spy", "E F"]])
+    with pytest.raises(InputError) as err:
+        wl.import_list(store, str(bad), "blo", dry_run=True)
+    assert err.value.one_line() == ("blo2.csv: none of its 3 row(s) is a usable entry (2 with: kind is not person, "
+                                    "document or vessel); list 'blo' was not changed; fix the rows and import the file again")
+    assert len(store.read("quarantine", quarantine_schema())) == 0
+    with pytest.raises(InputError) as err:
+        wl.import_list(store, str(bad), "blo")
+    assert err.value.one_line() == (
+        "blo2.csv: none of its 3 row(s) is a usable entry (2 with: kind is not person, document or vessel); they are "
+        "kept in quarantine; list 'blo' was not changed; fix the rows (`piu quarantine` shows them) and import the "
+        "file again")
+    pd.testing.assert_frame_equal(wl.entries(store), before)
+    q = store.read("quarantine", quarantine_schema()).to_pandas().sort_values("source_row")
+    assert q[["source_file", "source_row", "column"]].values.tolist() == [
+        ["blo2.csv", 2, "kind"], ["blo2.csv", 3, "kind"], ["blo2.csv", 4, "kind"]]

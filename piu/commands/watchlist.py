@@ -58,6 +58,7 @@ def summary_text(summary, dry_run: bool) -> str:  # noqa: ANN001 - ImportSummary
         lines.append(f"  skipped {n} {schema} row(s): only persons and vessels are screened")
     for reason, n in summary.reasons.most_common(5):
         lines.append(f"  quarantined {n}: {reason}")
+    lines.extend(f"  warning: {w}" for w in summary.warnings)
     if summary.quarantined and not dry_run:
         lines.append("see them with `piu quarantine`")
     return "\n".join(lines)
