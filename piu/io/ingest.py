@@ -184,6 +184,9 @@ def _prepare_and_write(store: Store, results: list[Any], prepared: list[_Prepare
         except InputError as exc:
             errors.append(exc)
             continue
+        if p.calls is not None and len(p.calls) and summary.persons == 0:
+            summary.warnings.append("no persons listed for any call: persons aboard come from the declared counts only; "
+                                    "if the crew and passenger lists are in another file, ingest both together")
         problem = _file_problem(p, strict)
         if problem is not None:
             errors.append(problem)
@@ -713,6 +716,13 @@ def _normalise(raw: pd.DataFrame, ports: Any, *, dayfirst: bool, summary: FileSu
     _warn_values(summary, nat.invalid & is_person, "nationality", "not a known country; kept as sent")
     dob = per_value("date_of_birth", lambda t: nz.parse_dates(t, dayfirst=dayfirst))
     out["date_of_birth"] = dob.values
+    if is_person.any():  # an agent's export without a column the rules need: said once per file
+        for fields, what in ((("date_of_birth", "birth_combined"), "no date-of-birth column: the persons' ages are "
+                              "unknown, so minor-in-crew cannot judge these calls"),
+                             (("doc_number", "doc_combined"), "no document-number column: every person counts as "
+                              "without a document, and documents are not compared")):
+            if not any(f in raw.columns for f in fields) and what not in summary.warnings:
+                summary.warnings.append(what)
     flag(is_person & dob.invalid, "date_of_birth", "date of birth is not a date (expected DD/MM/YYYY)")
     out["place_of_birth"] = txt["place_of_birth"]
     g = per_value("gender", nz.gender)

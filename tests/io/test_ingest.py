@@ -646,3 +646,27 @@ def test_a_failure_after_the_batches_leaves_no_staged_persons_behind(tmp_path: P
         ig.ingest_files(store, [str(big_manifest)])
     assert sorted(p.name for p in tmp.iterdir()) == []
     assert len(queries.current_calls(store)) == 0
+
+
+def test_a_file_without_the_columns_rules_need_is_stored_with_warnings(tmp_path: Path) -> None:
+    """Found by a new-analyst walkthrough: a re-sent export without date of birth or document numbers
+    silently erased flags (the amended calls had no ages, every person 'no document')."""
+    header = "port,direction,call_time,vessel_name,imo,mmsi,flag,vessel_type,role,family_name,given_names,nationality"
+    path = write_csv(tmp_path / "short.csv", *[",".join(r.split(",")[:12]) for r in (ROW_A, ROW_B)], header=header)
+    res = run(tmp_path / "h", "ingest", str(path), "-f", "json")
+    assert res.exit_code == 0, res.stderr
+    assert json.loads(res.stdout)["files"][0]["warnings"] == [
+        "no date-of-birth column: the persons' ages are unknown, so minor-in-crew cannot judge these calls",
+        "no document-number column: every person counts as without a document, and documents are not compared"]
+    full = run(tmp_path / "h2", "ingest", str(write_csv(tmp_path / "full.csv", ROW_A, ROW_B)), "-f", "json")
+    assert json.loads(full.stdout)["files"][0]["warnings"] == []
+
+
+def test_a_calls_file_without_its_persons_file_says_so(tmp_path: Path) -> None:
+    alone = run(tmp_path / "a", "ingest", str(CALLS), "-f", "json")
+    assert alone.exit_code == 0, alone.stderr
+    assert json.loads(alone.stdout)["files"][0]["warnings"] == [
+        "no persons listed for any call: persons aboard come from the declared counts only; if the crew and "
+        "passenger lists are in another file, ingest both together"]
+    both = run(tmp_path / "b", "ingest", str(CALLS), str(PERSONS), "-f", "json")
+    assert [f["warnings"] for f in json.loads(both.stdout)["files"]] == [[], []]
