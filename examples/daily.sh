@@ -56,10 +56,19 @@ else
   log "no new manifests in $INBOX today"
 fi
 
+# no store yet (nothing ingested so far): --fail-on would fail on it (a mistyped PIU_HOME must not pass
+# for a quiet day), so a first quiet day reports without it
+home=${PIU_HOME:-${XDG_DATA_HOME:-$HOME/.local/share}/piu}
+FAIL_ON=(--fail-on "$ALERT_BAND")
+if [ ! -f "$home/piu-store.json" ]; then
+  log "no store at $home yet: nothing to score or alert on"
+  FAIL_ON=()
+fi
+
 # 2. score what is not scored yet; keep the flagged calls scored now (new, amended and late manifests,
 #    whatever their call time) and alert on them too
 scored="$REPORT_DIR/piu-scored-$TODAY.tsv"
-"$PIU" score "${PORT_ARGS[@]}" --new --fail-on "$ALERT_BAND" -f tsv >"$scored"
+"$PIU" score "${PORT_ARGS[@]}" --new "${FAIL_ON[@]}" -f tsv >"$scored"
 rc=$?
 new_alert=0
 case $rc in
@@ -73,7 +82,7 @@ report="$REPORT_DIR/piu-report-$TODAY.md"
 UNTIL_ARGS=()
 until_day=$(date -u -d "+$AHEAD days" +%F 2>/dev/null || date -u -v "+${AHEAD}d" +%F 2>/dev/null) \
   && UNTIL_ARGS=(--until "$until_day") || log "cannot compute the date in $AHEAD days: the report ends now"
-"$PIU" report --since "$SINCE" "${UNTIL_ARGS[@]}" "${PORT_ARGS[@]}" --fail-on "$ALERT_BAND" -f markdown -o "$report"
+"$PIU" report --since "$SINCE" "${UNTIL_ARGS[@]}" "${PORT_ARGS[@]}" "${FAIL_ON[@]}" -f markdown -o "$report"
 rc=$?
 alert=0
 case $rc in

@@ -63,6 +63,7 @@ def test_quiet_day_exits_0(tmp_path: Path) -> None:
     res = run_daily(tmp_path, PIU_MAILER="file")
     assert res.returncode == 0, res.stderr
     assert "no new manifests" in res.stderr and "ALERT" not in res.stderr
+    assert f"daily: no store at {tmp_path}/store yet: nothing to score or alert on" in res.stderr
     mail = next((tmp_path / "reports" / "outbox").glob("*.eml")).read_text(encoding="utf-8")
     assert mail.startswith("To: (not set)\nSubject: PIU daily report ")
     assert "Calls received | Persons" in mail

@@ -27,6 +27,16 @@ def store():  # noqa: ANN201 - piu.store is light, but keep the signature lazy-f
     return Store(settings.home)
 
 
+def require_store_for_fail_on(st, fail_on: Optional[str]) -> None:  # noqa: ANN001 - a piu.store.Store
+    """--fail-on on a folder that holds no store is an error, not a pass: a mistyped --home in a cron
+    job would otherwise read as 'nothing at or above the band' for ever."""
+    from piu.errors import StoreError
+
+    if fail_on is not None and not st.exists():
+        raise StoreError(f"no piu store at {st.home}, so --fail-on {fail_on} cannot check anything",
+                         hint="check --home or $PIU_HOME (or ingest manifests first)")
+
+
 def check_format(fmt: Optional[str], allowed: tuple[str, ...]) -> str:
     """The chosen format, or the default for the stream; a usage error for unknown ones."""
     from piu.errors import UsageError

@@ -6,7 +6,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from piu.commands._common import OutputOption, PortOption, SinceOption, UntilOption, check_format, store
+from piu.commands._common import (OutputOption, PortOption, SinceOption, UntilOption, check_format,
+                                  require_store_for_fail_on, store)
 
 REPORT_FORMAT_HELP = ("Output format: table, tsv, csv, json, jsonl, markdown, html (default: from the -o "
                       "file's extension, else table on a terminal and tsv in a pipe).")
@@ -56,6 +57,7 @@ def report(
     if output not in (None, "-"):
         render.check_output_file(output)  # a mistyped folder fails before the store is read
     st = store()
+    require_store_for_fail_on(st, fail_on)
     period = resolve_period(since, until)
     locode = resolve_port(st.home, port)
     if not st.exists():

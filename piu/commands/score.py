@@ -6,7 +6,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from piu.commands._common import FormatOption, PortOption, SinceOption, UntilOption, check_format, store
+from piu.commands._common import (FormatOption, PortOption, SinceOption, UntilOption, check_format,
+                                  require_store_for_fail_on, store)
 
 RulesOption = Annotated[Optional[str], typer.Option(
     "--rules", envvar="PIU_RULES", metavar="FILE",
@@ -64,6 +65,7 @@ def score(
     out_fmt = check_format(fmt, render.FORMATS)
     fail_band = check_band(fail_on, "--fail-on") if fail_on is not None else None
     st = store()
+    require_store_for_fail_on(st, fail_on)
     start = parse_time(since, option="--since") if since else None
     end = parse_time(until, option="--until", end_of_day=True) if until else None
     if start and end and start > end:

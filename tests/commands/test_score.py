@@ -214,3 +214,15 @@ def test_new_prints_and_fails_on_only_the_calls_scored_now(home: Path) -> None:
     assert invoke(home, "score", "--fail-on", "high", "-f", "json").exit_code == 3  # without --new: every flagged call
     quiet = invoke(home, "score", "--new", "--fail-on", "low", "-f", "json")
     assert (quiet.exit_code, quiet.stdout) == (0, "[]\n")
+
+
+@pytest.mark.parametrize("command", ["score", "report"])
+def test_fail_on_without_a_store_is_an_error_not_a_pass(tmp_path: Path, command: str) -> None:
+    """A mistyped --home in a cron job must not read as 'nothing at or above the band' for ever."""
+    typo = tmp_path / "stroe"
+    res = invoke(typo, "-q", command, "--fail-on", "high", "-f", "json")
+    assert (res.exit_code, res.stdout) == (1, "")
+    assert res.stderr == (f"Error: no piu store at {typo}, so --fail-on high cannot check anything; "
+                          "check --home or $PIU_HOME (or ingest manifests first)\n")
+    assert not typo.exists()
+    assert invoke(typo, "-q", command, "-f", "json").exit_code == 0  # without --fail-on: an empty result
