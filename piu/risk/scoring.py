@@ -446,6 +446,15 @@ def _score_store(store: Store, config: RulesConfig, *, ports: list[str] | None, 
         new["score"] = new["score"].astype("int64")
         table = pa.Table.from_pandas(new[[f.name for f in scores_schema()]], schema=scores_schema(), preserve_index=False)
         with store.transaction("score") as txn:
+            if not rescore:  # under the lock: calls another `piu score` stored meanwhile are not stored twice
+                import pyarrow.compute as pc
+
+                done_now = store.read("scores", scores_schema(), columns=["version_id"],
+                                      ports=sorted(todo["port"].unique()) if todo["port"].notna().all() else None,
+                                      months=sorted(todo["month"].unique()) if todo["month"].notna().all() else None,
+                                      filter=_score_filter(version, None, None, new["version_id"].tolist()))
+                if done_now.num_rows:
+                    table = table.filter(pc.invert(pc.is_in(table["version_id"], value_set=done_now["version_id"])))
             txn.write("scores", table)
 
     def build() -> pd.DataFrame:

@@ -223,3 +223,28 @@ def test_calls_expected_later_are_in_an_open_period(tmp_path: Path, monkeypatch:
     assert (first.scored, first.frame["call_id"].tolist(), first.frame["score"].tolist()) == (1, [soon["call_id"]], [3])
     again = score_store(st, defaults(), since=datetime(2026, 12, 1, tzinfo=timezone.utc), now=NOW)
     assert (again.scored, again.reused, again.frame["score"].tolist()) == (0, 1, [3])
+
+
+def test_two_scores_at_once_store_each_call_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both decide what to score before either holds the writer lock: the second to write keeps only
+    what the first did not store (found by a new-analyst walkthrough: 1,200 score rows became 1,280)."""
+    from piu.schema import scores_schema
+
+    st = Store(tmp_path)
+    a, b = call(imo="9074728"), call(imo="9176187", call_time="2026-11-21 08:00")
+    write(st, [a, b], crew(a, 3) + crew(b, 4))
+    real = Store.transaction
+    other = []
+
+    def meanwhile(self: Store, kind: str):  # noqa: ANN202 - the other process scores just before this one writes
+        if kind == "score" and not other:
+            other.append(None)  # once: the other score's own write goes through
+            other[0] = score_store(Store(tmp_path), defaults(), now=NOW)
+        return real(self, kind)
+
+    monkeypatch.setattr(Store, "transaction", meanwhile)
+    run = score_store(st, defaults(), now=NOW)
+    assert (other[0].scored, run.scored) == (2, 2)
+    rows = st.read("scores", scores_schema(), columns=["version_id"])["version_id"].to_pylist()
+    assert sorted(rows) == sorted([a["version_id"], b["version_id"]])
+    assert run.frame["score"].tolist() == other[0].frame["score"].tolist() == [3, 0]
