@@ -22,8 +22,9 @@
 #   PIU_HOME        the store (read by piu itself)
 #
 # Exit status: 0 done, nothing at the alert band; 3 done, and calls at or above the alert band in the
-# report's period or among the calls scored in this run - a late manifest's call is weeks old, but its
-# score is new (an "ALERT:" line on stderr); 1 a step failed (the report is still written and sent if it can be).
+# report's period or among the calls whose score is news in this run - a late manifest's call is weeks
+# old, but its score is new (an "ALERT:" line on stderr); 1 a step failed, e.g. no store at PIU_HOME yet
+# or a mistyped one (the report is still written and sent if it can be).
 set -uo pipefail
 
 PIU=${PIU:-piu}
@@ -56,19 +57,12 @@ else
   log "no new manifests in $INBOX today"
 fi
 
-# no store yet (nothing ingested so far): --fail-on would fail on it (a mistyped PIU_HOME must not pass
-# for a quiet day), so a first quiet day reports without it
-home=${PIU_HOME:-${XDG_DATA_HOME:-$HOME/.local/share}/piu}
-FAIL_ON=(--fail-on "$ALERT_BAND")
-if [ ! -f "$home/piu-store.json" ]; then
-  log "no store at $home yet: nothing to score or alert on"
-  FAIL_ON=()
-fi
-
-# 2. score what is not scored yet; keep the flagged calls scored now (new, amended and late manifests,
-#    whatever their call time) and alert on them too
+# 2. score what is not scored yet; keep the flagged calls whose score is news (new, amended and late
+#    manifests, whatever their call time; calls a rule or watchlist change raised) and alert on them too.
+#    A call scored earlier by another `piu score` (by hand) is no news to this job; a run that fails
+#    after this step still leaves the day's list in $REPORT_DIR.
 scored="$REPORT_DIR/piu-scored-$TODAY.tsv"
-"$PIU" score "${PORT_ARGS[@]}" --new "${FAIL_ON[@]}" -f tsv >"$scored"
+"$PIU" score ${PORT_ARGS[@]+"${PORT_ARGS[@]}"} --new --fail-on "$ALERT_BAND" -f tsv >"$scored"
 rc=$?
 new_alert=0
 case $rc in
@@ -82,7 +76,8 @@ report="$REPORT_DIR/piu-report-$TODAY.md"
 UNTIL_ARGS=()
 until_day=$(date -u -d "+$AHEAD days" +%F 2>/dev/null || date -u -v "+${AHEAD}d" +%F 2>/dev/null) \
   && UNTIL_ARGS=(--until "$until_day") || log "cannot compute the date in $AHEAD days: the report ends now"
-"$PIU" report --since "$SINCE" "${UNTIL_ARGS[@]}" "${PORT_ARGS[@]}" "${FAIL_ON[@]}" -f markdown -o "$report"
+"$PIU" report --since "$SINCE" ${UNTIL_ARGS[@]+"${UNTIL_ARGS[@]}"} ${PORT_ARGS[@]+"${PORT_ARGS[@]}"} \
+  --fail-on "$ALERT_BAND" -f markdown -o "$report"
 rc=$?
 alert=0
 case $rc in
@@ -90,9 +85,9 @@ case $rc in
   3) alert=1 ;;
   *) log "report failed (exit $rc)"; exit 1 ;;
 esac
-# the flagged calls scored now go with the report (a late manifest's call is outside its period)
+# the flagged calls whose score is news go with the report (a late manifest's call is outside its period)
 if [ "$(wc -l <"$scored" 2>/dev/null || echo 0)" -gt 1 ]; then
-  { printf '\n## Flagged among the calls scored in this run\n\n```\n'; cat "$scored"; printf '```\n'; } >>"$report"
+  { printf '\n## Flagged among the calls new or raised in this run\n\n```\n'; cat "$scored"; printf '```\n'; } >>"$report"
 fi
 
 # 4. mail it (or leave it in the outbox)
@@ -123,7 +118,7 @@ if [ $alert -eq 1 ]; then
   exit 3
 fi
 if [ $new_alert -eq 1 ]; then
-  echo "ALERT: calls at or above $ALERT_BAND among those scored now (outside the report's period); see $report" >&2
+  echo "ALERT: calls at or above $ALERT_BAND among those new or raised in this run (outside the report's period); see $report" >&2
   exit 3
 fi
 exit $status

@@ -215,8 +215,9 @@ def _from_opensanctions(raw: pd.DataFrame, summary: ImportSummary) -> pd.DataFra
 def _from_piu(raw: pd.DataFrame, summary: ImportSummary) -> pd.DataFrame:
     """piu watchlist layout rows -> watchlist fields (family/given name columns joined). Without a
     kind column (a partner's list of wanted persons, or of vessels), each row's kind is read from
-    what it has - an IMO, MMSI or call sign: a vessel; else a name: a person; else a document - and
-    the summary says so."""
+    what it has - a vessel identifier (IMO, MMSI, call sign) or a flag and nothing of a person (date
+    of birth, document, gender, nationality): a vessel; else a name: a person; else a document
+    number: a document - and the summary says so."""
     import pandas as pd
 
     out = pd.DataFrame(index=raw.index)
@@ -230,7 +231,10 @@ def _from_piu(raw: pd.DataFrame, summary: ImportSummary) -> pd.DataFrame:
     out["full_name"] = out["full_name"].fillna(joined.mask(joined == ""))
     out["kind"] = out["kind"].str.lower().str.strip()
     if "kind" not in raw.columns and len(out):
-        vessel = (out["imo"].notna() | out["mmsi"].notna() | out["call_sign"].notna()).to_numpy(dtype=bool)
+        ship = out["imo"].notna() | out["mmsi"].notna() | out["call_sign"].notna() | out["flag"].notna()
+        person = (out["date_of_birth"].notna() | out["doc_number"].notna() | out["gender"].notna()
+                  | out["nationality"].notna())
+        vessel = (ship & ~person).to_numpy(dtype=bool)  # a wanted person's row may name the vessel they left
         named = out["full_name"].notna().to_numpy(dtype=bool)
         document = ~vessel & ~named & out["doc_number"].notna().to_numpy(dtype=bool)
         kind = pd.Series("person", index=out.index, dtype="str").mask(vessel, "vessel").mask(document, "document")
@@ -238,7 +242,8 @@ def _from_piu(raw: pd.DataFrame, summary: ImportSummary) -> pd.DataFrame:
         read = out["kind"].value_counts()
         summary.warnings.append("no kind column: kinds read from each row ("
                                 + ", ".join(f"{read[k]} {k}(s)" for k in KINDS if k in read.index)
-                                + "; a vessel has an IMO, MMSI or call sign); add a kind column to say so")
+                                + "; a vessel has an IMO, MMSI, call sign or flag and no date of birth, "
+                                  "document, gender or nationality); add a kind column to say so")
     out["source_row"] = raw["source_row"]
     return out
 
@@ -274,6 +279,9 @@ def _normalise(raw: pd.DataFrame, dayfirst: bool) -> tuple[pd.DataFrame, pd.Seri
     out = pd.DataFrame(index=idx)
     kind = raw["kind"]
     out["kind"] = kind
+    nothing = (raw["full_name"].isna() & raw["doc_number"].isna() & raw["imo"].isna() & raw["mmsi"].isna()
+               & raw["call_sign"].isna())
+    flag(kind.isna() & nothing, "name", "nothing to match on (no name, document number, IMO, MMSI or call sign)")
     flag(kind.isna(), "kind", "no kind (person, document or vessel)")
     flag(kind.notna() & ~kind.isin(KINDS), "kind", "kind is not person, document or vessel")
     out["entry_id"] = raw["entry_id"].fillna("W-" + raw["source_row"].astype("int64").astype("str").str.zfill(4))

@@ -60,20 +60,25 @@ def test_daily_run_writes_mails_and_alerts(tmp_path: Path, inbox: Path) -> None:
 
 def test_quiet_day_exits_0(tmp_path: Path) -> None:
     (tmp_path / "inbox").mkdir()
+    for args in (["ingest", str(REPO / "data" / "samples" / "calls.csv")], ["score"]):  # yesterday's work
+        done = subprocess.run([sys.executable, "-m", "piu", "--home", str(tmp_path / "store"), "-q", *args],
+                              capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
     res = run_daily(tmp_path, PIU_MAILER="file")
     assert res.returncode == 0, res.stderr
     assert "no new manifests" in res.stderr and "ALERT" not in res.stderr
-    assert f"daily: no store at {tmp_path}/store yet: nothing to score or alert on" in res.stderr
     mail = next((tmp_path / "reports" / "outbox").glob("*.eml")).read_text(encoding="utf-8")
     assert mail.startswith("To: (not set)\nSubject: PIU daily report ")
     assert "Calls received | Persons" in mail
 
 
-def _high_calls(truth: Path) -> int:
-    """Planted calls of the generator's answer key whose expected band is high."""
-    import csv
-    with open(truth, encoding="utf-8") as fh:
-        return sum(1 for row in csv.DictReader(fh) if row.get("expected_band") == "high")
+def test_no_store_at_piu_home_is_a_failure_not_a_quiet_day(tmp_path: Path) -> None:
+    """A mistyped PIU_HOME (or a job that never ingested anything) must not pass as 'nothing to alert on'."""
+    (tmp_path / "inbox").mkdir()
+    res = run_daily(tmp_path, PIU_MAILER="file")
+    assert res.returncode == 1, res.stderr
+    assert f"Error: no piu store at {tmp_path}/store, so --fail-on high cannot check anything" in res.stderr
+    assert "daily: score failed (exit 1)" in res.stderr and res.stderr.splitlines()[-1].endswith("report failed (exit 1)")
 
 
 def test_a_late_manifest_raises_the_alert_and_is_in_the_mail(tmp_path: Path) -> None:
@@ -83,14 +88,17 @@ def test_a_late_manifest_raises_the_alert_and_is_in_the_mail(tmp_path: Path) -> 
     res = run_daily(tmp_path, PIU_MAILER="file")
     today = date.today().isoformat()
     assert res.returncode == 3, res.stderr
-    assert res.stderr.splitlines()[-1] == (f"ALERT: calls at or above high among those scored now (outside the "
-                                           f"report's period); see {tmp_path}/reports/piu-report-{today}.md")
+    assert res.stderr.splitlines()[-1] == (f"ALERT: calls at or above high among those new or raised in this run "
+                                           f"(outside the report's period); see {tmp_path}/reports/piu-report-{today}.md")
     scored = (tmp_path / "reports" / f"piu-scored-{today}.tsv").read_text(encoding="utf-8").splitlines()
-    assert scored[0].startswith("call_id\t") and len(scored) > 1
-    assert all(line.split("\t")[0] in {"", *[]} or "-" in line.split("\t")[0] for line in scored[1:])
+    heading = scored[0].split("\t")
+    rows = [dict(zip(heading, line.split("\t"))) for line in scored[1:]]
+    assert rows and {r["band"] for r in rows} <= {"medium", "high"} and "high" in {r["band"] for r in rows}
+    days = {(date.today() - date.fromisoformat(r["call_time"][:10])).days for r in rows}
+    assert min(days) > 4 and max(days) <= 21  # all before the report's period (the last 4 days)
     mail = next((tmp_path / "reports" / "outbox").glob("*.eml")).read_text(encoding="utf-8")
     assert mail.startswith(f"To: (not set)\nSubject: [ALERT: high] PIU daily report {today}\n")
-    assert "\n## Flagged among the calls scored in this run\n\n```\n" + "\n".join(scored) + "\n```\n" in mail
+    assert "\n## Flagged among the calls new or raised in this run\n\n```\n" + "\n".join(scored) + "\n```\n" in mail
 
 
 def test_calls_expected_in_the_next_days_are_in_the_report(tmp_path: Path) -> None:

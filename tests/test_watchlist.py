@@ -272,23 +272,28 @@ def test_a_file_without_watchlist_headings_names_the_watchlist_columns(tmp_path:
 def test_without_a_kind_column_each_rows_kind_is_read_from_what_it_has(tmp_path: Path) -> None:
     from piu.commands.watchlist import summary_text
 
-    path = write_csv(tmp_path / "wanted.csv", ["Full Name", "DOB", "Passport No", "IMO number", "Remarks"], [
-        ["SOK Dara", "01/02/1990", "N1234567", "", "absconded"],
-        ["LIM Wei", "", "", "", ""],
-        ["", "", "P7654321", "", "stolen passport"],
-        ["SEA DRAGON", "", "", "9074729", "IUU"],
-        ["", "", "", "", "nothing to match on"],
+    path = write_csv(tmp_path / "wanted.csv", ["Full Name", "DOB", "Passport No", "IMO number", "Flag", "Remarks"], [
+        ["SOK Dara", "01/02/1990", "N1234567", "", "", "absconded"],
+        ["LIM Wei", "", "", "", "", ""],
+        ["", "", "P7654321", "", "", "stolen passport"],
+        ["SEA DRAGON", "", "", "9074729", "", "IUU"],
+        ["TAN Ah Kow", "05/06/1970", "", "9176187", "", "left the vessel with this IMO"],  # a person, not a vessel
+        ["BINTANG LAUT", "", "", "", "Indonesia", "small boat, no IMO"],
+        ["", "", "", "", "", "nothing to match on"],
     ])
     store = Store(tmp_path / "home")
     summary = wl.import_list(store, str(path), "wanted")
-    assert (dict(summary.entries), summary.quarantined) == ({"person": 2, "document": 1, "vessel": 1}, 1)
-    assert summary.warnings == ["no kind column: kinds read from each row (2 person(s), 1 document(s), 1 vessel(s); "
-                                "a vessel has an IMO, MMSI or call sign); add a kind column to say so"]
+    assert (dict(summary.entries), summary.quarantined) == ({"person": 3, "document": 1, "vessel": 2}, 1)
+    assert summary.warnings == ["no kind column: kinds read from each row (3 person(s), 1 document(s), 2 vessel(s); "
+                                "a vessel has an IMO, MMSI, call sign or flag and no date of birth, document, gender "
+                                "or nationality); add a kind column to say so"]
+    assert summary.reasons == {"nothing to match on (no name, document number, IMO, MMSI or call sign)": 1}
     assert summary_text(summary, dry_run=False).splitlines()[-2] == "  warning: " + summary.warnings[0]
     got = wl.entries(store).sort_values("source_row")
-    assert got[["kind", "name_key", "doc_number", "imo"]].fillna("").values.tolist() == [
-        ["person", "SOK DARA", "N1234567", ""], ["person", "LIM WEI", "", ""], ["document", "", "P7654321", ""],
-        ["vessel", "SEA DRAGON", "", "9074729"]]
+    assert got[["kind", "name_key", "doc_number", "imo", "flag"]].fillna("").values.tolist() == [
+        ["person", "SOK DARA", "N1234567", "", ""], ["person", "LIM WEI", "", "", ""], ["document", "", "P7654321", "", ""],
+        ["vessel", "SEA DRAGON", "", "9074729", ""], ["person", "TAN AH KOW", "", "9176187", ""],
+        ["vessel", "BINTANG LAUT", "", "", "IDN"]]
 
 
 def test_a_file_whose_rows_all_fail_keeps_the_earlier_list_and_its_rows_in_quarantine(tmp_path: Path) -> None:

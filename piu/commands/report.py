@@ -57,9 +57,9 @@ def report(
     if output not in (None, "-"):
         render.check_output_file(output)  # a mistyped folder fails before the store is read
     st = store()
-    require_store_for_fail_on(st, fail_on)
     period = resolve_period(since, until)
     locode = resolve_port(st.home, port)
+    require_store_for_fail_on(st, fail_on)  # after the usage errors (exit 2), which come first
     if not st.exists():
         render.warn(f"no store at {st.home} yet; run `piu ingest FILE` first")
     model = build_report(st, period, port=locode, min_band=min_band, unreviewed=unreviewed)

@@ -31,8 +31,9 @@ def score(
     all_calls: Annotated[bool, typer.Option("--all", help="Print every call, not only flagged (medium, high) ones.")] = False,
     rescore: Annotated[bool, typer.Option("--rescore", help="Score again calls already scored with this rule set.")] = False,
     new_only: Annotated[bool, typer.Option(
-        "--new", help="Print only the calls scored in this run (new or amended since the last score), "
-                      "not every flagged call of the selection; --fail-on looks at these only.")] = False,
+        "--new", help="Print only calls whose score is news: scored for the first time in this run (new, amended "
+                      "or late manifests) or now in a higher band than their last score; --fail-on looks at "
+                      "these only.")] = False,
     fmt: FormatOption = None,
     fail_on: Annotated[Optional[str], typer.Option(
         "--fail-on", metavar="BAND",
@@ -47,8 +48,9 @@ def score(
     """Score calls with transparent rules; print flagged calls, highest score first.
 
     Calls already scored with the same rule set are not scored again (use --rescore); history
-    rules still look at the whole store. --new prints only the calls scored in this run (a daily
-    job's alert). Exit codes: 0 done, 1 error, 2 usage, 3 --fail-on matched.
+    rules still look at the whole store. --new prints only calls whose score is news: new
+    calls, or calls a rule or list change raised to a higher band (a daily job's alert).
+    Exit codes: 0 done, 1 error, 2 usage, 3 --fail-on matched.
     """
     from piu.memory import keep_freed_memory
 
@@ -65,7 +67,6 @@ def score(
     out_fmt = check_format(fmt, render.FORMATS)
     fail_band = check_band(fail_on, "--fail-on") if fail_on is not None else None
     st = store()
-    require_store_for_fail_on(st, fail_on)
     start = parse_time(since, option="--since") if since else None
     end = parse_time(until, option="--until", end_of_day=True) if until else None
     if start and end and start > end:
@@ -77,9 +78,10 @@ def score(
         raise UsageError(f"--engine {engine!r} is not an engine", hint="use pandas or dask")
     if scheduler and engine != "dask":
         raise UsageError("--scheduler needs --engine dask", hint="add --engine dask")
+    require_store_for_fail_on(st, fail_on)  # after the usage errors (exit 2), which come first
     run = score_store(st, config, ports=[locode] if locode else None, since=start, until=end, rescore=rescore,
-                      engine=engine, scheduler=scheduler)
-    frame = run.scored_now if new_only else run.frame
+                      engine=engine, scheduler=scheduler, compare_bands=new_only)
+    frame = run.new_or_raised if new_only else run.frame
     shown = with_hits(st, select_output(frame, all_calls=all_calls), run.ruleset_version)
     records = score_records(shown)
     if out_fmt in ("json", "jsonl"):
@@ -97,7 +99,7 @@ def score(
     else:
         flagged = int(frame["band"].isin(["medium", "high"]).sum())
         render.info(f"{total} calls: {run.scored} scored now, {run.reused} already scored with rule set "
-                    f"{run.ruleset_version}; {flagged} flagged" + (" among those scored now." if new_only else "."))
+                    f"{run.ruleset_version}; {flagged} flagged" + (" among those new or raised." if new_only else "."))
     if fail_band is not None:
         if any(band_rank(r["band"]) >= band_rank(fail_band) for r in records):
             raise typer.Exit(EXIT_FAIL_ON)

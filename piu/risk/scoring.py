@@ -46,7 +46,7 @@ class ScoreRun:
     notes: tuple[str, ...] = ()  # one-line notes for the analyst (stderr), e.g. a missing regional key
     build: Callable[[], pd.DataFrame] | None = field(default=None, repr=False)
     _frame: pd.DataFrame | None = field(default=None, repr=False)
-    new: pd.DataFrame | None = field(default=None, repr=False)  # the calls scored now (frame's columns)
+    new: pd.DataFrame | None = field(default=None, repr=False)  # see new_or_raised
 
     @property
     def frame(self) -> pd.DataFrame:
@@ -56,8 +56,11 @@ class ScoreRun:
         return self._frame
 
     @property
-    def scored_now(self) -> pd.DataFrame:
-        """Only the calls scored in this run, with their scores (the frame's columns; no read)."""
+    def new_or_raised(self) -> pd.DataFrame:
+        """The calls scored in this run whose score is news (the frame's columns): scored for the first
+        time (new, amended or late manifests), or now in a higher band than their last stored score (a
+        rule or list change that raises them; one that leaves them where they were is not news).
+        Filled when score_store was asked to (`compare_bands`)."""
         return self.new if self.new is not None else _empty_frame()
 
 
@@ -371,7 +374,7 @@ def _text_array(values: Any) -> Any:
 def score_store(store: Store, config: RulesConfig, *, ports: list[str] | None = None,
                 since: datetime | None = None, until: datetime | None = None, rescore: bool = False,
                 now: datetime | None = None, user: str | None = None, engine: str = "pandas",
-                scheduler: str | None = None) -> ScoreRun:
+                scheduler: str | None = None, compare_bands: bool = False) -> ScoreRun:
     """Score the selected calls not yet scored with this rule set (all with `rescore`); store the scores.
 
     engine="dask" runs the same rules per partition with Dask (`piu.risk.engine_dask`; `scheduler`
@@ -383,12 +386,12 @@ def score_store(store: Store, config: RulesConfig, *, ports: list[str] | None = 
 
     with saved_on_success():
         return _score_store(store, config, ports=ports, since=since, until=until, rescore=rescore, now=now,
-                            user=user, engine=engine, scheduler=scheduler)
+                            user=user, engine=engine, scheduler=scheduler, compare_bands=compare_bands)
 
 
 def _score_store(store: Store, config: RulesConfig, *, ports: list[str] | None, since: datetime | None,
                  until: datetime | None, rescore: bool, now: datetime | None, user: str | None, engine: str,
-                 scheduler: str | None) -> ScoreRun:
+                 scheduler: str | None, compare_bands: bool) -> ScoreRun:
     from piu.memory import keep_freed_memory
 
     keep_freed_memory()
@@ -415,7 +418,7 @@ def _score_store(store: Store, config: RulesConfig, *, ports: list[str] | None, 
         calls, selected = None, len(light)
     if selected == 0:
         return ScoreRun(version, 0, 0, notes)
-    new = None
+    new = prior = None
     if len(todo):
         todo = todo.reset_index(drop=True)
         if engine == "dask":  # the same score_frames per chunk of calls, each chunk reading its own persons
@@ -445,6 +448,7 @@ def _score_store(store: Store, config: RulesConfig, *, ports: list[str] | None, 
         new["persons_aboard"] = new["persons_aboard"].astype("Int64")
         new["score"] = new["score"].astype("int64")
         table = pa.Table.from_pandas(new[[f.name for f in scores_schema()]], schema=scores_schema(), preserve_index=False)
+        prior = _last_bands(store, todo) if compare_bands else None
         with store.transaction("score") as txn:
             if not rescore:  # under the lock: calls another `piu score` stored meanwhile are not stored twice
                 import pyarrow.compute as pc
@@ -473,11 +477,14 @@ def _score_store(store: Store, config: RulesConfig, *, ports: list[str] | None, 
         all_scores = pd.concat([s.reindex(columns=cols) for s in parts], ignore_index=True)
         return frame.merge(all_scores, on="version_id", how="left")
 
-    scored_now = None
-    if new is not None:
+    news = None
+    if new is not None and prior is not None:
         cols = ["version_id", "persons_aboard", "score", "band", "hits", "ruleset_version", "scored_at"]
-        scored_now = todo[feat.CALL_COLUMNS].merge(new[cols], on="version_id", how="left")
-    return ScoreRun(version, len(todo), selected - len(todo), notes, build, new=scored_now)
+        news = todo[feat.CALL_COLUMNS].merge(new[cols], on="version_id", how="left")
+        rank = {b: i for i, b in enumerate(("low", "medium", "high"))}
+        before = news["version_id"].map(prior).map(rank)
+        news = news[before.isna() | (news["band"].map(rank) > before)].reset_index(drop=True)
+    return ScoreRun(version, len(todo), selected - len(todo), notes, build, new=news)
 
 
 # What deciding which calls to score reads of the selection (current versions, partitions, ids).
@@ -494,6 +501,20 @@ def _scored_versions(store: Store, version: str, *, ports: list[str] | None, sin
     table = store.read("scores", scores_schema(), ports=ports, months=months, columns=["version_id"],
                        filter=_score_filter(version, since, until))
     return table.column("version_id").to_pandas()
+
+
+def _last_bands(store: Store, calls: pd.DataFrame) -> pd.Series:
+    """Band of the latest stored score (any rule set) of each of these call versions (version_id index)."""
+    from piu.queries import _unique_text, latest_score_rows
+    from piu.schema import scores_schema
+
+    import pyarrow.dataset as ds
+
+    stored = store.read("scores", scores_schema(), columns=["version_id", "band", "scored_at"],
+                        ports=sorted(calls["port"].unique()) if calls["port"].notna().all() else None,
+                        months=sorted(calls["month"].unique()) if calls["month"].notna().all() else None,
+                        filter=ds.field("version_id").isin(_unique_text(calls["version_id"]))).to_pandas()
+    return latest_score_rows(stored).set_index("version_id")["band"]
 
 
 def _calls_by_version(store: Store, light: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:

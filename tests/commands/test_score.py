@@ -196,13 +196,13 @@ def test_dask_engine_without_dask_says_which_extra(home: Path, monkeypatch: pyte
 
 
 def test_new_prints_and_fails_on_only_the_calls_scored_now(home: Path) -> None:
-    """A daily job's alert: --new shows the calls scored in this run, whatever their call time, and
-    --fail-on looks at these only (the high call scored yesterday no longer raises it)."""
+    """A daily job's alert: --new shows the calls scored for the first time in this run, whatever their
+    call time, and --fail-on looks at these only (the high call scored yesterday no longer raises it)."""
     first = invoke(home, "score", "--new", "--fail-on", "high", "-f", "json")
     assert first.exit_code == 3
     assert [r["band"] for r in json.loads(first.stdout)] == ["high", "medium"]
     version = json.loads(first.stdout)[0]["ruleset_version"]
-    assert first.stderr == f"3 calls: 3 scored now, 0 already scored with rule set {version}; 2 flagged among those scored now.\n"
+    assert first.stderr == f"3 calls: 3 scored now, 0 already scored with rule set {version}; 2 flagged among those new or raised.\n"
 
     late = call(imo="9321483", mmsi="533000002", mmsi_country="MYS", flag="MYS", call_time="2026-11-02 08:00",
                 declared_crew=9)  # a late manifest: its call is weeks old, its score is new (medium)
@@ -210,7 +210,7 @@ def test_new_prints_and_fails_on_only_the_calls_scored_now(home: Path) -> None:
     res = invoke(home, "score", "--new", "--fail-on", "high", "--all", "-f", "json")
     assert res.exit_code == 0, res.stderr
     assert [(r["call_id"], r["band"]) for r in json.loads(res.stdout)] == [("KHKOS-20261102-A-9321483", "medium")]
-    assert res.stderr == f"4 calls: 1 scored now, 3 already scored with rule set {version}; 1 flagged among those scored now.\n"
+    assert res.stderr == f"4 calls: 1 scored now, 3 already scored with rule set {version}; 1 flagged among those new or raised.\n"
     assert invoke(home, "score", "--fail-on", "high", "-f", "json").exit_code == 3  # without --new: every flagged call
     quiet = invoke(home, "score", "--new", "--fail-on", "low", "-f", "json")
     assert (quiet.exit_code, quiet.stdout) == (0, "[]\n")
@@ -226,3 +226,19 @@ def test_fail_on_without_a_store_is_an_error_not_a_pass(tmp_path: Path, command:
                           "check --home or $PIU_HOME (or ingest manifests first)\n")
     assert not typo.exists()
     assert invoke(typo, "-q", command, "-f", "json").exit_code == 0  # without --fail-on: an empty result
+
+
+def test_new_after_a_rule_change_shows_only_calls_it_raised(home: Path, tmp_path: Path) -> None:
+    """A changed rule set (or watchlist) rescores every call; only those now in a higher band than their
+    last score are news - an unrelated change does not flood a daily job's alert."""
+    invoke(home, "score", "-f", "json")
+    same = tmp_path / "same.toml"
+    same.write_text("[rules.vessel-age]\nweight = 2\n", encoding="utf-8")  # no call changes band
+    res = invoke(home, "score", "--new", "--rules", str(same), "--fail-on", "medium", "-f", "json")
+    assert (res.exit_code, json.loads(res.stdout)) == (0, [])
+    assert res.stderr.startswith("3 calls: 3 scored now, 0 already scored") and res.stderr.endswith(
+        "; 0 flagged among those new or raised.\n")
+    raised = tmp_path / "raised.toml"
+    raised.write_text("[rules.declared-count-mismatch]\nweight = 5\n", encoding="utf-8")  # medium -> high
+    res = invoke(home, "score", "--new", "--rules", str(raised), "--all", "-f", "json")
+    assert [(r["call_id"], r["band"]) for r in json.loads(res.stdout)] == [("THLCH-20261121-A-9176187", "high")]
