@@ -453,9 +453,7 @@ def _score_store(store: Store, config: RulesConfig, *, ports: list[str] | None, 
             if not rescore:  # under the lock: calls another `piu score` stored meanwhile are not stored twice
                 import pyarrow.compute as pc
 
-                done_now = store.read("scores", scores_schema(), columns=["version_id"],
-                                      ports=sorted(todo["port"].unique()) if todo["port"].notna().all() else None,
-                                      months=sorted(todo["month"].unique()) if todo["month"].notna().all() else None,
+                done_now = store.read("scores", scores_schema(), columns=["version_id"], **_partitions(todo),
                                       filter=_score_filter(version, None, None, new["version_id"].tolist()))
                 if done_now.num_rows:
                     table = table.filter(pc.invert(pc.is_in(table["version_id"], value_set=done_now["version_id"])))
@@ -505,16 +503,21 @@ def _scored_versions(store: Store, version: str, *, ports: list[str] | None, sin
 
 def _last_bands(store: Store, calls: pd.DataFrame) -> pd.Series:
     """Band of the latest stored score (any rule set) of each of these call versions (version_id index)."""
+    import pyarrow.dataset as ds
+
     from piu.queries import _unique_text, latest_score_rows
     from piu.schema import scores_schema
 
-    import pyarrow.dataset as ds
-
-    stored = store.read("scores", scores_schema(), columns=["version_id", "band", "scored_at"],
-                        ports=sorted(calls["port"].unique()) if calls["port"].notna().all() else None,
-                        months=sorted(calls["month"].unique()) if calls["month"].notna().all() else None,
+    stored = store.read("scores", scores_schema(), columns=["version_id", "band", "scored_at"], **_partitions(calls),
                         filter=ds.field("version_id").isin(_unique_text(calls["version_id"]))).to_pandas()
     return latest_score_rows(stored).set_index("version_id")["band"]
+
+
+def _partitions(calls: pd.DataFrame) -> dict[str, list[str] | None]:
+    """The ports and months (store.read's pruning) of some calls' partitions; None where one is missing
+    (its rows sit in the '__none__' partition, so nothing is pruned)."""
+    return {c + "s": sorted(calls[c].astype("str").unique()) if calls[c].notna().all() else None
+            for c in ("port", "month")}
 
 
 def _calls_by_version(store: Store, light: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
@@ -532,10 +535,7 @@ def _calls_by_version(store: Store, light: pd.DataFrame, columns: list[str] | No
     if light["ingest_id"].notna().all():
         # a file holds one ingest's rows: the other ingests' files are skipped by their statistics
         wanted = ds.field("ingest_id").isin(_unique_text(light["ingest_id"])) & wanted
-    table = store.read("calls", calls_schema(), ports=sorted(light["port"].dropna().astype("str").unique())
-                       if light["port"].notna().all() else None,
-                       months=sorted(light["month"].dropna().astype("str").unique()) if light["month"].notna().all() else None,
-                       columns=columns, filter=wanted)
+    table = store.read("calls", calls_schema(), **_partitions(light), columns=columns, filter=wanted)
     # a version stored twice (the same rows written again) is one call version, as in current_calls
     out = table.to_pandas().drop_duplicates("version_id")
     return out.sort_values(["call_time", "call_id"]).reset_index(drop=True)
