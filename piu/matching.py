@@ -17,7 +17,10 @@ doubled letters. Names are then compared token by token, order ignored:
   * a token similarity below 0.6 counts as no match, 0.6-1.0 is rescaled to 0-1, so a different
     given name ("DARA" / "DAVY", 0.5) adds nothing while a typo ("HUNG" / "HUGN", 0.75) counts half;
   * the name score is the length-weighted coverage of the *worse-covered* side, times 0.95 (a
-    spelling-variant or fuzzy match never reaches a literal one, 1.0).
+    spelling-variant or fuzzy match never reaches a literal one, 1.0);
+  * the same letters split into other tokens ("SREY NEANG" / "SREYNEANG", "NGUYEN VANHUNG"), also
+    with the family name moved to the other end, are a spelling variant (0.95); written as one word
+    the name must have JOINED_MIN letters or more.
 
 Why not Jaro-Winkler or a whole-string token-sort ratio alone: both reward long shared prefixes
 and shared family names, so look-alike different people ("SOK DARA" / "SOK DAVY", token-sort
@@ -35,7 +38,7 @@ Missing values are not compared and say so.
 Screening is blocked (candidate selection) so it is not every person against every entry: two
 names are compared only when they share a pair of token prefixes (first four letters of the
 skeletons), or a token prefix and the birth year, or when one of them is a single token that
-the other contains. All comparisons run on the unique names of a table, vectorised.
+the other contains, or when both are the same letters written as one word. All comparisons run on the unique names of a table, vectorised.
 """
 
 from __future__ import annotations
@@ -70,6 +73,7 @@ DOCUMENT_SCORE = 1.0
 STRONG_NAME = 0.80            # name score from which name + date of birth is a strong match
 
 MAX_TOKENS = 6                # tokens kept per name (longer names are cut; rare)
+JOINED_MIN = 6                # letters of a name written as one word for 'split differently' to count
 PREFIX = 4                    # letters of a skeleton used in blocking keys
 MAX_BLOCK = 20_000            # name pairs one blocking key may produce
 _CHUNK = 200_000              # name pairs per vectorised block (bounds memory)
@@ -220,6 +224,26 @@ class NameTable:
         self.cons_ok = np.array([len(c) >= 4 for c in cons], dtype=bool)
         self.ntok = (self.tok >= 0).sum(axis=1)
         self.frame = frame  # nid, tok, sk, pos (for blocking keys)
+        self.joined = self._joined_keys(text)
+
+    @staticmethod
+    def _joined_keys(text: pd.Series) -> np.ndarray:
+        """Per name (folded text), codes of its tokens written as one word, in order and with the first or
+        last token moved to the other end (family name first or last): (n, 3), -1 where none. Equal codes
+        mean the same letters split into other tokens ('SREY NEANG' / 'SREYNEANG'). Column-wise string
+        operations (a million names); keys shorter than JOINED_MIN letters are left out (short names join
+        into other names too easily)."""
+        import numpy as np
+        import pandas as pd
+
+        t = text.fillna("").str.strip()
+        forms = [t.str.replace(" ", "", regex=False),
+                 t.str.replace(r"^(\S+) (.*)$", r"\2\1", regex=True).str.replace(" ", "", regex=False),
+                 t.str.replace(r"^(.*) (\S+)$", r"\2\1", regex=True).str.replace(" ", "", regex=False)]
+        flat = pd.concat(forms, ignore_index=True)
+        codes, _ = pd.factorize(flat)
+        codes = np.where(flat.str.len().to_numpy() >= JOINED_MIN, codes, -1)
+        return codes.reshape(3, -1).T.copy()
 
     def skeleton_keys(self) -> np.ndarray:
         """Per name, its skeleton tokens sorted and joined ('HUNG NGUIEN VAN'): an order-free key."""
@@ -310,6 +334,9 @@ def _name_scores_chunk(table: NameTable, a: np.ndarray, b: np.ndarray) -> tuple[
     score = np.where(better, part_score, score)
     feature = np.where(better, 4, feature).astype(np.int8)
     variant = (table.tok_sorted[a] == table.tok_sorted[b]).all(axis=1) & (na > 0)
+    # the same letters split into other tokens ('SREY NEANG' / 'SREYNEANG'): a spelling variant too
+    ja, jb = table.joined[a], table.joined[b]
+    variant |= (na != nb) & ((ja[:, :, None] == jb[:, None, :]) & (ja >= 0)[:, :, None]).any(axis=(1, 2))
     score = np.where(variant, FUZZY_FACTOR, score)
     feature = np.where(variant, 2, feature).astype(np.int8)
     equal = (table.lit_sorted[a] == table.lit_sorted[b]).all(axis=1) & (na > 0)
@@ -341,6 +368,18 @@ def _token_keys(table: NameTable, nids: np.ndarray) -> pd.DataFrame:
 
     fr = table.frame[table.frame["nid"].isin(nids)]
     return pd.DataFrame({"nid": fr["nid"].to_numpy(), "key": fr["sk"].str.slice(0, PREFIX).to_numpy()}).drop_duplicates()
+
+
+def _joined_key_rows(table: NameTable, nids: np.ndarray) -> pd.DataFrame:
+    """The joined-name keys of these names (NameTable.joined): (nid, key)."""
+    import numpy as np
+    import pandas as pd
+
+    keys = table.joined[nids]
+    rows = np.repeat(nids, keys.shape[1])
+    flat = keys.reshape(-1)
+    keep = flat >= 0
+    return pd.DataFrame({"nid": rows[keep], "key": flat[keep]}).drop_duplicates()
 
 
 def _join_keys(left: pd.DataFrame, right: pd.DataFrame) -> pd.DataFrame:
@@ -380,6 +419,8 @@ def candidate_pairs(table: NameTable, a_rows: pd.DataFrame, b_rows: pd.DataFrame
         parts.append(_join_keys(_token_keys(table, single_a), _token_keys(table, b_n)))
     if len(single_b):
         parts.append(_join_keys(_token_keys(table, a_n), _token_keys(table, single_b)))
+    # the same letters split into other tokens ('SREY NEANG' / 'SREYNEANG')
+    parts.append(_join_keys(_joined_key_rows(table, a_n), _joined_key_rows(table, b_n)))
     out = pd.concat(parts, ignore_index=True).drop_duplicates()
     return out.reset_index(drop=True)
 

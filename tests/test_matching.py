@@ -120,7 +120,8 @@ def test_labelled_set_recall_and_false_match_rate() -> None:
 
 
 @pytest.mark.parametrize("category", ["diacritics", "token-order", "dob-day-month-swapped", "missing-family-name",
-                                      "missing-given-name", "burmese-honorific", "burmese-name-split", "typo"])
+                                      "missing-given-name", "burmese-honorific", "burmese-name-split", "typo",
+                                      "joined-tokens"])
 def test_labelled_categories_all_match(category: str) -> None:
     cases, a, b = _load_cases()
     sel = (cases["category"] == category).to_numpy()
