@@ -38,7 +38,8 @@ Missing values are not compared and say so.
 Screening is blocked (candidate selection) so it is not every person against every entry: two
 names are compared only when they share a pair of token prefixes (first four letters of the
 skeletons), or a token prefix and the birth year, or when one of them is a single token that
-the other contains, or when both are the same letters written as one word. All comparisons run on the unique names of a table, vectorised.
+the other contains, or when both are the same letters written as one word. All comparisons run
+on the unique names of a table, vectorised.
 """
 
 from __future__ import annotations
