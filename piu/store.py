@@ -156,6 +156,13 @@ class Store:
                     removed.update(json.loads((cdir / n).read_text(encoding="utf-8")))
         return committed - removed
 
+    def txn_kind(self, txn: str) -> str | None:
+        """The kind a committed transaction was written as ('ingest', 'score', ...), None if unknown."""
+        try:
+            return json.loads((self.home / COMMITS / txn).read_text(encoding="utf-8")).get("kind")
+        except (OSError, ValueError, AttributeError):
+            return None
+
     def files(self, dataset: str, *, ports: Iterable[str] | None = None,
               months: Iterable[str] | None = None, txns: set[str] | None = None) -> list[Path]:
         """Visible Parquet files of a dataset, pruned by partition (port, month) when given."""

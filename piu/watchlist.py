@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from piu.store import Store
 
 DATASET = "watchlists"
+FAILED_IMPORT = "watchlist-quarantine"  # the transaction kind of an import whose rows all failed
 KINDS = ("person", "document", "vessel")
 LIST_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -364,8 +365,9 @@ def import_list(store: Store, path: str, list_name: str | None = None, *, dayfir
                          hint="a watchlist needs columns kind and name (or the OpenSanctions simple CSV)")
     if len(good) == 0:  # every row failed: the list is not replaced by an empty one (the rows are kept)
         if not dry_run:
-            with store.transaction("watchlist-quarantine") as txn:
+            with store.transaction(FAILED_IMPORT) as txn:
                 _write_quarantine(txn, raw, problem, canon, source, sha)
+                txn.retract(_failed_imports_of(store, sha))  # the same file failing again: its rows once
         reason, n = summary.reasons.most_common(1)[0]
         kept = "" if dry_run else "; they are kept in quarantine"
         raise InputError(f"{source}: none of its {summary.rows} row(s) is a usable entry ({n} with: {reason}){kept}; "
@@ -389,6 +391,19 @@ def import_list(store: Store, path: str, list_name: str | None = None, *, dayfir
         txn.retract(earlier)
         summary.import_id = txn.id
     return summary
+
+
+def _failed_imports_of(store: Store, sha: str) -> set[str]:
+    """Earlier failed imports (all rows quarantined) of the same file bytes: their transactions."""
+    import pyarrow.compute as pc
+
+    from piu.schema import quarantine_schema
+
+    if not store.exists():
+        return set()
+    rows = store.read("quarantine", quarantine_schema(), columns=["ingest_id", "source_sha256"])
+    txns = set(rows.filter(pc.equal(rows["source_sha256"], sha))["ingest_id"].to_pylist())
+    return {t for t in txns if t and store.txn_kind(t) == FAILED_IMPORT}
 
 
 def _write_quarantine(txn: Any, raw: pd.DataFrame, problem: pd.Series, canon: pd.DataFrame, source: str,

@@ -316,3 +316,6 @@ def test_a_file_whose_rows_all_fail_keeps_the_earlier_list_and_its_rows_in_quara
     q = store.read("quarantine", quarantine_schema()).to_pandas().sort_values("source_row")
     assert q[["source_file", "source_row", "column"]].values.tolist() == [
         ["blo2.csv", 2, "kind"], ["blo2.csv", 3, "kind"], ["blo2.csv", 4, "kind"]]
+    with pytest.raises(InputError):  # the same file failing again: its rows are kept once
+        wl.import_list(store, str(bad), "blo")
+    assert len(store.read("quarantine", quarantine_schema())) == 3
