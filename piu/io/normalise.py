@@ -14,9 +14,10 @@ Choices worth knowing (documented here because analysts ask):
   pivot on the current year + 20 (in 2026: 00-46 -> 20xx, 47-99 -> 19xx). Excel serial numbers
   are read when they have five digits (1927-2173) and fall in 1900-2100; a bare 1-4 digit
   number is not a date (it is usually a year).
-- Numbers: ',' followed by exactly three digits is a thousands separator ('1,234' = 1234),
-  otherwise a decimal comma ('12,5' = 12.5); a single '.' is a decimal point; when both appear
-  the last one is the decimal mark ('1.234,5' = 1234.5, '1,234.5' = 1234.5). Units after the
+- Numbers: ',' or '.' followed by exactly three digits after one to three others is a thousands
+  separator ('1,234' = '1.234' = 1234: agents in decimal-comma locales write '8.450' GT), otherwise
+  a decimal mark ('12,5' = '12.5' = 12.5, '0.450' = 0.45); when both appear the last one is the
+  decimal mark ('1.234,5' = 1234.5, '1,234.5' = 1234.5). Units after the
   number are ignored ('75 GT', '12 persons'). 'NIL'/'NONE' mean 0 (the FAL form convention);
   'N/A' and '-' mean not given.
 - IMO/MMSI placeholders ('N/A', '-', '0', 'NIL', 'TBA', 'UNKNOWN') mean no number was sent.
@@ -899,6 +900,12 @@ def _number_one(text: str) -> float | None:
         if not all(len(p) == 3 for p in parts[1:]):
             return None
         num = num.replace(".", "")
+    elif "." in num:
+        whole, frac = num.split(".")
+        if len(frac) == 3 and 1 <= len(whole.lstrip("+-")) <= 3 and whole.lstrip("+-") != "0":
+            # '8.450': a thousands separator, as decimal-comma locales (Indonesian Excel) write it;
+            # tonnages, capacities and counts are not given to three decimals
+            num = whole + frac
     try:
         return float(num)
     except ValueError:

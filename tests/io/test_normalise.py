@@ -325,7 +325,7 @@ def test_vessel_category(raw, expected):
 @pytest.mark.parametrize("raw, expected, invalid", [
     ("1,234", 1234, False), ("1.234.567", 1234567, False), ("75 GT", 75, False),
     ("12 persons", 12, False), ("12.0", 12, False), ("1 234", 1234, False), ("NIL", 0, False),
-    ("N/A", None, False), ("-", None, False), ("12.5", None, True), ("twelve", None, True),
+    ("N/A", None, False), ("-", None, False), ("12.5", None, True), ("twelve", None, True), ("8.450", 8450, False),
     ("", None, False),
 ])
 def test_to_int(raw, expected, invalid):
@@ -337,8 +337,10 @@ def test_to_int(raw, expected, invalid):
 
 @pytest.mark.parametrize("raw, expected, invalid", [
     ("1,234", 1234.0, False), ("1.234,5", 1234.5, False), ("1,234.5", 1234.5, False),
-    ("12,5", 12.5, False), ("0,125", 0.125, False), ("75.5 GT", 75.5, False), ("1.234", 1.234, False),
-    ("abc", None, True), ("1,23,4", None, True),
+    ("12,5", 12.5, False), ("0,125", 0.125, False), ("75.5 GT", 75.5, False),
+    # a '.' before exactly three digits is a thousands separator too (decimal-comma locales: '8.450' GT)
+    ("1.234", 1234.0, False), ("8.450 GT", 8450.0, False), ("0.450", 0.45, False), ("1234.567", 1234.567, False),
+    ("8.45", 8.45, False), ("abc", None, True), ("1,23,4", None, True),
 ])
 def test_to_float(raw, expected, invalid):
     result = n.to_float(one([raw]))
