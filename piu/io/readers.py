@@ -1,7 +1,7 @@
 """Read whatever a shipping agent sends into raw text tables with mapped headings.
 
 Formats are recognised by content, not by extension: CSV/TSV (delimiter sniffed among
-`, ; TAB |`; UTF-8 with or without BOM, UTF-16, cp1252 fallback), XLSX (every sheet), and
+`, ; TAB |`; UTF-8 with or without BOM, UTF-16, Thai Windows-874 or cp1252 fallback), XLSX (every sheet), and
 JSON Lines. Three layouts are handled: a flat list, the IMO FAL form layout (a header block of
 label/value cells above the list table, title and footer rows around it) and separate call and
 person files (each read on its own; the ingest joins them on `call_ref`).
@@ -147,6 +147,18 @@ def _read_any(raw: bytes, name: str, mapping: dict[str, str] | None, warnings: l
 # text decoding
 
 
+def _looks_thai(raw: bytes) -> bool:
+    """Bytes that are not UTF-8 and read as Thai (Windows-874 / TIS-620, what Thai Excel saves): their
+    non-ASCII bytes are Thai letters, mostly in runs (whole words), not accents between ASCII letters."""
+    runs = re.findall(rb"[\x80-\xff]+", raw[: 4 * _HEAD_BYTES])
+    n = sum(len(r) for r in runs)
+    if n < 8:
+        return False
+    thai = sum(1 for r in runs for b in r if 0xA1 <= b <= 0xDA or 0xDF <= b <= 0xFB)
+    in_words = sum(len(r) for r in runs if len(r) >= 3)
+    return thai >= 0.95 * n and in_words >= 0.6 * n
+
+
 def _decode(raw: bytes, name: str, warnings: list[str]) -> tuple[str, bytes | None]:
     """Bytes to text (BOMs, UTF-16 without BOM, UTF-8, else cp1252 with a warning), and the
     UTF-8 bytes without BOM when the input already was UTF-8 (saves re-encoding big files)."""
@@ -181,8 +193,12 @@ def _decode(raw: bytes, name: str, warnings: list[str]) -> tuple[str, bytes | No
             utf8 = raw
         except UnicodeDecodeError:
             try:
-                text = raw.decode("cp1252")
-                warnings.append(f"{name}: not UTF-8, read as cp1252 (Windows Latin-1); check accented names")
+                if _looks_thai(raw):
+                    text = raw.decode("cp874")
+                    warnings.append(f"{name}: not UTF-8, read as Thai (Windows-874/TIS-620); check the names")
+                else:
+                    text = raw.decode("cp1252")
+                    warnings.append(f"{name}: not UTF-8, read as cp1252 (Windows Latin-1); check accented names")
             except UnicodeDecodeError:
                 text = raw.decode("latin-1")
                 warnings.append(f"{name}: not UTF-8, read as Latin-1; check accented names")

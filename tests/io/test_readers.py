@@ -174,6 +174,19 @@ def test_cp1252_fallback_is_announced(tmp_path) -> None:
     assert result.warnings == ["agent.csv: not UTF-8, read as cp1252 (Windows Latin-1); check accented names"]
 
 
+def test_thai_windows_874_is_read_as_thai(tmp_path) -> None:
+    """Thai Excel saves CSV as Windows-874 (TIS-620): read as cp1252 the names became 'ÈÃÕÊØ¢'."""
+    text = "Vessel name,Family name,Given names\nSEA STAR,ศรีสุข,สมชาย\nSEA STAR,ใจดี,สมศรี\n"
+    result = read_file(write(tmp_path, "thai.csv", text, encoding="cp874"))
+    assert rows(one(result)) == [["SEA STAR", "ศรีสุข", "สมชาย"], ["SEA STAR", "ใจดี", "สมศรี"]]
+    assert result.warnings == ["thai.csv: not UTF-8, read as Thai (Windows-874/TIS-620); check the names"]
+    # a few accented Latin letters between ASCII ones stay cp1252 (test_cp1252_fallback_is_announced)
+    latin = "Vessel name,Family name,Given names\nSEA STAR,Müller,José\nSEA STAR,Nuñez,François\nSEA STAR,Gómez,Zoë\n"
+    result = read_file(write(tmp_path, "latin.csv", latin, encoding="cp1252"))
+    assert rows(one(result))[1] == ["SEA STAR", "Nuñez", "François"]
+    assert result.warnings == ["latin.csv: not UTF-8, read as cp1252 (Windows Latin-1); check accented names"]
+
+
 def test_fal_layout_in_csv(tmp_path) -> None:
     text = (
         "IMO FAL Form 5,,,CREW LIST,,\n"
