@@ -479,7 +479,9 @@ def _score_store(store: Store, config: RulesConfig, *, ports: list[str] | None, 
     if new is not None and prior is not None:
         cols = ["version_id", "persons_aboard", "score", "band", "hits", "ruleset_version", "scored_at"]
         news = todo[feat.CALL_COLUMNS].merge(new[cols], on="version_id", how="left")
-        rank = {b: i for i, b in enumerate(("low", "medium", "high"))}
+        from piu.schema import BANDS
+
+        rank = {b: i for i, b in enumerate(BANDS)}  # one lookup per column, as piu.report.band_rank ranks them
         before = news["version_id"].map(prior).map(rank)
         news = news[before.isna() | (news["band"].map(rank) > before)].reset_index(drop=True)
     return ScoreRun(version, len(todo), selected - len(todo), notes, build, new=news)
