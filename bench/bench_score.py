@@ -34,9 +34,11 @@ def score_full(home: str, since: str | None = None, until: str | None = None) ->
 
 
 def score_new(home: str) -> dict:
-    """Scoring what is new to the rule set in the whole store (what `piu score` runs)."""
+    """Scoring what is new to the rule set in the whole store (what `piu score` runs). The count of
+    calls whose score was reused is left out: when the scored mark decides what is new it is counted
+    only when asked for, for the command's message (the command's step includes it)."""
     run = score_store(Store(home), rconfig.defaults())
-    return {"scored": run.scored, "reused": run.reused}
+    return {"scored": run.scored}
 
 
 def build_index(home: str) -> dict:

@@ -14,6 +14,7 @@ from piu.schema import calls_schema, persons_schema, scores_schema
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
+    import pyarrow as pa
 
     from piu.store import Store
 
@@ -57,17 +58,29 @@ def all_call_versions(store: Store, *, ports: Iterable[str] | None = None,
 
 def current_calls(store: Store, *, ports: Iterable[str] | None = None,
                   since: datetime | None = None, until: datetime | None = None,
-                  columns: list[str] | None = None) -> pd.DataFrame:
+                  columns: list[str] | None = None, txns: set[str] | None = None) -> pd.DataFrame:
     """The current version of every call in the period, sorted by call time (as `latest_versions`
-    keeps them, chosen and sorted in Arrow before the one conversion to pandas)."""
-    import numpy as np
-    import pyarrow as pa
+    keeps them, chosen and sorted in Arrow before the one conversion to pandas). `txns`: read the
+    store as these transactions make it (`Store.read`), default as it is now."""
     import pyarrow.compute as pc
 
     if columns is not None:
         columns = list(dict.fromkeys(["call_id", "ingest_id", *columns]))
-    table = store.read("calls", calls_schema(), ports=ports, months=_months(since, until),
-                       columns=columns, filter=_time_filter(since, until))
+    table = latest_rows(store.read("calls", calls_schema(), ports=ports, months=_months(since, until),
+                                   columns=columns, filter=_time_filter(since, until), txns=txns))
+    if table.num_rows > 1:
+        keys = ["call_time", "call_id"] if "call_time" in table.column_names else ["call_id", "ingest_id"]
+        table = table.take(pc.sort_indices(table, [(k, "ascending") for k in keys]))
+    return table.to_pandas()
+
+
+def latest_rows(table: pa.Table) -> pa.Table:
+    """The rows of an Arrow table of call versions (call_id, ingest_id columns) that are current among
+    them, as `latest_versions` chooses: per call, the last when sorted by (call_id, ingest_id)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     if table.num_rows > 1 and pc.count_distinct(table["call_id"], mode="all").as_py() < table.num_rows:
         # some calls have several versions: the last of each call's run when sorted by (call_id, ingest_id)
         table = table.take(pc.sort_indices(table, [("call_id", "ascending"), ("ingest_id", "ascending")]))
@@ -76,10 +89,7 @@ def current_calls(store: Store, *, ports: Iterable[str] | None = None,
         last[:-1] = pc.fill_null(pc.not_equal(ids[:-1], ids[1:]), False).to_numpy(zero_copy_only=False)
         last[:-1] |= pc.is_null(ids[:-1]).to_numpy(zero_copy_only=False) != pc.is_null(ids[1:]).to_numpy(zero_copy_only=False)
         table = table.filter(pa.array(last))
-    if table.num_rows > 1:
-        keys = ["call_time", "call_id"] if "call_time" in table.column_names else ["call_id", "ingest_id"]
-        table = table.take(pc.sort_indices(table, [(k, "ascending") for k in keys]))
-    return table.to_pandas()
+    return table
 
 
 def persons_of(store: Store, version_ids: Iterable[str], *, ports: Iterable[str] | None = None,

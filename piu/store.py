@@ -193,10 +193,11 @@ class Store:
 
     def read(self, dataset: str, schema: pa.Schema, *, ports: Iterable[str] | None = None,
              months: Iterable[str] | None = None, columns: list[str] | None = None,
-             filter: Any = None) -> pa.Table:
-        """Read a dataset as one Arrow table in the given schema (empty table when nothing)."""
+             filter: Any = None, txns: set[str] | None = None) -> pa.Table:
+        """Read a dataset as one Arrow table in the given schema (empty table when nothing); `txns`: the
+        visible transactions to read (default: those visible now), e.g. a snapshot taken earlier."""
         self.check_version()
-        return self.read_files(dataset, self.files(dataset, ports=ports, months=months), schema,
+        return self.read_files(dataset, self.files(dataset, ports=ports, months=months, txns=txns), schema,
                                columns=columns, filter=filter)
 
     def read_files(self, dataset: str, paths: list[Path], schema: pa.Schema, *, columns: list[str] | None = None,

@@ -42,11 +42,19 @@ class ScoreRun:
 
     ruleset_version: str
     scored: int                # call versions scored now
-    reused: int                # call versions whose stored score was reused
+    _reused: int | Callable[[], int]  # see reused
     notes: tuple[str, ...] = ()  # one-line notes for the analyst (stderr), e.g. a missing regional key
     build: Callable[[], pd.DataFrame] | None = field(default=None, repr=False)
     _frame: pd.DataFrame | None = field(default=None, repr=False)
     new: pd.DataFrame | None = field(default=None, repr=False)  # see new_or_raised
+
+    @property
+    def reused(self) -> int:
+        """Call versions of the selection whose stored score was reused (counted when first asked for
+        when the scored mark decided what is new: then the selection was not read)."""
+        if callable(self._reused):
+            self._reused = self._reused()
+        return self._reused
 
     @property
     def frame(self) -> pd.DataFrame:
@@ -407,17 +415,31 @@ def _score_store(store: Store, config: RulesConfig, *, ports: list[str] | None, 
     notes = tuple(n for n in (partner_key_note(reference),) if n)
     if not store.exists():
         return ScoreRun(version, 0, 0, notes)
+    # the store as it is now: what is read below comes from these transactions, so one committed
+    # meanwhile is new to the next run (see the scored marks)
+    snapshot = store.visible_txns()
+    whole = since is None and until is None  # a selection a scored mark can describe
+    light: pd.DataFrame | None = None
+    marked = None if rescore or not whole else _new_since_mark(store, version, ports, snapshot)
     if rescore:  # every selected call is scored: read them whole once
-        calls = current_calls(store, ports=ports, since=since, until=until, columns=feat.CALL_COLUMNS)
-        todo, selected, light = calls, len(calls), None
+        calls = current_calls(store, ports=ports, since=since, until=until, columns=feat.CALL_COLUMNS, txns=snapshot)
+        todo, selected = calls, len(calls)
+        newest = _newest_ingest(calls) if ports is None else None
+    elif marked is not None:  # the calls of the files committed after the mark, not the whole selection
+        todo, newest = marked
+        calls, selected = None, None
     else:
         # which calls are new to this rule set, from light columns: the cost follows the new calls
-        light = current_calls(store, ports=ports, since=since, until=until, columns=SELECT_COLUMNS)
+        light = current_calls(store, ports=ports, since=since, until=until, columns=SELECT_COLUMNS, txns=snapshot)
         done = _scored_versions(store, version, ports=ports, since=since, until=until)
         todo = _calls_by_version(store, light[~feat.isin(light["version_id"], done)])
         calls, selected = None, len(light)
+        newest = _newest_ingest(light) if ports is None else None
     if selected == 0:
+        if whole:
+            _write_mark(store, version, ports, snapshot, newest)
         return ScoreRun(version, 0, 0, notes)
+    own: str | None = None
     new = prior = None
     if len(todo):
         todo = todo.reset_index(drop=True)
@@ -450,7 +472,8 @@ def _score_store(store: Store, config: RulesConfig, *, ports: list[str] | None, 
         table = pa.Table.from_pandas(new[[f.name for f in scores_schema()]], schema=scores_schema(), preserve_index=False)
         prior = _last_bands(store, todo) if compare_bands else None
         with store.transaction("score") as txn:
-            if not rescore:  # under the lock: calls another `piu score` stored meanwhile are not stored twice
+            if not rescore and _scored_since(store, snapshot):
+                # under the lock: calls another `piu score` stored meanwhile are not stored twice
                 import pyarrow.compute as pc
 
                 done_now = store.read("scores", scores_schema(), columns=["version_id"], **_partitions(todo),
@@ -458,11 +481,20 @@ def _score_store(store: Store, config: RulesConfig, *, ports: list[str] | None, 
                 if done_now.num_rows:
                     table = table.filter(pc.invert(pc.is_in(table["version_id"], value_set=done_now["version_id"])))
             txn.write("scores", table)
+            own = txn.id
+    if whole:  # after the commit: the mark never says more than the store holds
+        _write_mark(store, version, ports, snapshot | ({own} if own else set()), newest)
+
+    def light_calls() -> pd.DataFrame:
+        nonlocal light
+        if light is None:
+            light = current_calls(store, ports=ports, columns=SELECT_COLUMNS, txns=snapshot)
+        return light
 
     def build() -> pd.DataFrame:
         """Every call of the selection as it was decided above, with its latest score for this rule set
         (new ones from memory): calls stored after the scoring do not appear unscored."""
-        frame = calls if calls is not None else _calls_by_version(store, light)
+        frame = calls if calls is not None else _calls_by_version(store, light_calls())
         existing = (pd.DataFrame({"version_id": pd.Series(dtype="str")}) if rescore
                     else _stored_scores(store, version, ports=ports, since=since, until=until))
         if len(existing):
@@ -484,11 +516,124 @@ def _score_store(store: Store, config: RulesConfig, *, ports: list[str] | None, 
         rank = {b: i for i, b in enumerate(BANDS)}  # one lookup per column, as piu.report.band_rank ranks them
         before = news["version_id"].map(prior).map(rank)
         news = news[before.isna() | (news["band"].map(rank) > before)].reset_index(drop=True)
-    return ScoreRun(version, len(todo), selected - len(todo), notes, build, new=news)
+    reused = selected - len(todo) if selected is not None else lambda: len(light_calls()) - len(todo)
+    return ScoreRun(version, len(todo), reused, notes, build, new=news)
 
 
 # What deciding which calls to score reads of the selection (current versions, partitions, ids).
 SELECT_COLUMNS = ["call_id", "version_id", "ingest_id", "call_time", "port", "month"]
+
+# Scored marks: HOME/_index/scored/<rule-set version>-<scope>.json says "every current call of this
+# scope (all ports, or some) in the store made by these transactions is scored with this rule set".
+# Derived data, like the persons index: written after a score of a whole scope commits (with the
+# score's own transaction), so the next `piu score` reads only the calls files committed since
+# instead of every call and score of the scope. It is used only while every transaction it names is
+# still visible: a retraction (doctor --repair) makes the full check run again, and so does a
+# missing, damaged or other-format mark.
+MARK_DIR = ("_index", "scored")
+MARK_FORMAT = 1
+
+
+def _mark_path(store: Store, version: str, ports: list[str] | None) -> Any:
+    import hashlib
+
+    scope = "all" if ports is None else hashlib.sha256("\n".join(sorted(ports)).encode()).hexdigest()[:12]
+    return store.home.joinpath(*MARK_DIR, f"{version}-{scope}.json")
+
+
+def _read_mark(store: Store, version: str, ports: list[str] | None,
+               visible: set[str]) -> tuple[set[str], str | None] | None:
+    """(transactions, newest ingest id or None) of a usable mark of this scope or of the whole store."""
+    import json
+
+    for scope in dict.fromkeys([None if ports is None else tuple(ports), None]):
+        try:
+            doc = json.loads(_mark_path(store, version, None if scope is None else list(scope)).read_text("utf-8"))
+            txns, newest = set(doc["txns"]), doc["newest_ingest"]
+            usable = (doc["format"] == MARK_FORMAT and doc["ruleset_version"] == version and txns <= visible
+                      and all(isinstance(t, str) for t in txns) and (newest is None or isinstance(newest, str)))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if usable:
+            return txns, newest
+    return None
+
+
+def _write_mark(store: Store, version: str, ports: list[str] | None, txns: set[str], newest: str | None) -> None:
+    """Record that the scope's current calls in these transactions are scored (best effort: a store
+    that cannot be written to is checked in full next time)."""
+    import contextlib
+    import json
+    import os
+    import secrets
+
+    path = _mark_path(store, version, ports)
+    doc = {"format": MARK_FORMAT, "ruleset_version": version, "ports": ports, "newest_ingest": newest,
+           "txns": sorted(txns)}
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps(doc), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+
+def _newest_ingest(calls: pd.DataFrame) -> str | None:
+    """The newest ingest id among call versions (None when unknown): no stored version of any call is
+    newer, when these are the current versions of every call of the store."""
+    ids = calls["ingest_id"]
+    return None if len(ids) == 0 or ids.isna().any() else str(ids.max())
+
+
+def _scored_since(store: Store, snapshot: set[str]) -> bool:
+    """Whether a score was committed after the snapshot of visible transactions was taken."""
+    return any(store.txn_kind(t) == "score" for t in store.visible_txns() - snapshot)
+
+
+def _new_since_mark(store: Store, version: str, ports: list[str] | None,
+                    visible: set[str]) -> tuple[pd.DataFrame, str | None] | None:
+    """With a usable scored mark: the calls to score (whole rows, features.CALL_COLUMNS, in call-time
+    order) - the scope's current versions in calls files committed after the mark that are not scored
+    with this rule set yet - and the newest ingest id now known. None without a mark."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.dataset as ds
+
+    from piu.queries import latest_rows
+    from piu.schema import calls_schema, scores_schema
+
+    mark = _read_mark(store, version, ports, visible)
+    if mark is None:
+        return None
+    marked, newest = mark
+    later = visible - marked
+    # every port's new files: the newest ingest id stays the whole store's
+    table = store.read("calls", calls_schema(), columns=feat.CALL_COLUMNS, txns=later)
+    if table.num_rows:
+        ingests = table["ingest_id"]
+        top = pc.max(ingests).as_py()
+        newest = None if newest is None or ingests.null_count or top is None else max(newest, top)
+    table = latest_rows(table)
+    if ports is not None:
+        table = table.filter(pc.is_in(table["port"], value_set=pa.array(ports, type=pa.string())))
+    if table.num_rows and (mark[1] is None or table["ingest_id"].null_count
+                           or pc.any(pc.less_equal(table["ingest_id"], mark[1])).as_py()):
+        # a version not newer than every marked one may be superseded by a stored version of its call
+        stored = store.read("calls", calls_schema(), columns=["call_id", "ingest_id"], txns=visible,
+                            filter=ds.field("call_id").isin(pc.unique(table["call_id"])))
+        current = latest_rows(stored).to_pandas()
+        keep = table.select(["call_id", "ingest_id"]).to_pandas().merge(current, how="left", indicator=True)
+        table = table.filter(pa.array((keep["_merge"] == "both").to_numpy()))
+    out = table.to_pandas()
+    if len(out) and any(store.txn_kind(t) == "score" for t in later):
+        # another score ran after the mark (e.g. a concurrent or a --port run): skip what it stored
+        done = store.read("scores", scores_schema(), columns=["version_id"], **_partitions(out),
+                          filter=_score_filter(version, None, None, out["version_id"].tolist()))
+        out = out[~feat.isin(out["version_id"], done.column("version_id").to_pandas())]
+    out = out.drop_duplicates("version_id")
+    return out.sort_values(["call_time", "call_id"]).reset_index(drop=True), newest
 
 
 def _scored_versions(store: Store, version: str, *, ports: list[str] | None, since: datetime | None,
