@@ -91,7 +91,12 @@ def init() -> None:
 
 @rules_app.command("check")
 def check(path: Annotated[str, typer.Argument(metavar="FILE", help="Rules file to check.")]) -> None:
-    """Check a rules file; every problem is listed with its line (exit 1 when there are any)."""
+    """Check a rules file; every problem is listed with its line (exit 1 when there are any).
+
+    Besides syntax and names: parameters outside their range (shares 0-1, weights 0-100), and text
+    compared with a feature of known values (vessel_category, direction, flag, mmsi_country) that
+    is not one of them.
+    """
     from piu import render
     from piu.risk import config as rconfig
     from piu.risk.scoring import reference_digest, reference_tables

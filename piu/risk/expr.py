@@ -6,6 +6,8 @@ names of documented call features (`piu.risk.features.FEATURES`) and constants. 
 calls, subscripts, lambdas, comprehensions and everything else are refused before anything runs;
 the checked tree is then evaluated over whole columns of the feature table (never `eval`).
 A comparison with a missing value is false, so missing data never fires a rule.
+Text compared with a closed feature (`vessel_category`, `direction`, `flag`, `mmsi_country`) must
+be one of its values: `vessel_category == 'fishin'` is refused with the closest value.
 """
 
 from __future__ import annotations
@@ -88,6 +90,7 @@ def compile_expression(text: str) -> Expression:
     if kind != "bool":
         raise ExpressionError("the expression must be a condition (a comparison, 'and', 'or' or 'not'), "
                               f"not a {kind} value")
+    _check_values(tree)
     names = tuple(dict.fromkeys(n.id for n in nodes if isinstance(n, ast.Name) and n.id not in _BOOL_WORDS))
     return Expression(text=text.strip(), names=names, tree=tree)
 
@@ -116,7 +119,7 @@ def _kind(node: ast.AST) -> str:
                 raise ExpressionError(f"the comparison {type(op).__name__} ('is') is not allowed; use == or !=")
             lk = _kind(left)
             if sym in ("in", "not in"):
-                if not isinstance(right, (ast.List, ast.Tuple)):
+                if not isinstance(right, (ast.List, ast.Tuple)) or not all(_is_constant(e) for e in right.elts):
                     raise ExpressionError(f"'{sym}' needs a list of values, e.g. flag in ['KHM', 'TGO']")
                 kinds = {_kind(e) for e in right.elts}
                 if kinds - {lk}:
@@ -155,6 +158,49 @@ def _kind(node: ast.AST) -> str:
     raise ExpressionError(f"{type(node).__name__} is not allowed")
 
 
+def _check_values(tree: ast.Expression) -> None:
+    """Refuse text compared with a closed feature (`vessel_category == 'fishin'`) that no call can have."""
+    from piu.risk.features import CLOSED_FEATURES, closest_value, known_values
+
+    problems: list[str] = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Compare):
+            continue
+        operands = [node.left, *node.comparators]
+        for left, right in zip(operands, operands[1:]):
+            for name_node, other in ((left, right), (right, left)):
+                if not isinstance(name_node, ast.Name) or name_node.id not in CLOSED_FEATURES:
+                    continue
+                name = name_node.id
+                values = known_values(name) or frozenset()
+                elements = other.elts if isinstance(other, (ast.List, ast.Tuple)) else [other]
+                texts = [getattr(e, "value", None) for e in elements]
+                for text in texts:
+                    if isinstance(text, str) and text not in values:
+                        guess = closest_value(name, text)
+                        why = f"did you mean {guess!r}?" if guess else f"expected {CLOSED_FEATURES[name]}"
+                        problems.append(f"unknown {name} {text!r} ({why})")
+    if problems:
+        raise ExpressionError("; ".join(dict.fromkeys(problems)))
+
+
+def _is_constant(node: ast.AST) -> bool:
+    """A constant, or a signed number constant (-3)."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        return _is_constant(node.operand) and not isinstance(_constant(node.operand), (bool, str))
+    return isinstance(node, ast.Constant) or (isinstance(node, ast.Name) and node.id in _BOOL_WORDS)
+
+
+def _constant(node: ast.AST) -> Any:
+    """The value of a constant node (checked by `_is_constant` or at compile time)."""
+    if isinstance(node, ast.Name):
+        return _BOOL_WORDS[node.id]
+    if isinstance(node, ast.UnaryOp):
+        value = _constant(node.operand)
+        return -value if isinstance(node.op, ast.USub) else +value
+    return node.value
+
+
 def _eval(node: ast.AST, frame: pd.DataFrame) -> Any:
     """Evaluate a checked node over whole columns."""
     import operator
@@ -188,7 +234,7 @@ def _eval(node: ast.AST, frame: pd.DataFrame) -> Any:
         left = _eval(node.left, frame)
         for op, right_node in zip(node.ops, node.comparators):
             if isinstance(op, (ast.In, ast.NotIn)):
-                values = [e.value for e in right_node.elts]
+                values = [_constant(e) for e in right_node.elts]
                 ls = _series(left, frame)
                 hit = ls.isin(values).fillna(False).astype(bool)
                 cond = (hit if isinstance(op, ast.In) else ~hit) & ls.notna()

@@ -52,3 +52,16 @@ def test_names_and_values_text(frame: pd.DataFrame) -> None:
         "persons_aboard = 10, vessel_category = cargo, gross_tonnage = 3000",
         "persons_aboard = missing, vessel_category = missing, gross_tonnage = missing",
     ]
+
+
+@pytest.mark.parametrize(("text", "why"), [
+    ("vessel_category == 'fishin'", "unknown vessel_category 'fishin' (did you mean 'fishing'?)"),
+    ("vessel_category in ['fishing', 'Cargo']", "unknown vessel_category 'Cargo' (did you mean 'cargo'?)"),
+    ("direction == 'inbound'", "unknown direction 'inbound' (expected arrival or departure)"),
+    ("flag == 'Togo'", "unknown flag 'Togo' (did you mean 'TGO'?)"),
+    ("flag in [mmsi_country]", "'in' needs a list of values, e.g. flag in ['KHM', 'TGO']"),
+])
+def test_values_refused_at_compile_time(text: str, why: str) -> None:
+    with pytest.raises(ExpressionError) as info:
+        compile_expression(text)
+    assert str(info.value) == why
