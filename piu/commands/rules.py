@@ -110,7 +110,12 @@ def check(path: Annotated[str, typer.Argument(metavar="FILE", help="Rules file t
 
 @rules_app.command("features")
 def features(fmt: FormatOption = None) -> None:
-    """List the call features that expression rules can use."""
+    """List the call features that expression rules can use.
+
+    Missing data never fires a rule: arithmetic with a missing value or division by zero is
+    missing, a comparison with a missing value is missing, `not` missing is missing; `and` / `or`
+    follow SQL's three-valued logic, and a rule fires only where the whole expression is true.
+    """
     from piu import render
     from piu.risk.features import FEATURES
 

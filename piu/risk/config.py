@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from piu.errors import RulesError
-from piu.risk.expr import ExpressionError, compile_expression, values_text
+from piu.risk.expr import EXPRESSION_LOGIC, ExpressionError, compile_expression, values_text
 from piu.risk.registry import MAX_WEIGHT, RULE_ID, Param, Rule, RuleData, all_rules, hits_frame, no_hits
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -78,7 +78,9 @@ class RulesConfig:
             "code": RULES_CODE_VERSION,
             "bands": self.bands,
             "rules": {rid: {"enabled": s.enabled, "weight": s.weight, "params": s.params,
-                            "when": s.rule.expression}
+                            "when": s.rule.expression,
+                            # only in expression rules, so a change of their logic rescores no other set
+                            **({"logic": EXPRESSION_LOGIC} if s.rule.expression is not None else {})}
                       for rid, s in sorted(self.settings.items())},
             "reference": reference,
         }

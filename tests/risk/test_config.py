@@ -243,3 +243,14 @@ def test_known_values_and_free_text_are_accepted() -> None:
             "and agent == 'x' and port == 'Sihanoukville'")
     config = parse(f'[[expression]]\nid = "all-known"\ntitle = "K"\nweight = 1\nwhen = "{when}"\n')
     assert config.settings["all-known"].rule.expression == when
+
+
+def test_new_expression_logic_changes_only_rule_sets_with_expressions(monkeypatch: pytest.MonkeyPatch) -> None:
+    import piu.risk.config as rconfig
+
+    text = '[[expression]]\nid = "any-minor"\ntitle = "M"\nweight = 1\nwhen = "minors_aboard > 0"\n'
+    before = (defaults().version(), parse(text).version())
+    monkeypatch.setattr(rconfig, "EXPRESSION_LOGIC", "next")
+    after = (defaults().version(), parse(text).version())
+    assert after[0] == before[0]
+    assert after[1] != before[1]
