@@ -91,7 +91,12 @@ def init() -> None:
 
 @rules_app.command("check")
 def check(path: Annotated[str, typer.Argument(metavar="FILE", help="Rules file to check.")]) -> None:
-    """Check a rules file; every problem is listed with its line (exit 1 when there are any)."""
+    """Check a rules file; every problem is listed with its line (exit 1 when there are any).
+
+    Besides syntax and names: parameters outside their range (shares 0-1, weights 0-100), and text
+    compared with a feature of known values (vessel_category, direction, flag, mmsi_country) that
+    is not one of them.
+    """
     from piu import render
     from piu.risk import config as rconfig
     from piu.risk.scoring import reference_digest, reference_tables
@@ -105,7 +110,12 @@ def check(path: Annotated[str, typer.Argument(metavar="FILE", help="Rules file t
 
 @rules_app.command("features")
 def features(fmt: FormatOption = None) -> None:
-    """List the call features that expression rules can use."""
+    """List the call features that expression rules can use.
+
+    Missing data never fires a rule: arithmetic with a missing value or division by zero is
+    missing, a comparison with a missing value is missing, `not` missing is missing; `and` / `or`
+    follow SQL's three-valued logic, and a rule fires only where the whole expression is true.
+    """
     from piu import render
     from piu.risk.features import FEATURES
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import math
 import os
 import re
 import textwrap
@@ -36,8 +37,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from piu.errors import RulesError
-from piu.risk.expr import ExpressionError, compile_expression, values_text
-from piu.risk.registry import RULE_ID, Param, Rule, RuleData, all_rules, hits_frame, no_hits
+from piu.risk.expr import EXPRESSION_LOGIC, ExpressionError, compile_expression, values_text
+from piu.risk.registry import MAX_WEIGHT, RULE_ID, Param, Rule, RuleData, all_rules, hits_frame, no_hits
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -45,7 +46,6 @@ if TYPE_CHECKING:  # pragma: no cover
 # Bump when a rule's code changes what it finds, so stored scores are recomputed.
 RULES_CODE_VERSION = "1"
 DEFAULT_BANDS = {"medium": 3, "high": 5}
-MAX_WEIGHT = 100
 SCORE_CAP = 100
 RULES_FILENAME = "rules.toml"
 
@@ -78,7 +78,9 @@ class RulesConfig:
             "code": RULES_CODE_VERSION,
             "bands": self.bands,
             "rules": {rid: {"enabled": s.enabled, "weight": s.weight, "params": s.params,
-                            "when": s.rule.expression}
+                            "when": s.rule.expression,
+                            # only in expression rules, so a change of their logic rescores no other set
+                            **({"logic": EXPRESSION_LOGIC} if s.rule.expression is not None else {})}
                       for rid, s in sorted(self.settings.items())},
             "reference": reference,
         }
@@ -193,9 +195,19 @@ def _check_value(p: Param, value: Any) -> str | None:
         words = {bool: "true or false", int: "a whole number", float: "a number", str: "text in quotes",
                  list: "a list of text values, e.g. [\"a\", \"b\"]"}
         return f"must be {words.get(kind, kind.__name__)}"
-    if kind in (int, float) and value < 0:
-        return "must not be negative"
+    if kind in (int, float):
+        if not math.isfinite(value):
+            return "must be a number, not nan or inf"
+        if p.high is not None and not p.low <= value <= p.high:
+            return f"must be from {_number_text(p.low)} to {_number_text(p.high)}"
+        if value < p.low:
+            return "must not be negative" if p.low == 0 else f"must be at least {_number_text(p.low)}"
     return p.check(value) if p.check else None
+
+
+def _number_text(value: float) -> str:
+    """0.0 as '0', 0.5 as '0.5' (for messages)."""
+    return f"{value:g}"
 
 
 def _apply_rules(rules: Any, config: RulesConfig, lines: _LineIndex, problems: list[tuple[int, str]]) -> None:

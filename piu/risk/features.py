@@ -54,6 +54,48 @@ FEATURES: dict[str, tuple[str, str]] = {
     "call_weekday": ("number", "day of the week of the call, 1 = Monday ... 7 = Sunday"),
 }
 
+# Text features whose values form a closed set piu knows, and how to name that set in a message.
+# An expression comparing one with any other text can never hold, so rules files are refused
+# (`piu rules check`). Free text (vessel_name, vessel_type, agent...) and ports (the store may hold
+# imported UN/LOCODE ports beyond the shipped ones) are deliberately not here.
+CLOSED_FEATURES: dict[str, str] = {
+    "direction": "arrival or departure",
+    "vessel_category": "passenger, fishing, cargo, tanker or other",
+    "flag": "an ISO 3166-1 alpha-3 code in capitals, e.g. 'KHM'",
+    "mmsi_country": "an ISO 3166-1 alpha-3 code in capitals, e.g. 'KHM'",
+}
+
+
+def known_values(name: str) -> frozenset[str] | None:
+    """The values a closed text feature can take (`CLOSED_FEATURES`), else None (free text)."""
+    if name == "direction":
+        from piu.schema import DIRECTIONS
+        return frozenset(DIRECTIONS)
+    if name == "vessel_category":
+        from piu.schema import VESSEL_CATEGORIES
+        return frozenset(VESSEL_CATEGORIES)
+    if name in ("flag", "mmsi_country"):
+        from piu.io.countries import alpha3_codes
+        return alpha3_codes()
+    return None
+
+
+def closest_value(name: str, text: str) -> str | None:
+    """The known value of a closed feature an analyst most likely meant by `text`, or None."""
+    import difflib
+
+    values = known_values(name) or frozenset()
+    by_lower = {v.lower(): v for v in values}
+    if text.strip().lower() in by_lower:  # 'Fishing', 'khm'
+        return by_lower[text.strip().lower()]
+    if name in ("flag", "mmsi_country"):  # 'Cambodia', 'KH'
+        from piu.io.countries import lookup_country
+        code = lookup_country(text)
+        if code in values:
+            return code
+    close = difflib.get_close_matches(text.strip().lower(), sorted(by_lower), n=1)
+    return by_lower[close[0]] if close else None
+
 # Call columns the features need from the store (everything else is pruned when reading).
 CALL_COLUMNS = [
     "call_id", "version_id", "ingest_id", "port", "direction", "call_time", "call_time_local",

@@ -37,6 +37,8 @@ COLUMNS = ("regime", "list_year", "published", "iso3", "list", "category", "sour
 LISTS = ("white", "grey", "black")
 REGIMES = ("paris", "tokyo")
 REGIME_NAMES = {"paris": "Paris MoU", "tokyo": "Tokyo MoU"}
+# List years an edition may have (imports) and the flag-risk rule's list_year may name.
+FIRST_LIST_YEAR, LAST_LIST_YEAR = 1980, 2100
 CATEGORIES = ("very_high", "high", "medium_to_high", "medium")
 # Tokyo MoU renamed its lists High/Medium/Low performance from 2025 (35th PSC Committee, Nov 2024).
 # Mapping them onto white/grey/black is our documented assumption, applied on import.
@@ -166,7 +168,8 @@ def read_list_file(path: str) -> pd.DataFrame:
     line = pd.Series(range(2, len(frame) + 2))  # heading is line 1
     checks = [
         (~frame["regime"].isin(REGIMES), "regime must be paris or tokyo"),
-        (frame["list_year"].isna() | ~frame["list_year"].between(1980, 2100).fillna(False), "list_year must be a year"),
+        (frame["list_year"].isna() | ~frame["list_year"].between(FIRST_LIST_YEAR, LAST_LIST_YEAR).fillna(False),
+         "list_year must be a year"),
         (~frame["iso3"].fillna("").str.fullmatch(r"[A-Z]{3}"), "iso3 must be a 3-letter ISO 3166 code"),
         (~frame["list"].isin(LISTS), "list must be white, grey or black (or high, medium, low)"),
         (frame["category"].notna() & ~frame["category"].isin(CATEGORIES),

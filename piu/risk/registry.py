@@ -23,18 +23,27 @@ RULE_ID = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 CATEGORIES = ("manifest", "identity", "capacity", "history", "watchlist", "expression")
 STATUSES = ("verified", "unverified", "policy")
 
+# Largest weight a rule or a weight parameter may have (rules files are checked against it).
+MAX_WEIGHT = 100
+
 # Columns of the DataFrame a rule function returns.
 HIT_COLUMNS = ("version_id", "evidence", "persons", "weight")
 
 
 @dataclass(frozen=True)
 class Param:
-    """A rule parameter: name, default value (its type is the parameter's type) and meaning."""
+    """A rule parameter: name, default value (its type is the parameter's type), meaning and range.
+
+    Numbers must lie in `low`..`high` (inclusive; `high` None: no upper limit), e.g. a share 0..1 or
+    a weight 0..MAX_WEIGHT; `check` adds any other test and returns the problem, or None.
+    """
 
     name: str
     default: Any
     description: str
     check: Callable[[Any], str | None] | None = field(default=None, compare=False)  # returns a problem
+    low: float = 0
+    high: float | None = None
 
     @property
     def kind(self) -> type:

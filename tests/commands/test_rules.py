@@ -72,6 +72,21 @@ def test_check_reports_problems(tmp_path: Path) -> None:
     assert res.stderr.splitlines()[1] == "  line 5: expression rule x: attribute access (.) is not allowed"
 
 
+def test_check_refuses_nonsense_values_in_one_report(tmp_path: Path) -> None:
+    path = tmp_path / "walkthrough.toml"
+    path.write_text("[rules.crew-joined-last-port]\nmax_share = 1.5\n\n[[expression]]\nid = \"crowded-fishing-boat\"\n"
+                    "title = \"Many persons on a fishing boat\"\nweight = 3\n"
+                    "when = \"persons_aboard > 30 and vessel_category == 'fishin'\"\n", encoding="utf-8")
+    expected = ("Error: rules file walkthrough.toml has 2 problems; nothing was scored; fix them and run again "
+                "(`piu rules init` prints a complete valid file)\n"
+                "  line 2: crew-joined-last-port: max_share must be from 0 to 1\n"
+                "  line 8: expression rule crowded-fishing-boat: unknown vessel_category 'fishin' "
+                "(did you mean 'fishing'?)\n")
+    for args in (("rules", "check", str(path)), ("score", "--rules", str(path))):
+        res = invoke(tmp_path, *args)
+        assert (res.exit_code, res.stdout, res.stderr) == (1, "", expected)
+
+
 def test_features(tmp_path: Path) -> None:
     rows = json.loads(invoke(tmp_path, "rules", "features", "-f", "json").stdout)
     assert [r["feature"] for r in rows] == list(FEATURES)

@@ -163,3 +163,94 @@ def test_version_is_stable_and_short(tmp_path: Path) -> None:
     path.write_text(init_text(), encoding="utf-8")
     assert load(str(path)).version() == defaults().version()
     assert len(defaults().version()) == 12
+
+
+def test_parameters_out_of_range_are_reported_at_once_with_their_lines() -> None:
+    text = "\n".join([
+        "[rules.crew-joined-last-port]",  # 1
+        "max_share = 1.5",                # 2
+        "min_joined = -1",                # 3
+        "",                               # 4
+        "[rules.crew-turnover]",          # 5
+        "max_share = 30",                 # 6
+        "",                               # 7
+        "[rules.watchlist-person]",       # 8
+        "threshold = 70",                 # 9
+        "name_only_weight = 101",         # 10
+        "",                               # 11
+        "[rules.flag-risk]",              # 12
+        "grey_weight = 500",              # 13
+        "list_year = 24",                 # 14
+        "",                               # 15
+        "[rules.document-expired]",       # 16
+        "weight_many = 1000",             # 17
+        "",                               # 18
+        "[rules.overcapacity]",           # 19
+        "norm_factor = nan",              # 20
+        "",                               # 21
+        "[rules.person-on-two-vessels]",  # 22
+        "within_hours = inf",             # 23
+    ])
+    assert problems(text) == [
+        "line 2: crew-joined-last-port: max_share must be from 0 to 1",
+        "line 3: crew-joined-last-port: min_joined must not be negative",
+        "line 6: crew-turnover: max_share must be from 0 to 1",
+        "line 9: watchlist-person: threshold must be from 0 to 1",
+        "line 10: watchlist-person: name_only_weight must be from 0 to 100",
+        "line 13: flag-risk: grey_weight must be from 0 to 100",
+        "line 14: flag-risk: list_year must be 0 (the latest edition) or a year from 1980 to 2100",
+        "line 17: document-expired: weight_many must be from 0 to 100",
+        "line 20: overcapacity: norm_factor must be a number, not nan or inf",
+        "line 23: person-on-two-vessels: within_hours must be a whole number",
+    ]
+
+
+def test_parameters_at_the_ends_of_their_ranges_are_accepted() -> None:
+    config = parse("[rules.crew-joined-last-port]\nmax_share = 0\n\n[rules.crew-turnover]\nmax_share = 1\n\n"
+                   "[rules.watchlist-person]\nthreshold = 1\nname_only_weight = 100\n\n"
+                   "[rules.flag-risk]\ngrey_weight = 0\nlist_year = 2024\n")
+    assert config.settings["crew-joined-last-port"].params["max_share"] == 0.0
+    assert config.settings["crew-turnover"].params["max_share"] == 1.0
+    assert config.settings["watchlist-person"].params == {"threshold": 1.0, "name_only_weight": 100}
+    assert config.settings["flag-risk"].params["list_year"] == 2024
+    assert parse("[rules.flag-risk]\nlist_year = 0\n").settings["flag-risk"].params["list_year"] == 0
+
+
+def test_text_that_a_closed_feature_never_has_is_refused_with_a_hint() -> None:
+    def rule(n: int, when: str) -> str:
+        return f'[[expression]]\nid = "rule-{n}"\ntitle = "R"\nweight = 1\nwhen = "{when}"\n\n'
+
+    text = (rule(1, "persons_aboard > 30 and vessel_category == 'fishin'")          # line 5
+            + rule(2, "direction == 'Arrival' or direction != 'in'")                 # line 11
+            + rule(3, "flag in ['khm', 'Cambodia', 'TGO', 'ZZZ']")                   # line 17
+            + rule(4, "'cargoo' == vessel_category")                                 # line 23
+            + rule(5, "mmsi_country not in ['Thailand'] and vessel_category == 'boat'"))  # line 29
+    assert problems(text) == [
+        "line 5: expression rule rule-1: unknown vessel_category 'fishin' (did you mean 'fishing'?)",
+        "line 11: expression rule rule-2: unknown direction 'Arrival' (did you mean 'arrival'?); "
+        "unknown direction 'in' (expected arrival or departure)",
+        "line 17: expression rule rule-3: unknown flag 'khm' (did you mean 'KHM'?); unknown flag 'Cambodia' "
+        "(did you mean 'KHM'?); unknown flag 'ZZZ' (expected an ISO 3166-1 alpha-3 code in capitals, e.g. 'KHM')",
+        "line 23: expression rule rule-4: unknown vessel_category 'cargoo' (did you mean 'cargo'?)",
+        "line 29: expression rule rule-5: unknown mmsi_country 'Thailand' (did you mean 'THA'?); "
+        "unknown vessel_category 'boat' (expected passenger, fishing, cargo, tanker or other)",
+    ]
+
+
+def test_known_values_and_free_text_are_accepted() -> None:
+    when = ("vessel_category in ['fishing', 'other'] and direction == 'departure' and flag in ['KHM', 'XXA'] "
+            "and mmsi_country != flag and vessel_name == 'fishin' and vessel_type == 'Fishin boat' "
+            "and agent == 'x' and port == 'Sihanoukville'")
+    config = parse(f'[[expression]]\nid = "all-known"\ntitle = "K"\nweight = 1\nwhen = "{when}"\n')
+    assert config.settings["all-known"].rule.expression == when
+
+
+def test_new_expression_logic_changes_only_rule_sets_with_expressions(monkeypatch: pytest.MonkeyPatch) -> None:
+    import piu.risk.config as rconfig
+
+    text = '[[expression]]\nid = "any-minor"\ntitle = "M"\nweight = 1\nwhen = "minors_aboard > 0"\n'
+    before = (defaults().version(), parse(text).version())
+    monkeypatch.setattr(rconfig, "EXPRESSION_LOGIC", "next")
+    after = (defaults().version(), parse(text).version())
+    assert after[0] == before[0]
+    assert after[1] != before[1]

@@ -131,7 +131,8 @@ def passengers_on_non_passenger_vessel(d: RuleData, p: Mapping[str, Any]) -> pd.
       rationale="""Migrants are made to pose as crew who joined for a 'crew change'. Fires when more than
       `max_share` of the crew embarked at the call's last port and at least `min_joined` did. Calls whose
       crew list has no embarkation ports, or without a last port, are not judged.""",
-      params=(Param("max_share", 0.3, "share of the crew (0-1) that may have joined at the last port"),
+      params=(Param("max_share", 0.3, "share of the crew (0-1) that may have joined at the last port",
+                    high=1),
               Param("min_joined", 2, "fewest crew joined at the last port for the rule to fire")))
 def crew_joined_last_port(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
     """More than max_share of the crew embarked at the last port."""

@@ -441,7 +441,7 @@ def crew_missing_on_departure(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame
       rationale="""Compared with the vessel's previous call (any port, within `max_days`) that has a crew
       list, more than `max_share` of this call's crew are new (by document number or name). Calls with fewer
       than `min_crew` crew are not judged.""",
-      params=(Param("max_share", 0.5, "share of new crew (0-1) that is accepted"),
+      params=(Param("max_share", 0.5, "share of new crew (0-1) that is accepted", high=1),
               Param("max_days", 30, "the previous call must be at most this many days earlier"),
               Param("min_crew", 4, "smallest crew judged")))
 def crew_turnover(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from piu.risk.features import present, vessel_words
-from piu.risk.registry import Param, RuleData, hits_frame, no_hits, rule
+from piu.risk.registry import MAX_WEIGHT, Param, RuleData, hits_frame, no_hits, rule
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -105,6 +105,13 @@ def _check_regimes(value: Any) -> str | None:
     return None
 
 
+def _check_list_year(value: Any) -> str | None:
+    from piu.risk.flags import FIRST_LIST_YEAR, LAST_LIST_YEAR
+    if value != 0 and not FIRST_LIST_YEAR <= value <= LAST_LIST_YEAR:
+        return f"must be 0 (the latest edition) or a year from {FIRST_LIST_YEAR} to {LAST_LIST_YEAR}"
+    return None
+
+
 @rule(id="flag-risk", title="Flag on a port state control black or grey list",
       category="identity", weight=1, status="unverified",
       source="Paris MoU and Tokyo MoU white/grey/black flag performance lists (piu/data/flag_lists.csv; "
@@ -114,10 +121,12 @@ def _check_regimes(value: Any) -> str | None:
       the rule's weight, a grey-listed one `grey_weight`. The latest edition of each regime in `regimes` is
       used (`list_year` = 0), falling back to earlier editions for flags a partial edition does not name;
       load a newer official edition with `piu rules flags import FILE`. A flag on no list is not rated.""",
-      params=(Param("grey_weight", 0, "weight when the flag is grey-listed (black-listed: the rule's weight)"),
+      params=(Param("grey_weight", 0, "weight when the flag is grey-listed (black-listed: the rule's weight)",
+                    high=MAX_WEIGHT),
               Param("regimes", ["tokyo", "paris"], "MoU regimes whose lists are used (tokyo, paris)",
                     check=_check_regimes),
-              Param("list_year", 0, "use editions up to this list year (0 = the latest available)")))
+              Param("list_year", 0, "use editions up to this list year (0 = the latest available)",
+                    check=_check_list_year)))
 def flag_risk(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
     """Flags on a black (or grey) list of the chosen regimes."""
     import pandas as pd

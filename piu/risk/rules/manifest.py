@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from piu.risk.features import call_column, call_rows, group_rows, joint_codes, person_call_rows, repeated, vessel_words
-from piu.risk.registry import Param, RuleData, hits_frame, merge_hits, no_hits, rule
+from piu.risk.registry import MAX_WEIGHT, Param, RuleData, hits_frame, merge_hits, no_hits, rule
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -104,7 +104,7 @@ def duplicate_document(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
       when `many` or more persons of one call carry expired documents. Persons without an expiry date are
       not counted.""",
       params=(Param("many", 3, "number of persons from which weight_many applies"),
-              Param("weight_many", 3, "weight when `many` or more documents expired")))
+              Param("weight_many", 3, "weight when `many` or more documents expired", high=MAX_WEIGHT)))
 def document_expired(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
     """Documents that expired on or before the call date."""
     exp = d.persons[d.persons["doc_expired"]]

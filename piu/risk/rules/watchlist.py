@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from piu.risk.registry import Param, RuleData, hits_frame, no_hits, rule
+from piu.risk.registry import MAX_WEIGHT, Param, RuleData, hits_frame, no_hits, rule
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -62,8 +62,9 @@ def _per_call(version_id: pd.Series, evidence: pd.Series, rows: pd.Series, stron
       both are known), or by name (transliterated, spelling variants and token order ignored) with the date of
       birth; a match on the name alone counts less. Qualifiers lower the score when date of birth, nationality
       or gender disagree. Every hit needs an officer's review: a name match is a lead, not an identification.""",
-      params=(Param("threshold", 0.70, "match score (0-1) from which a person matches an entry"),
-              Param("name_only_weight", 3, "weight when no match is by document or by name and date of birth")))
+      params=(Param("threshold", 0.70, "match score (0-1) from which a person matches an entry", high=1),
+              Param("name_only_weight", 3, "weight when no match is by document or by name and date of birth",
+                    high=MAX_WEIGHT)))
 def watchlist_person(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
     """Persons matching person entries by document, by name and date of birth, or by name only."""
     from piu.matching import screen_persons
