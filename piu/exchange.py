@@ -151,11 +151,15 @@ def load_key(key_file: str | None = None, home: str | os.PathLike[str] | None = 
 
 
 def write_key_file(path: str | os.PathLike[str], *, force: bool = False) -> Path:
-    """Create a new key file readable by its owner only; refuses to overwrite unless `force`."""
+    """Create a new key file readable by its owner only; refuses to overwrite unless `force`.
+
+    An existing file is a state of the disk, not a mistyped command: InputError (exit 1), not usage (2).
+    """
     target = Path(path).expanduser()
     if target.exists() and not force:
-        raise UsageError(f"{target} already exists",
-                         hint="keep the existing key (partners use it) or pass --force to replace it")
+        raise InputError(f"{target} already exists",
+                         hint="keep the existing key (partners use it), pass --force to replace it, "
+                              "or write another file with -o FILE")
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -19,7 +19,16 @@ BAND_COLOURS = {"high": "#c62828", "medium": "#ef8f00", "low": "#7a8b99"}
 RICH_BAND_STYLES = {"high": "bold red", "medium": "yellow", "low": "dim"}
 TABLE_HEADERS = ("Time (local)", "Port", "Vessel", "IMO", "Flag", "Type", "Persons", "Score", "Band",
                  "Main reasons", "Review")
+# The terminal table leads with the call id (what `piu show` and `piu review` take). The id holds the
+# port, the local date, the direction and the IMO or MMSI, so the time column gives only the hour;
+# score and band share a column (" 60 high"), which leaves the vessel name room at 100 columns.
+TERMINAL_HEADERS = ("Call", "Local", "Port", "Vessel", "IMO", "Flag", "Type", "Persons", "Score",
+                    "Main reasons", "Review")
+# What each number below the period counts, in the words every human format uses.
+HITS_NOTE = "Calls: every call scored in the period that hit the rule; Listed: of them, the calls listed above"
+PER_DAY_TITLE = "Calls listed above, per day (port local date)"
 _EIGHTHS = " ▏▎▍▌▋▊▉"
+_BAR_STYLES = {"high": "red", "medium": "yellow", "low": ""}  # dim bars would barely show
 
 
 def write_report(report: dict[str, Any], fmt: str, stream: IO[str] | None = None, *,
@@ -66,8 +75,42 @@ def _flagged_heading(report: dict[str, Any]) -> str:
     return words + (", not yet reviewed" if report["unreviewed_only"] else "")
 
 
+def listed_heading(report: dict[str, Any]) -> str:
+    """The heading of the listed calls with their counts, each one a count of the rows below it.
+
+    'Flagged calls (medium and high): 3 calls · 2 not reviewed'; with --min-band low also how many
+    of the rows are flagged; "not reviewed" counts the Review column's unreviewed and amended rows.
+    """
+    s = report["summary"]
+    n = s["listed"]
+    if n == 0:
+        return f"{_flagged_heading(report)}: none"
+    parts = [f"{n} call{'' if n == 1 else 's'}"]
+    if report["min_band"] == "low":
+        parts.append(f"{s['flagged']} flagged (medium or high)")
+    amended = sum(c.get("review_status") == "amended" for c in report["calls"])
+    amended_words = f" ({amended} amended since their review)" if amended else ""
+    if not report["unreviewed_only"]:
+        parts.append(f"{s['listed_unreviewed']} not reviewed{amended_words}")
+    elif amended:
+        parts[0] += amended_words
+    return f"{_flagged_heading(report)}: " + " · ".join(parts)
+
+
+def listed_phrase(report: dict[str, Any]) -> str:
+    """'3 flagged calls', '4 scored calls (all bands)', '2 flagged calls not yet reviewed': the listed calls."""
+    n = report["summary"]["listed"]
+    noun = ("scored call" if report["min_band"] == "low" else "flagged call") + ("" if n == 1 else "s")
+    qualifier = {"low": " (all bands)", "medium": "", "high": " (high)"}[report["min_band"]]
+    return f"{n} {noun}{qualifier}" + (" not yet reviewed" if report["unreviewed_only"] else "")
+
+
 def summary_lines(report: dict[str, Any]) -> list[str]:
-    """The header as short lines of text (the same words in every human format)."""
+    """The header as short lines of text (the same words in every human format).
+
+    They count every call of the period (and port), whatever --min-band and --unreviewed; the
+    counts of the listed calls are in their heading (`listed_heading`).
+    """
     s = report["summary"]
     ports = ", ".join(report["ports"]) if report["ports"] else "none"
     if report.get("port"):
@@ -79,10 +122,17 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
         f"Ports: {ports} · rule set: {rulesets} · generated {report['generated_at'][:16].replace('T', ' ')} UTC",
         f"Calls received: {s['calls_received']} · persons listed: {s['persons']} · calls scored: {s['calls_scored']}"
         + (f" ({s['calls_not_scored']} not scored)" if s["calls_not_scored"] else ""),
-        f"Scored by band: high {by_band['high']} · medium {by_band['medium']} · low {by_band['low']}"
-        f" · flagged and not reviewed: {s['flagged_unreviewed']}",
+        f"Scored by band (every call scored in the period): high {by_band['high']} · medium {by_band['medium']}"
+        f" · low {by_band['low']}",
     ]
     return lines
+
+
+def _terminal_cells(rec: dict[str, Any]) -> list[str]:
+    """The cells of TERMINAL_HEADERS: the call id first, the local time without its date, score and band."""
+    cells = _table_cells(rec)
+    score = f"{cells[7]:>3} {cells[8]}".rstrip()
+    return [rec.get("call_id") or "", _local_time(rec)[11:16], *cells[1:7], score, *cells[9:]]
 
 
 def _table_cells(rec: dict[str, Any]) -> list[str]:
@@ -101,27 +151,37 @@ def text_bar(value: int, maximum: int, cells: int = 30) -> str:
     return "█" * (eighths // 8) + (_EIGHTHS[eighths % 8] if eighths % 8 else "")
 
 
-# Columns that may wrap onto several lines, with the narrowest width they are given.
+# Columns that may wrap onto several lines, with the narrowest width they are given; the call id never
+# wraps (it is copied into `piu show` and `piu review`).
 _WRAPPING = {"Vessel": 10, "Type": 8, "Main reasons": 20}
 _GAP = 3  # characters between two columns: padding, rule, padding
-# Which columns to give up first when the terminal is narrow (last in this list goes first).
-_PRIORITY = ("Time (local)", "Vessel", "Score", "Band", "Review", "Main reasons", "Port", "IMO", "Persons",
-             "Flag", "Type")
+# Which columns to give up first when the terminal is narrow (last in this list goes first). Port and
+# IMO go last: the call id holds them. At 100 columns the call id (24-26 characters), local time,
+# vessel, score and band, main reasons and review fit; at 80 the main reasons go (`piu show` has them).
+_PRIORITY = ("Call", "Vessel", "Score", "Review", "Main reasons", "Local", "Persons", "Flag", "Type", "Port",
+             "IMO")
+_IN_CALL_ID = {"Port", "IMO"}
 
 
 def _fit_columns(rows: list[list[str]], width: int) -> list[tuple[int, int]]:
-    """(index, width) of the table columns that fit in `width` characters, in display order."""
+    """(index, width) of the terminal table columns that fit in `width` characters, in display order."""
     natural, least = {}, {}
-    for i, name in enumerate(TABLE_HEADERS):
+    for i, name in enumerate(TERMINAL_HEADERS):
         values = [name, *(r[i] for r in rows)]
         natural[name] = max(len(v) for v in values)
         least[name] = min(natural[name], _WRAPPING[name]) if name in _WRAPPING else natural[name]
     chosen: list[str] = []
     used = -_GAP  # n columns have n-1 gaps
+    missed = False
     for name in _PRIORITY:
         if used + least[name] + _GAP <= width or len(chosen) < 3:
             chosen.append(name)
             used += least[name] + _GAP
+        elif not missed and "Vessel" in chosen:
+            # past the first column that does not fit, an extra column may not fold the vessel's name
+            missed = True
+            used += natural["Vessel"] - least["Vessel"]
+            least["Vessel"] = natural["Vessel"]
     widths = {name: least[name] for name in chosen}
     spare = max(0, width - used)
     for name in ("Vessel", "Main reasons", "Type"):  # spare width lets the wrapping columns breathe
@@ -129,7 +189,7 @@ def _fit_columns(rows: list[list[str]], width: int) -> list[tuple[int, int]]:
             extra = min(spare, natural[name] - widths[name])
             widths[name] += extra
             spare -= extra
-    return [(i, widths[name]) for i, name in enumerate(TABLE_HEADERS) if name in chosen]
+    return [(i, widths[name]) for i, name in enumerate(TERMINAL_HEADERS) if name in chosen]
 
 
 def _weekday(day: str) -> str:
@@ -150,52 +210,60 @@ def render_terminal(report: dict[str, Any], console: Any) -> None:
     console.print()
 
     # a light box, and only the columns that fit: on a narrow terminal the least needed go first
-    rows = [_table_cells(rec) for rec in report["calls"]]
-    for cells in rows:
-        cells[0] = cells[0][5:]  # the period line states the year
+    rows = [_terminal_cells(rec) for rec in report["calls"]]
     shown = _fit_columns(rows, console.width)
-    table = Table(title=_flagged_heading(report), title_justify="left", header_style="bold", expand=False,
+    table = Table(title=listed_heading(report), title_justify="left", header_style="bold", expand=False,
                   box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     for i, size in shown:
-        name = TABLE_HEADERS[i]
-        table.add_column(name, justify="right" if name in ("Persons", "Score") else "left", overflow="fold",
-                         width=size)
-    for cells in rows:
-        styled: list[Any] = [Text(cells[i], style=RICH_BAND_STYLES.get(cells[i], "")) if TABLE_HEADERS[i] == "Band"
-                             else cells[i] for i, _ in shown]
+        name = TERMINAL_HEADERS[i]
+        table.add_column(name, justify="right" if name == "Persons" else "left",
+                         overflow="fold", width=size)  # the call id has no space: it never wraps at its width
+    for rec, cells in zip(report["calls"], rows):
+        band = rec.get("band") or ""
+        styled: list[Any] = [cells[i] if TERMINAL_HEADERS[i] != "Score"  # the band word in its colour
+                             else Text(cells[i][:len(cells[i]) - len(band)]).append(band, RICH_BAND_STYLES.get(band, ""))
+                             for i, _ in shown]
         table.add_row(*styled)
     if report["calls"]:
         console.print(table)
+        left_out = [name for i, name in enumerate(TERMINAL_HEADERS)
+                    if name not in _IN_CALL_ID and i not in {j for j, _ in shown}]
+        if left_out:
+            console.print(Text(f"Not shown at {console.width} columns: {', '.join(left_out)}; see piu show CALL_ID",
+                               style="dim"), highlight=False)
     else:
-        console.print(Text(_flagged_heading(report) + ": none", style="italic"))
+        console.print(Text(listed_heading(report), style="italic"))
     console.print()
 
     if report["hits_per_rule"]:
-        rules = Table(title="Hits per rule (calls scored in the period)", title_justify="left", header_style="bold",
-                      box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-        for name in ("Rule", "Title", "Weight", "Calls", "Flagged"):
-            rules.add_column(name, justify="right" if name in ("Weight", "Calls", "Flagged") else "left",
+        rules = Table(title="Hits per rule", title_justify="left", header_style="bold", caption=HITS_NOTE,
+                      caption_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+        for name in ("Rule", "Title", "Weight", "Calls", "Listed"):
+            rules.add_column(name, justify="right" if name in ("Weight", "Calls", "Listed") else "left",
                              overflow="fold")
         for r in report["hits_per_rule"]:
-            rules.add_row(r["rule"], r["title"], str(r["weight"]), str(r["calls"]), str(r["flagged"]))
+            rules.add_row(r["rule"], r["title"], str(r["weight"]), str(r["calls"]), str(r["listed"]))
         console.print(rules)
         console.print()
 
     days = report["flagged_per_day"]
-    console.print(Text("Flagged calls per day (port local date)", style="bold"))
+    console.print(Text(PER_DAY_TITLE, style="bold"))
     peak = max((d["total"] for d in days), default=0)
     bands = [b for b in reversed(BANDS) if b in (days[0] if days else {})]
     for d in days:
         line = Text(f"{d['date']} {_weekday(d['date'])} ")
         drawn = 0
-        for b in bands:  # stacked: high first, then medium, in their colours
+        for b in bands:  # stacked: high first, then medium (then low), in their colours
             bar = text_bar(d[b], peak)
-            line.append(bar, style=RICH_BAND_STYLES[b].replace("dim", ""))
+            line.append(bar, style=_BAR_STYLES[b])
             drawn += len(bar)
         line.append(("" if drawn == 0 else " ") + str(d["total"]))
         console.print(line, highlight=False)
-    if len(bands) > 1:
-        console.print(Text("  ").append("█ high", style="red").append("  ").append("█ medium", style="yellow"))
+    if len(bands) > 1:  # a legend for every band drawn
+        legend = Text()
+        for b in bands:
+            legend.append("  ").append(f"█ {b}", style=_BAR_STYLES[b])
+        console.print(legend)
 
 
 # ---- markdown ------------------------------------------------------------------------------
@@ -210,13 +278,14 @@ def render_markdown(report: dict[str, Any]) -> str:
     for line in summary_lines(report)[:2]:
         out.write(f"{line}  \n")
     out.write("\n")
+    # every call of the period (and port); the listed calls' counts are in their heading
+    out.write("Every call of the period:\n\n")
     out.write(markdown_table([{
         "a": s["calls_received"], "b": s["persons"], "c": s["calls_scored"], "d": s["calls_not_scored"],
-        "e": s["by_band"]["high"], "f": s["by_band"]["medium"], "g": s["by_band"]["low"],
-        "h": s["flagged_unreviewed"]}], list("abcdefgh"), {
+        "e": s["by_band"]["high"], "f": s["by_band"]["medium"], "g": s["by_band"]["low"]}], list("abcdefg"), {
         "a": "Calls received", "b": "Persons", "c": "Calls scored", "d": "Not scored", "e": "High",
-        "f": "Medium", "g": "Low", "h": "Flagged, not reviewed"}))
-    out.write(f"\n## {_flagged_heading(report)}\n\n")
+        "f": "Medium", "g": "Low"}))
+    out.write(f"\n## {listed_heading(report)}\n\n")
     if report["calls"]:
         cols = [str(i) for i in range(len(TABLE_HEADERS))]
         rows = [dict(zip(cols, _table_cells(rec))) for rec in report["calls"]]
@@ -230,17 +299,18 @@ def render_markdown(report: dict[str, Any]) -> str:
         out.write("None.\n")
     out.write("\n## Hits per rule\n\n")
     if report["hits_per_rule"]:
-        out.write(markdown_table(report["hits_per_rule"], ["rule", "title", "weight", "calls", "flagged"],
+        out.write(f"{HITS_NOTE}.\n\n")
+        out.write(markdown_table(report["hits_per_rule"], ["rule", "title", "weight", "calls", "listed"],
                                  {"rule": "Rule", "title": "Title", "weight": "Weight", "calls": "Calls",
-                                  "flagged": "Flagged"}))
+                                  "listed": "Listed"}))
     else:
         out.write("No rule hit in the period.\n")
-    out.write("\n## Flagged calls per day\n\n")
+    out.write(f"\n## {PER_DAY_TITLE}\n\n")
     days = report["flagged_per_day"]
     peak = max((d["total"] for d in days), default=0)
     rows = [{"date": f"{d['date']} {_weekday(d['date'])}", "n": d["total"], "bar": text_bar(d["total"], peak, 20)}
             for d in days]
-    out.write(markdown_table(rows, ["date", "n", "bar"], {"date": "Date (local)", "n": "Flagged", "bar": ""}))
+    out.write(markdown_table(rows, ["date", "n", "bar"], {"date": "Date (local)", "n": "Calls", "bar": ""}))
     return out.getvalue()
 
 
@@ -293,7 +363,7 @@ def _svg_vertical(days: list[dict[str, Any]], bands: list[str]) -> str:
     scale = plot_h / peak if peak else 0
     parts = [f'<svg class="chart chart-days" role="img" width="{width}" height="{height}" '
              f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">',
-             f"<title>Flagged calls per day, {len(days)} days, peak {peak}</title>",
+             f"<title>Calls listed per day, {len(days)} days, peak {peak}</title>",
              f'<line x1="{left}" y1="{top + plot_h}" x2="{width - 5}" y2="{top + plot_h}" stroke="#888"/>']
     for tick in sorted({0, peak // 2, peak}) if peak else [0]:
         y = top + plot_h - tick * scale
@@ -349,19 +419,20 @@ def render_html(report: dict[str, Any]) -> str:
     s = report["summary"]
     title = f"{report['title']}: {report['period']['text']}"
     lines = summary_lines(report)
+    # every call of the period (and port); the listed calls' counts are in their heading
     numbers = [("Calls received", s["calls_received"]), ("Persons listed", s["persons"]),
                ("Calls scored", s["calls_scored"]), ("Not scored", s["calls_not_scored"]),
-               ("High", s["by_band"]["high"]), ("Medium", s["by_band"]["medium"]), ("Low", s["by_band"]["low"]),
-               ("Flagged, not reviewed", s["flagged_unreviewed"])]
+               ("High", s["by_band"]["high"]), ("Medium", s["by_band"]["medium"]), ("Low", s["by_band"]["low"])]
     out = io.StringIO()
     out.write('<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
               '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
               "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">\n"
               f"<title>{_e(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n")
     out.write(f"<h1>{_e(report['title'])}</h1>\n<p class=\"period\">{_e(lines[0])}</p>\n<p class=\"meta\">{_e(lines[1])}</p>\n")
+    out.write('<p class="meta">Every call of the period:</p>\n')
     out.write('<ul class="numbers">' + "".join(f"<li><b>{v}</b>{_e(k)}</li>" for k, v in numbers) + "</ul>\n")
 
-    out.write(f"<h2>{_e(_flagged_heading(report))}</h2>\n")
+    out.write(f"<h2>{_e(listed_heading(report))}</h2>\n")
     if report["calls"]:
         out.write("<table class=\"flagged\">\n<thead><tr>" + "".join(f"<th>{_e(h)}</th>" for h in TABLE_HEADERS)
                   + "<th>Evidence</th></tr></thead>\n<tbody>\n")
@@ -385,22 +456,23 @@ def render_html(report: dict[str, Any]) -> str:
     days = report["flagged_per_day"]
     bands = [b for b in reversed(BANDS) if days and b in days[0]]
     out.write("<h2>Charts</h2>\n<div class=\"charts\">\n")
-    out.write(f"<figure><figcaption>Flagged calls per day (port local date)</figcaption>{_svg_vertical(days, bands)}</figure>\n")
+    out.write(f"<figure><figcaption>{_e(PER_DAY_TITLE)}</figcaption>{_svg_vertical(days, bands)}</figure>\n")
     rules = [(r["rule"], r["calls"], "#3f6fb5") for r in report["hits_per_rule"]]
-    out.write("<figure><figcaption>Hits per rule (calls)</figcaption>"
+    out.write("<figure><figcaption>Hits per rule (every call scored in the period)</figcaption>"
               + (_svg_horizontal(rules, "chart-rules", "Hits per rule") if rules else "<p>No rule hit.</p>")
               + "</figure>\n")
     band_items = [(b, s["by_band"][b], BAND_COLOURS[b]) for b in reversed(BANDS)]
-    out.write("<figure><figcaption>Scored calls by band</figcaption>"
+    out.write("<figure><figcaption>Scored calls by band (every call scored in the period)</figcaption>"
               + _svg_horizontal(band_items, "chart-bands", "Scored calls by band") + "</figure>\n</div>\n")
 
     out.write("<h2>Hits per rule</h2>\n")
     if report["hits_per_rule"]:
+        out.write(f'<p class="meta">{_e(HITS_NOTE)}.</p>\n')
         out.write("<table class=\"rules\"><thead><tr><th>Rule</th><th>Title</th><th>Weight</th><th>Calls</th>"
-                  "<th>Flagged</th></tr></thead><tbody>\n")
+                  "<th>Listed</th></tr></thead><tbody>\n")
         for r in report["hits_per_rule"]:
             out.write(f"<tr><td>{_e(r['rule'])}</td><td>{_e(r['title'])}</td><td class=\"num\">{r['weight']}</td>"
-                      f"<td class=\"num\">{r['calls']}</td><td class=\"num\">{r['flagged']}</td></tr>\n")
+                      f"<td class=\"num\">{r['calls']}</td><td class=\"num\">{r['listed']}</td></tr>\n")
         out.write("</tbody></table>\n")
     else:
         out.write("<p>No rule hit in the period.</p>\n")

@@ -25,6 +25,8 @@ if TYPE_CHECKING:  # pragma: no cover
 # Keys of one report row in json/jsonl/csv/tsv: the `piu score -f json` keys plus the review.
 REVIEW_COLUMNS: tuple[str, ...] = ("review_status", "reviewed_by", "reviewed_at")
 PERIOD_COLUMNS: tuple[str, ...] = ("period_start", "period_end")
+# "Flagged" means these bands everywhere in piu (`piu score` prints them; --min-band low lists more)
+FLAGGED_BANDS: tuple[str, ...] = BANDS[1:]
 
 
 def report_keys() -> tuple[str, ...]:
@@ -245,27 +247,49 @@ def build_report(store: Store, period: Period, *, port: str | None = None, min_b
         "min_band": min_band,
         "unreviewed_only": unreviewed,
         "ruleset_versions": sorted({str(v) for v in scored["ruleset_version"].dropna()}),
+        # the period's calls (and port), whatever --min-band and --unreviewed; then the listed calls
         "summary": {
             "calls_received": int(len(calls)),
             "persons": int(n_persons),
             "calls_scored": int(len(scored)),
             "calls_not_scored": int(len(calls) - len(scored)),
             "by_band": by_band,
-            "flagged": int(len(records)),
-            "flagged_unreviewed": int(sum(r["review_status"] in (UNREVIEWED, AMENDED) for r in records)),
+            **_listed_counts(records, (UNREVIEWED, AMENDED)),
         },
         "calls": records,
-        "hits_per_rule": _hits_per_rule(scored, set(flagged["version_id"])),
+        "hits_per_rule": _hits_per_rule(scored, flagged),
         "flagged_per_day": _per_day(period, records, min_band),
     }
 
 
-def _hits_per_rule(scored: pd.DataFrame, flagged_versions: set[str]) -> list[dict[str, Any]]:
-    """For each rule hit in the period: title, weight, calls hit, and how many of them are listed."""
+def _listed_counts(records: list[dict[str, Any]], open_statuses: tuple[str, ...]) -> dict[str, int]:
+    """Counts of the listed calls (the report's rows), each checkable by counting rows.
+
+    flagged: rows in a flagged band (medium, high); listed: every row (more with --min-band low);
+    *_unreviewed: of those, rows no analyst has reviewed, or amended since their review.
+    """
+    flagged = [band_rank(r["band"]) >= band_rank(FLAGGED_BANDS[0]) for r in records]
+    open_ = [r["review_status"] in open_statuses for r in records]
+    return {
+        "flagged": sum(flagged),
+        "flagged_unreviewed": sum(f and o for f, o in zip(flagged, open_)),
+        "listed": len(records),
+        "listed_unreviewed": sum(open_),
+    }
+
+
+def _hits_per_rule(scored: pd.DataFrame, listed: pd.DataFrame) -> list[dict[str, Any]]:
+    """For each rule hit in the period: title, weight, calls hit, and how many of them are listed.
+
+    calls: every call scored in the period (and port) that hit the rule, whatever the filters;
+    listed: of them, the report's rows; flagged: of the listed, those in a flagged band.
+    """
     import pandas as pd
 
     if len(scored) == 0:
         return []
+    listed_versions = set(listed["version_id"])
+    flagged_versions = set(listed.loc[listed["band"].isin(FLAGGED_BANDS), "version_id"])
     parsed = _parse_hits(scored["hits"])
     pairs = pd.DataFrame({"version_id": scored["version_id"].to_numpy(), "hit": parsed.to_numpy()}).explode("hit")
     pairs = pairs[pairs["hit"].notna()]
@@ -273,18 +297,20 @@ def _hits_per_rule(scored: pd.DataFrame, flagged_versions: set[str]) -> list[dic
         return []
     hits = pd.DataFrame(list(pairs["hit"]))
     hits["version_id"] = pairs["version_id"].to_numpy()
-    hits["listed"] = hits["version_id"].isin(flagged_versions)
+    hits["is_listed"] = hits["version_id"].isin(listed_versions)
+    hits["is_flagged"] = hits["version_id"].isin(flagged_versions)
     hits = hits.drop_duplicates(["version_id", "rule"])
     grouped = hits.groupby("rule", sort=True).agg(
-        title=("title", "first"), weight=("weight", "max"), calls=("version_id", "size"), flagged=("listed", "sum"))
+        title=("title", "first"), weight=("weight", "max"), calls=("version_id", "size"),
+        flagged=("is_flagged", "sum"), listed=("is_listed", "sum"))
     grouped = grouped.reset_index().sort_values(["calls", "weight", "rule"], ascending=[False, False, True])
     return [{"rule": str(r.rule), "title": str(r.title) if pd.notna(r.title) else "",
-             "weight": int(r.weight), "calls": int(r.calls), "flagged": int(r.flagged)}
+             "weight": int(r.weight), "calls": int(r.calls), "flagged": int(r.flagged), "listed": int(r.listed)}
             for r in grouped.itertuples(index=False)]
 
 
 def _per_day(period: Period, records: list[dict[str, Any]], min_band: str) -> list[dict[str, Any]]:
-    """Flagged calls per day of the period, zero days included, split by band."""
+    """Listed calls (the report's rows) per day of the period, zero days included, split by band."""
     bands = [b for b in BANDS if band_rank(b) >= band_rank(min_band)]
     counts: dict[str, dict[str, int]] = {}
     for rec in records:  # one entry per flagged call: tens to hundreds, not a data table
@@ -331,7 +357,7 @@ def count_at_or_above(store: Store, period: Period, band: str, *, port: str | No
             return sum(band_rank(c["band"]) >= band_rank(band) for c in report["calls"])
         if not unreviewed:
             return sum(n for b, n in report["summary"]["by_band"].items() if band_rank(b) >= band_rank(band))
-    return build_report(store, period, port=port, min_band=band, unreviewed=unreviewed)["summary"]["flagged"]
+    return build_report(store, period, port=port, min_band=band, unreviewed=unreviewed)["summary"]["listed"]
 
 
 # ---- one call, for `piu show` --------------------------------------------------------------

@@ -226,3 +226,54 @@ def sample_store(store: Any) -> None:
     write(store, calls=[pearl_v1, mekong, kien, andaman, chon, pearl_oct],
           persons=pearl_v1_p + kien_p, scores=[scores[0], *scores[2:]])
     write(store, calls=[pearl], persons=pearl_p, scores=[scores[1]])
+
+
+# ---- a store for checking every report total against the rows --------------------------------
+
+# (name, imo, day of Nov 2026, band, rules hit, review): rule-a 30, rule-b 25, rule-c 5 points
+TOTALS_CALLS = (
+    ("HIGH ONE", "9000001", 16, "high", ("rule-a", "rule-b"), None),
+    ("HIGH TWO", "9000002", 17, "high", ("rule-a",), "cleared"),
+    ("MEDIUM ONE", "9000003", 17, "medium", ("rule-b",), None),
+    ("MEDIUM AMENDED", "9000004", 18, "medium", ("rule-a", "rule-c"), "amended"),
+    ("MEDIUM BOARDED", "9000005", 19, "medium", ("rule-c",), "boarded"),
+    ("LOW ONE", "9000006", 19, "low", ("rule-a",), None),
+    ("LOW CLEARED", "9000007", 20, "low", ("rule-c",), "cleared"),
+    ("LOW QUIET", "9000008", 21, "low", (), None),
+)
+TOTALS_UNSCORED = "KHKOS-20261121-A-9000009"
+_TOTALS_WEIGHTS = {"rule-a": 30, "rule-b": 25, "rule-c": 5}
+
+
+def totals_id(imo: str, day: int) -> str:
+    return f"KHKOS-202611{day:02d}-A-{imo}"
+
+
+def totals_store(store: Any) -> None:
+    """Eight scored calls (2 high, 3 medium, 3 low; reviewed, unreviewed and amended) and one unscored, 16-21 Nov.
+
+    "amended": reviewed (cleared), then a later manifest for the same call; the review is of the old version.
+    """
+    from piu.reviews import add_review
+
+    first, scores = [], []
+    for name, imo, day, band, rules, _ in TOTALS_CALLS:
+        c = call(call_time=datetime(2026, 11, day, 3, tzinfo=UTC), imo=imo, mmsi=None, vessel_name=name,
+                 ingested=datetime(2026, 11, day, 4, tzinfo=UTC), tag="first1")
+        hits = [hit(r, _TOTALS_WEIGHTS[r], f"{r} evidence") for r in rules]
+        first.append(c)
+        scores.append(score(c, hits, band=band))
+    unscored = call(call_time=datetime(2026, 11, 21, 5, tzinfo=UTC), imo="9000009", mmsi=None,
+                    vessel_name="NOT SCORED", tag="unscor")
+    assert unscored["call_id"] == TOTALS_UNSCORED
+    write(store, calls=[*first, unscored], scores=scores)
+    for (name, imo, day, band, rules, review), c in zip(TOTALS_CALLS, first):
+        if review:
+            status = "cleared" if review == "amended" else review
+            add_review(store, c["call_id"], status, "checked row 2", by="analyst2",
+                       at=datetime(2026, 11, day, 6, tzinfo=UTC))
+        if review == "amended":
+            v2 = call(call_time=c["call_time"], imo=imo, mmsi=None, vessel_name=name,
+                      ingested=datetime(2026, 11, day, 8, tzinfo=UTC), tag="second")
+            hits = [hit(r, _TOTALS_WEIGHTS[r], f"{r} evidence, amended") for r in rules]
+            write(store, calls=[v2], scores=[score(v2, hits, band=band)])

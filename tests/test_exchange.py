@@ -136,8 +136,12 @@ def test_keygen_writes_an_owner_only_file_and_never_overwrites(tmp_path: Path) -
     text = path.read_text()
     assert len(text.strip()) == 64 and int(text, 16) >= 0
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    with pytest.raises(UsageError):
+    with pytest.raises(InputError) as err:  # a state error (exit 1), not a usage error (exit 2)
         ex.write_key_file(path)
+    assert err.value.exit_code == 1
+    assert err.value.one_line() == (f"{path} already exists; keep the existing key (partners use it), pass --force "
+                                    "to replace it, or write another file with -o FILE")
+    assert path.read_text() == text
     ex.write_key_file(path, force=True)
     assert path.read_text() != text
 

@@ -54,7 +54,8 @@ def test_port_accepts_locode_without_a_port_table(tmp_path: Path) -> None:
 def test_header_numbers(store: Store) -> None:
     r = build_report(store, WEEK, generated_at=NOW)
     assert r["summary"] == {"calls_received": 5, "persons": 21, "calls_scored": 4, "calls_not_scored": 1,
-                            "by_band": {"low": 1, "medium": 2, "high": 1}, "flagged": 3, "flagged_unreviewed": 3}
+                            "by_band": {"low": 1, "medium": 2, "high": 1}, "flagged": 3, "flagged_unreviewed": 3,
+                            "listed": 3, "listed_unreviewed": 3}
     assert r["period"] == {"since": "2026-11-16T00:00:00Z", "until": "2026-11-22T23:59:59Z",
                            "text": "2026-11-16 00:00 to 2026-11-22 23:59 UTC (7 days)"}
     assert r["ports"] == ["KHKOS", "THLCH"]
@@ -117,11 +118,13 @@ def test_amended_after_review_counts_as_unreviewed(tmp_path: Path) -> None:
 def test_hits_per_rule_and_days(store: Store) -> None:
     r = build_report(store, WEEK)
     assert r["hits_per_rule"] == [
-        {"rule": "flag-of-concern", "title": "Flag of concern", "weight": 15, "calls": 3, "flagged": 2},
+        {"rule": "flag-of-concern", "title": "Flag of concern", "weight": 15, "calls": 3, "flagged": 2, "listed": 2},
         {"rule": "passengers-on-cargo-vessel", "title": "Passengers on a cargo vessel", "weight": 20, "calls": 2,
-         "flagged": 2},
-        {"rule": "over-capacity", "title": "More persons than certified", "weight": 35, "calls": 1, "flagged": 1},
-        {"rule": "minor-in-crew", "title": "Minor among the crew", "weight": 25, "calls": 1, "flagged": 1},
+         "flagged": 2, "listed": 2},
+        {"rule": "over-capacity", "title": "More persons than certified", "weight": 35, "calls": 1, "flagged": 1,
+         "listed": 1},
+        {"rule": "minor-in-crew", "title": "Minor among the crew", "weight": 25, "calls": 1, "flagged": 1,
+         "listed": 1},
     ]
     days = {d["date"]: (d["high"], d["medium"], d["total"]) for d in r["flagged_per_day"]}
     assert len(days) == 7
@@ -234,3 +237,93 @@ def test_call_detail_names_person_changes_of_an_amendment_by_rows_only(tmp_path:
     ]
     for word in ("CHEA", "VUTHY", "LIM", "BORA", "SB000003", "SB000009"):
         assert word not in versions[1]["changes_summary"]
+
+
+# ---- every total against the rows, for every --min-band and --unreviewed ------------------------
+
+@pytest.fixture()
+def totals(tmp_path: Path) -> Store:
+    from tests.store_factories import totals_store
+
+    st = Store(tmp_path / "totals")
+    totals_store(st)
+    return st
+
+
+# (min_band, unreviewed): names listed, then flagged, flagged_unreviewed, listed, listed_unreviewed
+TOTALS = {
+    ("medium", False): (["HIGH ONE", "HIGH TWO", "MEDIUM AMENDED", "MEDIUM ONE", "MEDIUM BOARDED"], 5, 3, 5, 3),
+    ("high", False): (["HIGH ONE", "HIGH TWO"], 2, 1, 2, 1),
+    ("low", False): (["HIGH ONE", "HIGH TWO", "MEDIUM AMENDED", "MEDIUM ONE", "MEDIUM BOARDED", "LOW ONE",
+                      "LOW CLEARED", "LOW QUIET"], 5, 3, 8, 5),
+    ("medium", True): (["HIGH ONE", "MEDIUM AMENDED", "MEDIUM ONE"], 3, 3, 3, 3),
+    ("high", True): (["HIGH ONE"], 1, 1, 1, 1),
+    ("low", True): (["HIGH ONE", "MEDIUM AMENDED", "MEDIUM ONE", "LOW ONE", "LOW QUIET"], 3, 3, 5, 5),
+}
+# (min_band, unreviewed): per rule (calls in the period, flagged listed, listed)
+HITS = {
+    ("medium", False): {"rule-a": (4, 3, 3), "rule-c": (3, 2, 2), "rule-b": (2, 2, 2)},
+    ("high", False): {"rule-a": (4, 2, 2), "rule-c": (3, 0, 0), "rule-b": (2, 1, 1)},
+    ("low", False): {"rule-a": (4, 3, 4), "rule-c": (3, 2, 3), "rule-b": (2, 2, 2)},
+    ("medium", True): {"rule-a": (4, 2, 2), "rule-c": (3, 1, 1), "rule-b": (2, 2, 2)},
+    ("high", True): {"rule-a": (4, 1, 1), "rule-c": (3, 0, 0), "rule-b": (2, 1, 1)},
+    ("low", True): {"rule-a": (4, 2, 3), "rule-c": (3, 1, 1), "rule-b": (2, 2, 2)},
+}
+
+
+@pytest.mark.parametrize(("min_band", "unreviewed"), list(TOTALS))
+def test_every_total_counts_the_rows_it_names(totals: Store, min_band: str, unreviewed: bool) -> None:
+    """The period's numbers count every call; the listed counts, hits and days count the rows shown."""
+    r = build_report(totals, WEEK, min_band=min_band, unreviewed=unreviewed)
+    names, flagged, flagged_unreviewed, listed, listed_unreviewed = TOTALS[(min_band, unreviewed)]
+    assert [c["vessel_name"] for c in r["calls"]] == names
+    assert r["summary"] == {
+        # every call of the period, whatever --min-band and --unreviewed
+        "calls_received": 9, "persons": 0, "calls_scored": 8, "calls_not_scored": 1,
+        "by_band": {"low": 3, "medium": 3, "high": 2},
+        # the rows: flagged = band medium or high; *_unreviewed = review_status unreviewed or amended
+        "flagged": flagged, "flagged_unreviewed": flagged_unreviewed, "listed": listed,
+        "listed_unreviewed": listed_unreviewed}
+    assert {h["rule"]: (h["calls"], h["flagged"], h["listed"]) for h in r["hits_per_rule"]} == HITS[
+        (min_band, unreviewed)]
+    assert [h["rule"] for h in r["hits_per_rule"]] == ["rule-a", "rule-c", "rule-b"]
+
+    # each number again, counted from the rows themselves
+    rows = r["calls"]
+    open_ = [c for c in rows if c["review_status"] in ("unreviewed", "amended")]
+    assert len(rows) == listed and len(open_) == listed_unreviewed
+    assert sum(c["band"] != "low" for c in rows) == flagged
+    assert sum(c["band"] != "low" for c in open_) == flagged_unreviewed
+    for h in r["hits_per_rule"]:
+        hit_rows = [c for c in rows if h["rule"] in {x["rule"] for x in c["hits"]}]
+        assert (h["listed"], h["flagged"]) == (len(hit_rows), sum(c["band"] != "low" for c in hit_rows))
+    assert sum(d["total"] for d in r["flagged_per_day"]) == listed
+    bands = {"low": ["low", "medium", "high"], "medium": ["medium", "high"], "high": ["high"]}[min_band]
+    for d in r["flagged_per_day"]:
+        assert list(d) == ["date", *bands, "total"]
+        day_rows = [c for c in rows if c["call_time_local"].startswith(d["date"])]
+        assert [d[b] for b in bands] == [sum(c["band"] == b for c in day_rows) for b in bands]
+
+
+def test_totals_store_review_states(totals: Store) -> None:
+    r = build_report(totals, WEEK, min_band="low")
+    assert {c["vessel_name"]: c["review_status"] for c in r["calls"]} == {
+        "HIGH ONE": "unreviewed", "HIGH TWO": "cleared", "MEDIUM ONE": "unreviewed", "MEDIUM AMENDED": "amended",
+        "MEDIUM BOARDED": "boarded", "LOW ONE": "unreviewed", "LOW CLEARED": "cleared", "LOW QUIET": "unreviewed"}
+    days = {d["date"]: (d["low"], d["medium"], d["high"], d["total"]) for d in r["flagged_per_day"]}
+    assert days == {"2026-11-16": (0, 0, 1, 1), "2026-11-17": (0, 1, 1, 2), "2026-11-18": (0, 1, 0, 1),
+                    "2026-11-19": (1, 1, 0, 2), "2026-11-20": (1, 0, 0, 1), "2026-11-21": (1, 0, 0, 1),
+                    "2026-11-22": (0, 0, 0, 0)}
+
+
+@pytest.mark.parametrize(("band", "unreviewed", "expected"), [
+    ("low", False, 8), ("medium", False, 5), ("high", False, 2), ("low", True, 5), ("medium", True, 3),
+    ("high", True, 1)])
+def test_fail_on_counts_every_band_at_or_above(totals: Store, band: str, unreviewed: bool, expected: int) -> None:
+    """--fail-on low counts low calls too: it counts the listed rows, not the flagged total (medium and high)."""
+    from piu.report import count_at_or_above
+
+    assert count_at_or_above(totals, WEEK, band, unreviewed=unreviewed) == expected
+    for min_band in ("low", "medium", "high"):  # reusing a report of any threshold gives the same count
+        model = build_report(totals, WEEK, min_band=min_band, unreviewed=unreviewed)
+        assert count_at_or_above(totals, WEEK, band, unreviewed=unreviewed, report=model) == expected

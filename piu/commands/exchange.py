@@ -119,7 +119,10 @@ def keygen(
                                                   help="Key file to create (default: $PIU_HOME/exchange.key).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing key file.")] = False,
 ) -> None:
-    """Create a new regional key file (mode 600); the key itself is never printed."""
+    """Create a new regional key file (mode 600); the key itself is never printed.
+
+    An existing key file is kept (exit 1) unless --force: partner units use that key.
+    """
     from piu import exchange, render
 
     if output is not None:

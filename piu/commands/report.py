@@ -32,9 +32,14 @@ def report(
     output: OutputOption = None,
     fail_on: Annotated[Optional[str], typer.Option("--fail-on", metavar="BAND",
                                                    help="Exit 3 if any call in the report period (and port) is at "
-                                                        "or above BAND.")] = None,
+                                                        "or above BAND (with --unreviewed: any such call not "
+                                                        "reviewed).")] = None,
 ) -> None:
     """Flagged vessel calls for a period (default: the last 7 days), with the numbers around them.
+
+    The period's numbers count every call of the period (and port); counts beside the listed calls count their rows.
+
+    On a terminal the table starts with the call id, which `piu show` and `piu review` take.
 
     Machine formats (json, jsonl, csv, tsv) carry the keys of `piu score -f json` plus
     review_status, reviewed_by and reviewed_at; csv/tsv/jsonl rows also carry period_start and
@@ -46,7 +51,7 @@ def report(
     from piu import render
     from piu.cli import settings
     from piu.errors import EXIT_FAIL_ON
-    from piu.render_report import write_report
+    from piu.render_report import listed_phrase, write_report
     from piu.io.ports import resolve_port_option as resolve_port
     from piu.report import build_report, check_band, count_at_or_above, resolve_period
 
@@ -79,12 +84,12 @@ def report(
     if s["calls_not_scored"]:
         n = s["calls_not_scored"]
         render.warn(f"{n} call{'' if n == 1 else 's'} not scored; run `piu score`")
-    render.info(f"{s['flagged']} flagged call{'' if s['flagged'] == 1 else 's'} in {period.text()}")
+    render.info(f"{listed_phrase(model)} in {period.text()}")  # the rows written, in the table's words
 
     if fail_band:
         matched = count_at_or_above(st, period, fail_band, port=locode, unreviewed=unreviewed, report=model)
         if matched:
             if not settings.quiet:
-                typer.echo(f"Alert: {matched} call{'' if matched == 1 else 's'} at or above {fail_band} "
-                           f"in {period.text()}", err=True)
+                typer.echo(f"Alert: {matched} call{'' if matched == 1 else 's'} at or above {fail_band}"
+                           f"{', not yet reviewed,' if unreviewed else ''} in {period.text()}", err=True)
             raise typer.Exit(EXIT_FAIL_ON)

@@ -229,14 +229,42 @@ def test_export_usage_errors(tmp_path: Path, args: list[str], code: int, stderr:
 
 
 def test_keygen_refuses_to_overwrite(tmp_path: Path) -> None:
+    """An existing key is a state of the disk, not a usage error: exit 1 (README), with how to go on."""
     key = tmp_path / "k.key"
     assert piu("exchange", "keygen", "-o", str(key)).exit_code == 0
     text = key.read_text()
     res = piu("exchange", "keygen", "-o", str(key))
-    assert (res.exit_code, res.stderr) == (2, f"Error: {key} already exists; keep the existing key (partners use it) "
-                                              "or pass --force to replace it\n")
+    assert (res.exit_code, res.stdout, res.stderr) == (
+        1, "", f"Error: {key} already exists; keep the existing key (partners use it), pass --force to replace "
+               "it, or write another file with -o FILE\n")
     assert key.read_text() == text
     assert text.strip() not in res.stdout + res.stderr
+    # the default file in the store folder is refused the same way
+    home = tmp_path / "home"
+    assert piu("--home", str(home), "exchange", "keygen").exit_code == 0
+    res = piu("--home", str(home), "exchange", "keygen")
+    assert (res.exit_code, res.stderr) == (
+        1, f"Error: {home / 'exchange.key'} already exists; keep the existing key (partners use it), pass --force "
+           "to replace it, or write another file with -o FILE\n")
+    # --force, as the message says, replaces it
+    res = piu("exchange", "keygen", "-o", str(key), "--force")
+    assert (res.exit_code, res.stdout) == (0, "")
+    assert key.read_text() != text and len(key.read_text().strip()) == 64
+
+
+def test_keygen_over_an_existing_key_exits_1_in_a_real_process(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    key = tmp_path / "k.key"
+    key.write_text("ab" * 32 + "\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIU_")}
+    res = subprocess.run([str(Path(sys.executable).parent / "piu"), "exchange", "keygen", "-o", str(key)],
+                         capture_output=True, text=True, env=env)
+    assert (res.returncode, res.stdout, res.stderr.count("\n")) == (1, "", 1)
+    assert res.stderr.startswith(f"Error: {key} already exists; ")
+    assert key.read_text() == "ab" * 32 + "\n"
 
 
 def test_import_with_a_bad_key_file_says_how_to_make_one(thai: dict[str, Path], tmp_path: Path) -> None:

@@ -283,3 +283,60 @@ def test_output_that_is_a_folder_or_refuses_writes(home: str, tmp_path: Path) ->
         res = run(home, "report", *PERIOD, "-f", "json", "-o", str(full))
         assert (res.exit_code, res.stderr) == (
             1, "Error: cannot write /dev/full: no space left on the device; choose another path with -o\n")
+
+
+# ---- totals under --min-band and --unreviewed, through the command ------------------------------
+
+@pytest.fixture()
+def totals_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    from tests.store_factories import totals_store
+
+    monkeypatch.setattr("piu.timeparse.now_utc", lambda: NOW)
+    st = Store(tmp_path / "totals")
+    totals_store(st)
+    return str(st.home)
+
+
+@pytest.mark.parametrize(("args", "summary", "stderr_line"), [
+    ([], (5, 3, 5, 3), "5 flagged calls in"),
+    (["--min-band", "low"], (5, 3, 8, 5), "8 scored calls (all bands) in"),
+    (["--unreviewed"], (3, 3, 3, 3), "3 flagged calls not yet reviewed in"),
+    (["--min-band", "low", "--unreviewed"], (3, 3, 5, 5), "5 scored calls (all bands) not yet reviewed in"),
+    (["--min-band", "high"], (2, 1, 2, 1), "2 flagged calls (high) in"),
+])
+def test_json_totals_and_stderr_count_the_rows(totals_home: str, args: list[str], summary: tuple,
+                                               stderr_line: str) -> None:
+    res = run(totals_home, "report", *PERIOD, *args, "-f", "json")
+    assert res.exit_code == 0
+    doc = json.loads(res.stdout)
+    s = doc["summary"]
+    assert (s["flagged"], s["flagged_unreviewed"], s["listed"], s["listed_unreviewed"]) == summary
+    assert s["listed"] == len(doc["calls"]) == sum(d["total"] for d in doc["flagged_per_day"])
+    assert (s["calls_received"], s["calls_scored"], s["by_band"]) == (9, 8, {"low": 3, "medium": 3, "high": 2})
+    assert res.stderr == ("Warning: 1 call not scored; run `piu score`\n"
+                          f"{stderr_line} 2026-11-16 00:00 to 2026-11-22 23:59 UTC (7 days)\n")
+    # csv rows are the same calls
+    rows = run(totals_home, "report", *PERIOD, *args, "-f", "csv").stdout.splitlines()[1:]
+    assert [r.split(",")[0] for r in rows] == [c["call_id"] for c in doc["calls"]]
+
+
+def test_fail_on_alert_says_when_it_counts_unreviewed_calls_only(totals_home: str) -> None:
+    res = run(totals_home, "report", *PERIOD, "--unreviewed", "--fail-on", "medium", "-f", "json")
+    assert res.exit_code == 3
+    assert res.stderr.splitlines()[-1] == ("Alert: 3 calls at or above medium, not yet reviewed, in 2026-11-16 00:00 "
+                                           "to 2026-11-22 23:59 UTC (7 days)")
+    res = run(totals_home, "report", *PERIOD, "--fail-on", "low", "-f", "json")
+    assert (res.exit_code, res.stderr.splitlines()[-1]) == (
+        3, "Alert: 8 calls at or above low in 2026-11-16 00:00 to 2026-11-22 23:59 UTC (7 days)")
+
+
+@pytest.mark.parametrize("columns", ["80", "100"])
+def test_table_with_call_ids_fits_the_terminal(home: str, columns: str) -> None:
+    res = run(home, "report", *PERIOD, "-f", "table", env={"COLUMNS": columns})
+    assert res.exit_code == 0
+    lines = res.stdout.splitlines()
+    assert max(len(ln) for ln in lines) <= int(columns)
+    ids = [ln.split()[0] for ln in lines if ln.startswith(("KHKOS-", "THLCH-"))]
+    assert ids == [PEARL, "THLCH-20261119-A-9188877", KIEN]
+    reasons = "Main reasons" in next(ln for ln in lines if ln.startswith("Call "))
+    assert reasons == (columns == "100")
