@@ -775,10 +775,10 @@ def _spread_rows(result: Any, codes: Any, index: pd.Index) -> Any:
     """Results per distinct value (a Series, a Normalised or a tuple of them) taken back to the rows."""
     import pandas as pd
 
-    from piu.io.normalise import Normalised
+    from piu.io.normalise import Dates, Normalised
 
-    if isinstance(result, Normalised):
-        return Normalised(*(_spread_rows(r, codes, index) for r in result))
+    if isinstance(result, (Normalised, Dates)):
+        return type(result)(*(_spread_rows(r, codes, index) for r in result))
     if isinstance(result, tuple):
         return tuple(_spread_rows(r, codes, index) for r in result)
     return pd.Series(result.array.take(codes), index=index, name=result.name)
