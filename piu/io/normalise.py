@@ -333,6 +333,7 @@ _MIN_YEAR, _MAX_YEAR = 1900, 2100
 # out of range as C.E. and in range as B.E. (2443-2643 -> 1900-2100), so it is read as B.E.
 BUDDHIST_ERA_OFFSET = 543
 _MIN_BE_YEAR, _MAX_BE_YEAR = _MIN_YEAR + BUDDHIST_ERA_OFFSET, _MAX_YEAR + BUDDHIST_ERA_OFFSET
+BUDDHIST_ERA_YEARS = (_MIN_BE_YEAR, _MAX_BE_YEAR)
 # the years a date may have, said when a value is a date but for its year
 YEAR_RANGE = f"expected {_MIN_YEAR}-{_MAX_YEAR}, or {_MIN_BE_YEAR}-{_MAX_BE_YEAR} in the Buddhist era"
 
@@ -528,6 +529,16 @@ def _dates(col: _Column, values: pd.Series) -> Dates:
     index = col.cleaned.index
     invalid = pd.Series(~col.ok, index=index) & col.cleaned.notna()
     return Dates(values, invalid, pd.Series(col.buddhist, index=index), pd.Series(col.bad_year, index=index))
+
+
+def buddhist_era_warning(counts: Iterable[tuple[str, int]], check: str = "the documents") -> str | None:
+    """The one warning for the dates of a file read with Buddhist-era years: counts per column
+    (never values: they are personal data), or None when there were none."""
+    counts = [(column, n) for column, n in counts if n]
+    if not counts:
+        return None
+    per_column = ", ".join(f"{n} value(s) in {c}" if i == 0 else f"{n} in {c}" for i, (c, n) in enumerate(counts))
+    return f"Buddhist-era years (B.E. = C.E. + 543) read as C.E. (year - 543): {per_column}; check them against {check}"
 
 
 def parse_dates(s: pd.Series, *, dayfirst: bool = True) -> Dates:
