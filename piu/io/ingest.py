@@ -663,7 +663,8 @@ def _normalise(raw: pd.DataFrame, ports: Any, *, dayfirst: bool, summary: FileSu
     out["_code"] = codes
     for mask, column, what in call_warnings:
         _warn_values(summary, pd.Series(mask.to_numpy()[codes]), column, what)
-    _count_buddhist(summary, call_buddhist.to_numpy()[codes], "call_time")  # counted per row, as the warnings above
+    if call_buddhist.any():  # counted per row, as the warnings above
+        _count_buddhist(summary, call_buddhist.to_numpy()[codes], "call_time")
     holder = [pd.Series(call_problem.array.take(codes), index=idx)]  # text taken in Arrow, no Python objects
     flag = _problem_setter(holder)
 
@@ -720,7 +721,8 @@ def _normalise(raw: pd.DataFrame, ports: Any, *, dayfirst: bool, summary: FileSu
     _warn_values(summary, nat.invalid & is_person, "nationality", "not a known country; kept as sent")
     dob = per_value("date_of_birth", lambda t: nz.parse_dates(t, dayfirst=dayfirst))
     out["date_of_birth"] = dob.values
-    _count_buddhist(summary, (dob.buddhist & is_person).to_numpy(), "date_of_birth")
+    if dob.buddhist.any():
+        _count_buddhist(summary, (dob.buddhist & is_person).to_numpy(), "date_of_birth")
     if is_person.any():  # an agent's export without a column the rules need: said once per file
         for fields, what in ((("date_of_birth", "birth_combined"), "no date-of-birth column: the persons' ages are "
                               "unknown, so minor-in-crew cannot judge these calls"),
@@ -728,7 +730,8 @@ def _normalise(raw: pd.DataFrame, ports: Any, *, dayfirst: bool, summary: FileSu
                               "without a document, and documents are not compared")):
             if not any(f in raw.columns for f in fields) and what not in summary.warnings:
                 summary.warnings.append(what)
-    flag(is_person & dob.bad_year, "date_of_birth", f"date of birth has a year out of range ({nz.YEAR_RANGE})")
+    if dob.bad_year.any():
+        flag(is_person & dob.bad_year, "date_of_birth", f"date of birth has a year out of range ({nz.YEAR_RANGE})")
     flag(is_person & dob.invalid, "date_of_birth", "date of birth is not a date (expected DD/MM/YYYY)")
     out["place_of_birth"] = txt["place_of_birth"]
     g = per_value("gender", nz.gender)
@@ -741,8 +744,10 @@ def _normalise(raw: pd.DataFrame, ports: Any, *, dayfirst: bool, summary: FileSu
     out["doc_issuer"] = issuer.values
     exp = per_value("doc_expiry", lambda t: nz.parse_dates(t, dayfirst=dayfirst))
     out["doc_expiry"] = exp.values
-    _count_buddhist(summary, (exp.buddhist & is_person).to_numpy(), "doc_expiry")
-    flag(is_person & exp.bad_year, "doc_expiry", f"document expiry has a year out of range ({nz.YEAR_RANGE})")
+    if exp.buddhist.any():
+        _count_buddhist(summary, (exp.buddhist & is_person).to_numpy(), "doc_expiry")
+    if exp.bad_year.any():
+        flag(is_person & exp.bad_year, "doc_expiry", f"document expiry has a year out of range ({nz.YEAR_RANGE})")
     flag(is_person & exp.invalid, "doc_expiry", "document expiry is not a date (expected DD/MM/YYYY)")
     for c in ("embark_port", "disembark_port"):
         out[c] = per_value(c, lambda t: nz.port(t, ports).values)
@@ -789,6 +794,10 @@ def _spread_rows(result: Any, codes: Any, index: pd.Index) -> Any:
         return type(result)(*(_spread_rows(r, codes, index) for r in result))
     if isinstance(result, tuple):
         return tuple(_spread_rows(r, codes, index) for r in result)
+    if result.dtype == bool and not result.any():  # a rare mask (dates of the Buddhist era): no take
+        import numpy as np
+
+        return pd.Series(np.zeros(len(codes), dtype=bool), index=index, name=result.name)
     return pd.Series(result.array.take(codes), index=index, name=result.name)
 
 
@@ -851,7 +860,8 @@ def _normalise_calls(raw: pd.DataFrame, ports: Any, *, dayfirst: bool, summary: 
     times = nz.parse_times(txt["call_time"], tz, dayfirst=dayfirst)
     out["call_time"] = times.values
     flag(txt["call_time"].isna(), "call_time", "no date of arrival/departure")
-    flag(times.bad_year, "call_time", f"date of arrival/departure has a year out of range ({nz.YEAR_RANGE})")
+    if times.bad_year.any():
+        flag(times.bad_year, "call_time", f"date of arrival/departure has a year out of range ({nz.YEAR_RANGE})")
     flag(times.invalid, "call_time", "date of arrival/departure is not a date (expected DD/MM/YYYY HH:MM)")
     out["_tz"] = tz
 

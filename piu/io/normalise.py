@@ -470,7 +470,10 @@ def _parse_column(s: pd.Series, dayfirst: bool) -> _Column:
                 offset[i] = p[1]
         else:  # not understood (rare): a date all but its year is worth saying so
             bad_year[i] = _parse_datetime_one(uniques[i], dayfirst, any_year=True) is not None
-    return _Column(cleaned, wall[codes], offset[codes], ok[codes], buddhist[codes], bad_year[codes])
+    def rows(per_value: np.ndarray) -> np.ndarray:  # the rare masks: nothing to spread when all False
+        return per_value[codes] if per_value.any() else np.zeros(len(codes), dtype=bool)
+
+    return _Column(cleaned, wall[codes], offset[codes], ok[codes], rows(buddhist), rows(bad_year))
 
 
 _FAST_DMY = (r"^(?P<a>\d{1,2})[/.-](?P<b>\d{1,2})[/.-](?P<y>\d{4})"
