@@ -4,7 +4,7 @@ Every function takes a pandas Series of text as sent (NA and '' allowed) and ret
 the same index. Work is done once per *unique* value (`pd.factorize`), then spread back to the
 rows, so a 200,000-row manifest with 2,000 distinct dates parses 2,000 strings.
 
-Functions returning `Normalised` also say which values were present but not understood
+Functions returning `Normalised` (or `Dates`) also say which values were present but not understood
 (`invalid`); missing input is never invalid. Unknown values are kept as sent (cleaned) wherever
 the output column is text, so nothing an agent wrote is silently lost.
 
