@@ -249,22 +249,25 @@ def _from_piu(raw: pd.DataFrame, summary: ImportSummary) -> pd.DataFrame:
     return out
 
 
-def _dates(values: pd.Series, dayfirst: bool) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """(date, year, invalid): full dates, plus years alone ('1975', '1975-03')."""
+def _dates(values: pd.Series, dayfirst: bool) -> tuple[pd.Series, pd.Series, pd.Series, int]:
+    """(date, year, invalid, how many had a Buddhist-era year): full dates, plus years alone ('1975', '1975-03')."""
     import pandas as pd
 
-    from piu.io.normalise import parse_dates
+    from piu.io.normalise import BUDDHIST_ERA_OFFSET, BUDDHIST_ERA_YEARS, parse_dates
 
     year_only = values.str.fullmatch(r"\s*\d{4}(-\d{1,2})?\s*").fillna(False).astype(bool)
     parsed = parse_dates(values.mask(year_only), dayfirst=dayfirst)
     full = parsed.values
-    year = pd.to_numeric(values.where(year_only).str.slice(0, 4).str.strip(), errors="coerce").astype("Int32")
+    year = pd.to_numeric(values.where(year_only).str.strip().str.slice(0, 4), errors="coerce").astype("Int32")
+    buddhist = year.between(*BUDDHIST_ERA_YEARS).fillna(False).astype(bool)  # a year alone, as dates read it
+    year = year.mask(buddhist, year - BUDDHIST_ERA_OFFSET)
     year = year.fillna(pd.Series(full.dt.year, index=values.index).astype("Int32"))
-    return full, year, parsed.invalid & ~year_only
+    return full, year, parsed.invalid & ~year_only, int(parsed.buddhist.sum()) + int(buddhist.sum())
 
 
-def _normalise(raw: pd.DataFrame, dayfirst: bool) -> tuple[pd.DataFrame, pd.Series]:
-    """Normalised entry columns and one problem ('column\\treason') per bad row."""
+def _normalise(raw: pd.DataFrame, dayfirst: bool, warnings: list[str] | None = None) -> tuple[pd.DataFrame, pd.Series]:
+    """Normalised entry columns and one problem ('column\\treason') per bad row (warnings about
+    values appended to `warnings`)."""
     import pandas as pd
 
     from piu.io import normalise as nz
@@ -297,7 +300,7 @@ def _normalise(raw: pd.DataFrame, dayfirst: bool) -> tuple[pd.DataFrame, pd.Seri
     vessel = kind == "vessel"
     flag_state = nz.country(raw["flag"].fillna(raw["nationality"].where(vessel)))
     out["flag"] = flag_state.values.where(vessel)
-    dob, year, bad_dob = _dates(raw["date_of_birth"], dayfirst)
+    dob, year, bad_dob, dob_buddhist = _dates(raw["date_of_birth"], dayfirst)
     out["date_of_birth"] = dob
     out["birth_year"] = year
     flag(bad_dob, "date_of_birth", "date of birth is not a date (expected DD/MM/YYYY or a year)")
@@ -318,6 +321,10 @@ def _normalise(raw: pd.DataFrame, dayfirst: bool) -> tuple[pd.DataFrame, pd.Seri
     expires = nz.parse_dates(raw["expires"], dayfirst=dayfirst)
     out["expires"] = expires.values
     flag(expires.invalid, "expires", "expires is not a date")
+    buddhist = nz.buddhist_era_warning([("date_of_birth", dob_buddhist), ("listed_on", int(listed.buddhist.sum())),
+                                        ("expires", int(expires.buddhist.sum()))], check="the list's source")
+    if buddhist and warnings is not None:
+        warnings.append(buddhist)
     person = kind == "person"
     flag(person & out["name_key"].isna() & out["doc_number"].isna(), "name", "person entry without a name or document")
     flag((kind == "document") & out["doc_number"].isna(), "doc_number", "document entry without a document number")
@@ -353,7 +360,7 @@ def import_list(store: Store, path: str, list_name: str | None = None, *, dayfir
     name = check_list_name(list_name or Path(source).stem)
     summary = ImportSummary(name, source, sha, fmt, rows=len(raw))
     fields = _from_opensanctions(raw, summary) if fmt == "opensanctions" else _from_piu(raw, summary)
-    canon, problem = _normalise(fields, dayfirst)
+    canon, problem = _normalise(fields, dayfirst, summary.warnings)
     bad = problem.notna()
     split = problem[bad].str.split("\t", n=1)
     summary.quarantined = int(bad.sum())

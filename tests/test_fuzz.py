@@ -161,10 +161,13 @@ def test_normalisers_on_arbitrary_text(name: str) -> None:
     def check(values: list[str | None]) -> None:
         s = pd.Series(values, dtype="object")
         out = fn(s)
-        if isinstance(out, nz.Normalised):
+        if isinstance(out, (nz.Normalised, nz.Dates)):
             assert len(out.values) == len(out.invalid) == len(s)
             # not understood is flagged, never silently dropped; missing input is never "invalid"
             assert not out.invalid[s.isna().to_numpy()].any()
+            if isinstance(out, nz.Dates):  # a Buddhist-era year is read, a year out of range is not
+                assert len(out.buddhist) == len(out.bad_year) == len(s)
+                assert not (out.buddhist & out.invalid).any() and not (out.bad_year & ~out.invalid).any()
         else:
             assert len(out) == len(s)
 

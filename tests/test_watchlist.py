@@ -319,3 +319,24 @@ def test_a_file_whose_rows_all_fail_keeps_the_earlier_list_and_its_rows_in_quara
     with pytest.raises(InputError):  # the same file failing again: its rows are kept once
         wl.import_list(store, str(bad), "blo")
     assert len(store.read("quarantine", quarantine_schema())) == 3
+
+
+def test_buddhist_era_dates_and_years_are_read_as_ce_with_one_warning(tmp_path: Path) -> None:
+    """As in ingest: a Thai partner's list writes 23/11/2518 for 1975-11-23 (B.E. = C.E. + 543)."""
+    rows = [
+        ["person", "W-1", "SOK DARA", "", "", "", "", "", "23/11/2518", "", "", "", "", "01/02/2569", "2572-03-01"],
+        ["person", "W-2", "CHAN VIBOL", "", "", "", "", "", "2520", "", "", "", "", "01/02/2026", ""],
+        ["person", "W-3", "LIM BO", "", "", "", "", "", "1987", "", "", "", "", "", "31/12/2100"],
+        ["person", "W-4", "KEO NARY", "", "", "", "", "", "23/11/2700", "", "", "", "", "", ""],
+    ]
+    store = Store(tmp_path / "home")
+    summary = wl.import_list(store, str(write_csv(tmp_path / "thai.csv", rows=rows)), "thai")
+    assert summary.warnings == ["Buddhist-era years (B.E. = C.E. + 543) read as C.E. (year - 543): 2 value(s) in "
+                                "date_of_birth, 1 in listed_on, 1 in expires; check them against the list's source"]
+    assert summary.quarantined == 1
+    e = wl.entries(store).sort_values("entry_id")
+    assert e["entry_id"].tolist() == ["W-1", "W-2", "W-3"]
+    assert e["date_of_birth"].tolist() == [date(1975, 11, 23), None, None]
+    assert e["birth_year"].tolist() == [1975, 1977, 1987]
+    assert e["listed_on"].tolist() == [date(2026, 2, 1), date(2026, 2, 1), None]
+    assert e["expires"].tolist() == [date(2029, 3, 1), None, date(2100, 12, 31)]

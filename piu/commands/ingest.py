@@ -33,7 +33,9 @@ def ingest(
 
     Each file stands alone: a file that cannot be read or stored is named on stderr (exit 1) and
     the other files are stored. Ingesting the same file again stores nothing new (--force reads it
-    again); an amended manifest supersedes the earlier version of its calls.
+    again); an amended manifest supersedes the earlier version of its calls. Dates with a
+    Buddhist-era year (2443-2643, as Thai agents write them: 23/11/2518 is 1975-11-23) are read as
+    C.E. and counted in one warning per file.
     """
     from piu import render
     from piu.errors import UsageError

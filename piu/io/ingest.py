@@ -56,6 +56,7 @@ class FileSummary:
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     value_counts: Counter = field(default_factory=Counter)
+    buddhist_years: Counter = field(default_factory=Counter)  # column -> values read as Buddhist era
     read_options: str = ""
     unknown_noted: bool = False
     previous_ingest: str | None = None
@@ -368,6 +369,7 @@ def _prepare(res: Any, summary: FileSummary, call_tables: list[RawTable], ports:
         nonlocal firsts
         quarantine, reasons, partial, persons = done.result()
         summary.value_counts.update(scratch.value_counts)
+        summary.buddhist_years.update(scratch.buddhist_years)
         summary.warnings.extend(w for w in scratch.warnings if w not in summary.warnings)
         if quarantine is not None:
             quarantines.append(quarantine)
@@ -424,6 +426,7 @@ def _prepare(res: Any, summary: FileSummary, call_tables: list[RawTable], ports:
         if pool is not None:
             pool.shutdown(wait=True)
         summary.warnings.extend(_value_warnings(summary))
+        summary.warnings.extend(_buddhist_warning(summary))
         calls = _finish_calls(partials, ingest_id, started)
         if stage:
             stage.wait()
@@ -650,8 +653,8 @@ def _normalise(raw: pd.DataFrame, ports: Any, *, dayfirst: bool, summary: FileSu
     idx = raw.index
     call_cols = [c for c in CALL_SOURCE_FIELDS if c in raw.columns]
     codes, first = _row_codes(raw[call_cols])
-    calls_out, call_problem, call_warnings = _normalise_calls(raw.iloc[first].reset_index(drop=True), ports,
-                                                              dayfirst=dayfirst, summary=summary)
+    calls_out, call_problem, call_warnings, call_buddhist = _normalise_calls(raw.iloc[first].reset_index(drop=True),
+                                                                             ports, dayfirst=dayfirst, summary=summary)
     calls_out = _with_call_ids(calls_out, ingest_id)
     # per row only what a stored person row takes from its call; the call fields stay per distinct
     # call row (`calls`), and `_code` says which one is each row's
@@ -660,6 +663,8 @@ def _normalise(raw: pd.DataFrame, ports: Any, *, dayfirst: bool, summary: FileSu
     out["_code"] = codes
     for mask, column, what in call_warnings:
         _warn_values(summary, pd.Series(mask.to_numpy()[codes]), column, what)
+    if call_buddhist.any():  # counted per row, as the warnings above
+        _count_buddhist(summary, call_buddhist.to_numpy()[codes], "call_time")
     holder = [pd.Series(call_problem.array.take(codes), index=idx)]  # text taken in Arrow, no Python objects
     flag = _problem_setter(holder)
 
@@ -716,6 +721,8 @@ def _normalise(raw: pd.DataFrame, ports: Any, *, dayfirst: bool, summary: FileSu
     _warn_values(summary, nat.invalid & is_person, "nationality", "not a known country; kept as sent")
     dob = per_value("date_of_birth", lambda t: nz.parse_dates(t, dayfirst=dayfirst))
     out["date_of_birth"] = dob.values
+    if dob.buddhist.any():
+        _count_buddhist(summary, (dob.buddhist & is_person).to_numpy(), "date_of_birth")
     if is_person.any():  # an agent's export without a column the rules need: said once per file
         for fields, what in ((("date_of_birth", "birth_combined"), "no date-of-birth column: the persons' ages are "
                               "unknown, so minor-in-crew cannot judge these calls"),
@@ -723,6 +730,8 @@ def _normalise(raw: pd.DataFrame, ports: Any, *, dayfirst: bool, summary: FileSu
                               "without a document, and documents are not compared")):
             if not any(f in raw.columns for f in fields) and what not in summary.warnings:
                 summary.warnings.append(what)
+    if dob.bad_year.any():
+        flag(is_person & dob.bad_year, "date_of_birth", f"date of birth has a year out of range ({nz.YEAR_RANGE})")
     flag(is_person & dob.invalid, "date_of_birth", "date of birth is not a date (expected DD/MM/YYYY)")
     out["place_of_birth"] = txt["place_of_birth"]
     g = per_value("gender", nz.gender)
@@ -735,6 +744,10 @@ def _normalise(raw: pd.DataFrame, ports: Any, *, dayfirst: bool, summary: FileSu
     out["doc_issuer"] = issuer.values
     exp = per_value("doc_expiry", lambda t: nz.parse_dates(t, dayfirst=dayfirst))
     out["doc_expiry"] = exp.values
+    if exp.buddhist.any():
+        _count_buddhist(summary, (exp.buddhist & is_person).to_numpy(), "doc_expiry")
+    if exp.bad_year.any():
+        flag(is_person & exp.bad_year, "doc_expiry", f"document expiry has a year out of range ({nz.YEAR_RANGE})")
     flag(is_person & exp.invalid, "doc_expiry", "document expiry is not a date (expected DD/MM/YYYY)")
     for c in ("embark_port", "disembark_port"):
         out[c] = per_value(c, lambda t: nz.port(t, ports).values)
@@ -775,12 +788,16 @@ def _spread_rows(result: Any, codes: Any, index: pd.Index) -> Any:
     """Results per distinct value (a Series, a Normalised or a tuple of them) taken back to the rows."""
     import pandas as pd
 
-    from piu.io.normalise import Normalised
+    from piu.io.normalise import Dates, Normalised
 
-    if isinstance(result, Normalised):
-        return Normalised(*(_spread_rows(r, codes, index) for r in result))
+    if isinstance(result, (Normalised, Dates)):
+        return type(result)(*(_spread_rows(r, codes, index) for r in result))
     if isinstance(result, tuple):
         return tuple(_spread_rows(r, codes, index) for r in result)
+    if result.dtype == bool and not result.any():  # a rare mask (dates of the Buddhist era): no take
+        import numpy as np
+
+        return pd.Series(np.zeros(len(codes), dtype=bool), index=index, name=result.name)
     return pd.Series(result.array.take(codes), index=index, name=result.name)
 
 
@@ -809,8 +826,9 @@ def _joined_names(family: pd.Series, given: pd.Series) -> pd.Series:
 
 
 def _normalise_calls(raw: pd.DataFrame, ports: Any, *, dayfirst: bool, summary: FileSummary
-                     ) -> tuple[pd.DataFrame, pd.Series, list[tuple[Any, str, str]]]:
-    """Call fields of distinct call rows: typed columns, first problem per row, value warnings."""
+                     ) -> tuple[pd.DataFrame, pd.Series, list[tuple[Any, str, str]], pd.Series]:
+    """Call fields of distinct call rows: typed columns, first problem per row, value warnings, and
+    which call times had a Buddhist-era year."""
     import pandas as pd
 
     from piu.io import normalise as nz
@@ -842,6 +860,8 @@ def _normalise_calls(raw: pd.DataFrame, ports: Any, *, dayfirst: bool, summary: 
     times = nz.parse_times(txt["call_time"], tz, dayfirst=dayfirst)
     out["call_time"] = times.values
     flag(txt["call_time"].isna(), "call_time", "no date of arrival/departure")
+    if times.bad_year.any():
+        flag(times.bad_year, "call_time", f"date of arrival/departure has a year out of range ({nz.YEAR_RANGE})")
     flag(times.invalid, "call_time", "date of arrival/departure is not a date (expected DD/MM/YYYY HH:MM)")
     out["_tz"] = tz
 
@@ -869,7 +889,7 @@ def _normalise_calls(raw: pd.DataFrame, ports: Any, *, dayfirst: bool, summary: 
     for c in ("last_port", "next_port"):
         out[c] = nz.port(txt[c], ports).values
     out["agent"] = txt["agent"]
-    return out, holder[0], warnings
+    return out, holder[0], warnings, times.buddhist
 
 
 def _warn_values(summary: FileSummary, invalid: pd.Series, column: str, what: str) -> None:
@@ -881,6 +901,24 @@ def _warn_values(summary: FileSummary, invalid: pd.Series, column: str, what: st
 
 def _value_warnings(summary: FileSummary) -> list[str]:
     return [f"{column}: {n} value(s) {what}" for (column, what), n in summary.value_counts.items()]
+
+
+_BUDDHIST_COLUMNS = ("date_of_birth", "doc_expiry", "call_time")
+
+
+def _count_buddhist(summary: FileSummary, mask: Any, column: str) -> None:
+    """Count the values of a date column read with a Buddhist-era year (a vectorised sum)."""
+    count = int(mask.sum())
+    if count:
+        summary.buddhist_years[column] += count
+
+
+def _buddhist_warning(summary: FileSummary) -> list[str]:
+    """One warning per file for all dates read as Buddhist era: counts per column, no values."""
+    from piu.io.normalise import buddhist_era_warning
+
+    warning = buddhist_era_warning((c, summary.buddhist_years[c]) for c in _BUDDHIST_COLUMNS)
+    return [warning] if warning else []
 
 
 def _extra_json(raw: pd.DataFrame, cols: list[str]) -> pd.Series:

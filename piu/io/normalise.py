@@ -4,7 +4,7 @@ Every function takes a pandas Series of text as sent (NA and '' allowed) and ret
 the same index. Work is done once per *unique* value (`pd.factorize`), then spread back to the
 rows, so a 200,000-row manifest with 2,000 distinct dates parses 2,000 strings.
 
-Functions returning `Normalised` also say which values were present but not understood
+Functions returning `Normalised` (or `Dates`) also say which values were present but not understood
 (`invalid`); missing input is never invalid. Unknown values are kept as sent (cleaned) wherever
 the output column is text, so nothing an agent wrote is silently lost.
 
@@ -13,7 +13,10 @@ Choices worth knowing (documented here because analysts ask):
   a valid month-first one ('11/29/2026') is read month-first, and vice versa. Two-digit years
   pivot on the current year + 20 (in 2026: 00-46 -> 20xx, 47-99 -> 19xx). Excel serial numbers
   are read when they have five digits (1927-2173) and fall in 1900-2100; a bare 1-4 digit
-  number is not a date (it is usually a year).
+  number is not a date (it is usually a year). Years are 1900-2100; a four-digit year of the
+  Buddhist era (Thai agents write 23/11/2518 for 1975-11-23: B.E. = C.E. + 543) is read as C.E.
+  when it falls in 2443-2643, exactly the years whose C.E. reading is out of range and whose B.E.
+  reading is in it, so no C.E. year is ever changed; `Dates.buddhist` says which values were.
 - Numbers: ',' or '.' followed by exactly three digits after one to three others is a thousands
   separator ('1,234' = '1.234' = 1234: agents in decimal-comma locales write '8.450' GT), otherwise
   a decimal mark ('12,5' = '12.5' = 12.5, '0.450' = 0.45); when both appear the last one is the
@@ -44,6 +47,17 @@ class Normalised(NamedTuple):
 
     values: pd.Series
     invalid: pd.Series
+
+
+class Dates(NamedTuple):
+    """Parsed dates or times, what was not understood, and on the same index: `buddhist`, True where
+    a Buddhist-era year was read as C.E. (year - 543), and `bad_year`, True where a value is a date
+    but its year is out of range (1900-2100, or 2443-2643 B.E.): a subset of `invalid`."""
+
+    values: pd.Series
+    invalid: pd.Series
+    buddhist: pd.Series
+    bad_year: pd.Series
 
 
 # ---- text ------------------------------------------------------------------------------------
@@ -315,6 +329,13 @@ _SPLIT = re.compile(r"(?<=\d)T(?=\d)|[\s,]+")
 _EXCEL_EPOCH = datetime(1899, 12, 30)
 _EPOCH = datetime(1970, 1, 1)
 _MIN_YEAR, _MAX_YEAR = 1900, 2100
+# Buddhist era (the Thai calendar): B.E. year = C.E. year + 543. A four-digit year in this window is
+# out of range as C.E. and in range as B.E. (2443-2643 -> 1900-2100), so it is read as B.E.
+BUDDHIST_ERA_OFFSET = 543
+_MIN_BE_YEAR, _MAX_BE_YEAR = _MIN_YEAR + BUDDHIST_ERA_OFFSET, _MAX_YEAR + BUDDHIST_ERA_OFFSET
+BUDDHIST_ERA_YEARS = (_MIN_BE_YEAR, _MAX_BE_YEAR)
+# the years a date may have, said when a value is a date but for its year
+YEAR_RANGE = f"expected {_MIN_YEAR}-{_MAX_YEAR}, or {_MIN_BE_YEAR}-{_MAX_BE_YEAR} in the Buddhist era"
 
 
 def _year(text: str) -> int:
@@ -325,39 +346,45 @@ def _year(text: str) -> int:
     return y
 
 
-def _ymd(y: int, m: int, d: int) -> datetime | None:
-    if not (_MIN_YEAR <= y <= _MAX_YEAR and 1 <= m <= 12):
+def _ymd(y: int, m: int, d: int, any_year: bool) -> tuple[datetime, bool] | None:
+    """(the date, whether its year was Buddhist era), else None; `any_year` accepts every year
+    (to tell a date whose year is out of range from text that is no date)."""
+    buddhist = _MIN_BE_YEAR <= y <= _MAX_BE_YEAR and not any_year
+    if buddhist:
+        y -= BUDDHIST_ERA_OFFSET
+    if not ((1 <= y <= 9999) if any_year else (_MIN_YEAR <= y <= _MAX_YEAR)) or not 1 <= m <= 12:
         return None
     if not 1 <= d <= calendar.monthrange(y, m)[1]:
         return None
-    return datetime(y, m, d)
+    return datetime(y, m, d), buddhist
 
 
-def _date_part(t: str, dayfirst: bool) -> datetime | None:
-    """A date (or an Excel serial with its time of day) from upper-case text, else None."""
+def _date_part(t: str, dayfirst: bool, any_year: bool = False) -> tuple[datetime, bool] | None:
+    """A date (or an Excel serial with its time of day) from upper-case text, and whether its year
+    was Buddhist era, else None."""
     m = _RE_ISO.match(t)
     if m:
-        return _ymd(int(m[1]), int(m[2]), int(m[3]))
+        return _ymd(int(m[1]), int(m[2]), int(m[3]), any_year)
     m = _RE_NUM.match(t)
     if m:
         a, b, y = int(m[1]), int(m[2]), _year(m[3])
         first, second = ((b, a), (a, b)) if dayfirst else ((a, b), (b, a))
-        return _ymd(y, *first) or _ymd(y, *second)
+        return _ymd(y, *first, any_year) or _ymd(y, *second, any_year)
     m = _RE_DMONY.match(t)
     if m and m[2] in _MONTHS:
-        return _ymd(_year(m[3]), _MONTHS[m[2]], int(m[1]))
+        return _ymd(_year(m[3]), _MONTHS[m[2]], int(m[1]), any_year)
     m = _RE_MONDY.match(t)
     if m and m[1] in _MONTHS:
-        return _ymd(_year(m[3]), _MONTHS[m[1]], int(m[2]))
+        return _ymd(_year(m[3]), _MONTHS[m[1]], int(m[2]), any_year)
     m = _RE_YMD8.match(t)
     if m:
-        return _ymd(int(m[1]), int(m[2]), int(m[3]))
+        return _ymd(int(m[1]), int(m[2]), int(m[3]), any_year)
     m = _RE_SERIAL.match(t)
     if m:
         value = _EXCEL_EPOCH + timedelta(days=float(t))
         # round to the second: Excel stores times as binary fractions of a day
         value = datetime.fromtimestamp(round((value - _EPOCH).total_seconds()), tz=timezone.utc).replace(tzinfo=None)
-        return value if _MIN_YEAR <= value.year <= _MAX_YEAR else None
+        return (value, False) if _MIN_YEAR <= value.year <= _MAX_YEAR else None
     return None
 
 
@@ -390,21 +417,22 @@ def _time_part(t: str) -> tuple[int, int | None] | None:
     return ((hour * 60 + minute) * 60 + second) * 1_000_000 + micro, offset
 
 
-def _parse_datetime_one(text: str, dayfirst: bool) -> tuple[int, int | None] | None:
-    """One date or date-time as (wall-clock microseconds since 1970, offset minutes or None)."""
+def _parse_datetime_one(text: str, dayfirst: bool, any_year: bool = False) -> tuple[int, int | None, bool] | None:
+    """One date or date-time as (wall-clock microseconds since 1970, offset minutes or None,
+    whether its year was Buddhist era); `any_year`: see `_ymd`."""
     t = _WEEKDAY.sub("", text.strip().upper())
-    day = _date_part(t, dayfirst)
+    day = _date_part(t, dayfirst, any_year)
     if day is not None:
-        return _micros(day), None
+        return _micros(day[0]), None, day[1]
     # Try every split into "date" + "time" (left to right): '29 Nov 2026 14:30' splits at the
     # third gap, '2026-11-29T14:30+07:00' at the 'T'.
     for sep in _SPLIT.finditer(t):
-        day = _date_part(t[: sep.start()], dayfirst)
-        if day is None or day.hour or day.minute or day.second:
+        day = _date_part(t[: sep.start()], dayfirst, any_year)
+        if day is None or day[0].hour or day[0].minute or day[0].second:
             continue
         tod = _time_part(t[sep.end():].strip())
         if tod is not None:
-            return _micros(day) + tod[0], tod[1]
+            return _micros(day[0]) + tod[0], tod[1], day[1]
     return None
 
 
@@ -413,23 +441,39 @@ def _micros(value: datetime) -> int:
     return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
-def _parse_column(s: pd.Series, dayfirst: bool) -> tuple[pd.Series, np.ndarray, np.ndarray, np.ndarray]:
-    """cleaned text, wall-clock micros (int64), offset minutes (float, NaN = none), parsed mask."""
+class _Column(NamedTuple):
+    cleaned: pd.Series
+    wall: np.ndarray      # wall-clock micros (int64)
+    offset: np.ndarray    # offset minutes (float, NaN = none)
+    ok: np.ndarray        # parsed
+    buddhist: np.ndarray  # parsed with a Buddhist-era year
+    bad_year: np.ndarray  # not parsed, but a date with a year out of range
+
+
+def _parse_column(s: pd.Series, dayfirst: bool) -> _Column:
+    """A date or date-time column parsed once per distinct value, spread back to the rows."""
     cleaned = clean_text(s)
     codes, uniques = pd.factorize(cleaned, use_na_sentinel=True)
     n = len(uniques)
     wall = np.zeros(n + 1, dtype="int64")
     offset = np.full(n + 1, np.nan)
     ok = np.zeros(n + 1, dtype=bool)
+    buddhist = np.zeros(n + 1, dtype=bool)
+    bad_year = np.zeros(n + 1, dtype=bool)
     if n:
-        wall[:n], ok[:n] = _fast_numeric_dates(uniques, dayfirst)
+        wall[:n], ok[:n], buddhist[:n] = _fast_numeric_dates(uniques, dayfirst)
     for i in np.flatnonzero(~ok[:n]):  # the rest: every other way of writing a date, one by one
         p = _parse_datetime_one(uniques[i], dayfirst)
         if p is not None:
-            wall[i], ok[i] = p[0], True
+            wall[i], ok[i], buddhist[i] = p[0], True, p[2]
             if p[1] is not None:
                 offset[i] = p[1]
-    return cleaned, wall[codes], offset[codes], ok[codes]
+        else:  # not understood (rare): a date all but its year is worth saying so
+            bad_year[i] = _parse_datetime_one(uniques[i], dayfirst, any_year=True) is not None
+    def rows(per_value: np.ndarray) -> np.ndarray:  # the rare masks: nothing to spread when all False
+        return per_value[codes] if per_value.any() else np.zeros(len(codes), dtype=bool)
+
+    return _Column(cleaned, wall[codes], offset[codes], ok[codes], rows(buddhist), rows(bad_year))
 
 
 _FAST_DMY = (r"^(?P<a>\d{1,2})[/.-](?P<b>\d{1,2})[/.-](?P<y>\d{4})"
@@ -437,11 +481,13 @@ _FAST_DMY = (r"^(?P<a>\d{1,2})[/.-](?P<b>\d{1,2})[/.-](?P<y>\d{4})"
 _FAST_ISO = r"^(?P<y>\d{4})-(?P<b>\d{2})-(?P<a>\d{2})(?:[ T](?P<H>\d{2}):(?P<M>\d{2})(?::00)?)?$"
 
 
-def _fast_numeric_dates(uniques: Any, dayfirst: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Vectorised parse of the two shapes most files use (DD/MM/YYYY [HH:MM], ISO), without zone.
+def _fast_numeric_dates(uniques: Any, dayfirst: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Vectorised parse of the two shapes most files use (DD/MM/YYYY [HH:MM], ISO), without zone:
+    (wall-clock micros, parsed, parsed with a Buddhist-era year).
 
     Same rules as the one-by-one parser: day-first (or month-first) first, the other order when
-    the first is impossible; anything else is left for the one-by-one parser (ok False).
+    the first is impossible, Buddhist-era years read as C.E.; anything else is left for the
+    one-by-one parser (ok False).
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -449,6 +495,7 @@ def _fast_numeric_dates(uniques: Any, dayfirst: bool) -> tuple[np.ndarray, np.nd
     arr = pa.array(np.asarray(uniques, dtype=object), type=pa.string())
     wall = np.zeros(len(arr), dtype="int64")
     done = np.zeros(len(arr), dtype=bool)
+    buddhist = np.zeros(len(arr), dtype=bool)
     for pattern, swap_allowed in ((_FAST_DMY, True), (_FAST_ISO, False)):
         m = pc.extract_regex(arr, pattern=pattern)
         hit = m.is_valid().to_numpy(zero_copy_only=False) & ~done
@@ -460,6 +507,8 @@ def _fast_numeric_dates(uniques: Any, dayfirst: bool) -> tuple[np.ndarray, np.nd
             return pc.fill_null(pc.cast(pc.if_else(pc.equal(col, ""), None, col), pa.int64()), 0).to_numpy(zero_copy_only=False)
 
         a, b, y, hh, mm = (num(k) for k in ("a", "b", "y", "H", "M"))
+        be = (y >= _MIN_BE_YEAR) & (y <= _MAX_BE_YEAR)  # Buddhist era: as the one-by-one parser's _ymd
+        y = np.where(be, y - BUDDHIST_ERA_OFFSET, y)
         if pattern is _FAST_ISO:
             day, month = a, b
         else:
@@ -474,23 +523,41 @@ def _fast_numeric_dates(uniques: Any, dayfirst: bool) -> tuple[np.ndarray, np.nd
             valid &= (day >= 1) & (day <= dim)
             days = first.astype("datetime64[D]").astype("int64") + (day - 1)
             wall = np.where(valid, (days * 86_400 + hh * 3_600 + mm * 60) * 1_000_000, wall)
+            buddhist |= valid & be
             done |= valid
-    return wall, done
+    return wall, done, buddhist
 
 
-def parse_dates(s: pd.Series, *, dayfirst: bool = True) -> Normalised:
+def _dates(col: _Column, values: pd.Series) -> Dates:
+    index = col.cleaned.index
+    invalid = pd.Series(~col.ok, index=index) & col.cleaned.notna()
+    return Dates(values, invalid, pd.Series(col.buddhist, index=index), pd.Series(col.bad_year, index=index))
+
+
+def buddhist_era_warning(counts: Iterable[tuple[str, int]], check: str = "the documents") -> str | None:
+    """The one warning for the dates of a file read with Buddhist-era years: counts per column
+    (never values: they are personal data), or None when there were none."""
+    counts = [(column, n) for column, n in counts if n]
+    if not counts:
+        return None
+    per_column = ", ".join(f"{n} value(s) in {c}" if i == 0 else f"{n} in {c}" for i, (c, n) in enumerate(counts))
+    return f"Buddhist-era years (B.E. = C.E. + 543) read as C.E. (year - 543): {per_column}; check them against {check}"
+
+
+def parse_dates(s: pd.Series, *, dayfirst: bool = True) -> Dates:
     """Dates in the many ways agents write them, as datetime64[s] at midnight (naive)."""
-    cleaned, wall, _offset, ok = _parse_column(s, dayfirst)
+    col = _parse_column(s, dayfirst)
+    cleaned, wall, ok = col.cleaned, col.wall, col.ok
     day_seconds = (wall // 86_400_000_000) * 86_400
     values = pd.Series(day_seconds.astype("datetime64[s]"), index=cleaned.index)
     values[~ok] = pd.NaT
-    invalid = pd.Series(~ok, index=cleaned.index) & cleaned.notna()
-    return Normalised(values, invalid)
+    return _dates(col, values)
 
 
-def parse_times(s: pd.Series, tz: pd.Series | str, *, dayfirst: bool = True) -> Normalised:
+def parse_times(s: pd.Series, tz: pd.Series | str, *, dayfirst: bool = True) -> Dates:
     """Call times as UTC: a stated offset wins, else the time is read in `tz` (IANA, per row)."""
-    cleaned, wall, offset, ok = _parse_column(s, dayfirst)
+    col = _parse_column(s, dayfirst)
+    cleaned, wall, offset, ok = col.cleaned, col.wall, col.offset, col.ok
     index = cleaned.index
     utc = np.full(len(cleaned), np.iinfo("int64").min, dtype="int64")  # NaT
     has_off = ok & ~np.isnan(offset)
@@ -508,8 +575,7 @@ def parse_times(s: pd.Series, tz: pd.Series | str, *, dayfirst: bool = True) -> 
                 nonexistent="shift_forward")
             utc[rows] = stamped.dt.tz_convert("UTC").dt.tz_localize(None).astype("int64").to_numpy()
     values = pd.Series(utc.view("datetime64[us]"), index=index).dt.tz_localize("UTC")
-    invalid = pd.Series(~ok, index=index) & cleaned.notna()
-    return Normalised(values, invalid)
+    return _dates(col, values)
 
 
 def _zone_or_utc(zone: str) -> str:

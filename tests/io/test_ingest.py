@@ -445,6 +445,7 @@ def test_batches_normalised_concurrently_give_the_whole_file_summary(tmp_path: P
     frame.loc[rows % 97 == 5, "flag"] = "Atlantis"                 # value warning, every batch
     frame.loc[rows % 101 == 7, "gender"] = "?"                     # another, in another order
     frame.loc[rows % 89 == 3, "date_of_birth"] = "=1+2"            # quarantined, formula-like
+    frame.loc[rows % 71 == 4, "date_of_birth"] = "23/11/2518"      # Buddhist era: one warning per file
     frame.loc[rows % 83 == 1, "family_name"] = ""                  # names cut to the given names
     frame.loc[rows % 79 == 2, "given_names"] = "  Nguyễn\u00a0 Thị  "  # non-ASCII, odd spaces
     frame.loc[rows > len(frame) - 500, "declared_crew"] = "many"   # a warning first seen late
@@ -469,6 +470,8 @@ def test_batches_normalised_concurrently_give_the_whole_file_summary(tmp_path: P
     assert batched.reasons == whole.reasons and batched.quarantined == whole.quarantined > 0
     assert (batched.rows, batched.persons, batched.calls_new) == (whole.rows, whole.persons, whole.calls_new)
     assert ("declared_crew", "not a number; left empty") in batched.value_counts
+    be = BE_WARNING.format(f"{int((rows % 71 == 4).sum())} value(s) in date_of_birth")
+    assert [w for w in batched.warnings if "Buddhist" in w] == [w for w in whole.warnings if "Buddhist" in w] == [be]
 
     def stored(home: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
         store = Store(home)
@@ -670,3 +673,105 @@ def test_a_calls_file_without_its_persons_file_says_so(tmp_path: Path) -> None:
         "passenger lists are in another file, ingest both together"]
     both = run(tmp_path / "b", "ingest", str(CALLS), str(PERSONS), "-f", "json")
     assert [f["warnings"] for f in json.loads(both.stdout)["files"]] == [[], []]
+
+
+# --- Buddhist-era years (Thai agents: B.E. = C.E. + 543) ------------------------------------------
+
+BE_WARNING = "Buddhist-era years (B.E. = C.E. + 543) read as C.E. (year - 543): {}; check them against the documents"
+BE_CALL = "KHKOS,A,{},SEA PEARL,9074729,514123456,KHM,General cargo,C,"
+
+
+def _stored_persons(home: Path) -> pd.DataFrame:
+    store = Store(home)
+    calls = queries.current_calls(store)
+    return queries.persons_of(store, calls["version_id"]).sort_values("source_row").reset_index(drop=True)
+
+
+def test_buddhist_era_dates_are_stored_as_ce_with_one_warning_per_file(tmp_path: Path) -> None:
+    """Found by a user walkthrough: a Thai agent's list (23/11/2518 for 1975-11-23) was quarantined
+    row by row as 'not a date'. Every date column, DD/MM/YYYY and ISO text; one warning, counts only."""
+    src = write_csv(tmp_path / "thai.csv",
+                    BE_CALL.format("19/11/2569 10:00") + "Sok,Dara,THA,23/11/2518,N1234567,2572-03-01",
+                    BE_CALL.format("19/11/2569 10:00") + "Chan,Vibol,THA,2525-04-03,N7654321,01/01/2573",
+                    BE_CALL.format("19/11/2569 10:00") + "Lim,Bo,THA,03/04/1985,N7654322,01/01/2030",
+                    BE_CALL.format("19/11/2569 10:00") + "Keo,Nary,THA,23/11/2700,N7654323,01/01/2030",
+                    BE_CALL.format("19/11/2569 10:00") + "Meas,Sophal,THA,23/11/1990,N7654324,01/01/2999",
+                    BE_CALL.format("19/11/2700 10:00") + "Heng,Chea,THA,23/11/1991,N7654325,01/01/2030")
+    res = run(tmp_path / "h", "ingest", str(src), "-f", "json")
+    assert res.exit_code == 0, res.stderr
+    out = json.loads(res.stdout)
+    warning = BE_WARNING.format("2 value(s) in date_of_birth, 2 in doc_expiry, 5 in call_time")
+    assert out["files"][0]["warnings"] == [warning]
+    assert [line for line in res.stderr.splitlines() if "warning" in line] == [f"  warning: {warning}"]
+    assert (out["rows"], out["persons"], out["quarantined"]) == (6, 3, 3)
+    assert out["quarantine_reasons"] == {
+        "date of birth has a year out of range (expected 1900-2100, or 2443-2643 in the Buddhist era)": 1,
+        "document expiry has a year out of range (expected 1900-2100, or 2443-2643 in the Buddhist era)": 1,
+        "date of arrival/departure has a year out of range (expected 1900-2100, or 2443-2643 in the Buddhist era)": 1}
+    q = Store(tmp_path / "h").read("quarantine", quarantine_schema()).to_pandas().sort_values("source_row")
+    assert list(zip(q["source_row"], q["column"])) == [(5, "date_of_birth"), (6, "doc_expiry"), (7, "call_time")]
+    calls = queries.current_calls(Store(tmp_path / "h"))
+    assert calls["call_time"].tolist() == [pd.Timestamp("2026-11-19T03:00:00Z")]  # 10:00 in Sihanoukville
+    assert calls["call_id"].tolist() == ["KHKOS-20261119-A-9074729"]
+    persons = _stored_persons(tmp_path / "h")
+    assert persons["source_row"].tolist() == [2, 3, 4]
+    assert persons["date_of_birth"].tolist() == [date(1975, 11, 23), date(1982, 4, 3), date(1985, 4, 3)]
+    assert persons["doc_expiry"].tolist() == [date(2029, 3, 1), date(2030, 1, 1), date(2030, 1, 1)]
+    # counts and the rule only: no name, document number or date of the rows
+    for personal in ("Sok", "N1234567", "2518", "2572", "2700"):
+        assert personal not in res.stderr
+
+
+def test_ce_dates_are_never_read_as_buddhist_era(tmp_path: Path) -> None:
+    src = write_csv(tmp_path / "ce.csv",
+                    BE_CALL.format("19/11/2026 10:00") + "Sok,Dara,THA,23/11/1975,N1234567,2029-03-01",
+                    BE_CALL.format("19/11/2026 10:00") + "Chan,Vibol,THA,1900-01-01,N7654321,31/12/2100",
+                    BE_CALL.format("19/11/2026 10:00") + "Lim,Bo,THA,23/11/2101,N7654322,01/01/2030")
+    res = run(tmp_path / "h", "ingest", str(src), "-f", "json")
+    assert res.exit_code == 0, res.stderr
+    out = json.loads(res.stdout)
+    assert out["files"][0]["warnings"] == [] and "warning" not in res.stderr
+    assert out["quarantine_reasons"] == {
+        "date of birth has a year out of range (expected 1900-2100, or 2443-2643 in the Buddhist era)": 1}
+    assert queries.current_calls(Store(tmp_path / "h"))["call_time"].tolist() == [pd.Timestamp("2026-11-19T03:00:00Z")]
+    persons = _stored_persons(tmp_path / "h")
+    assert persons["date_of_birth"].tolist() == [date(1975, 11, 23), date(1900, 1, 1)]
+    assert persons["doc_expiry"].tolist() == [date(2029, 3, 1), date(2100, 12, 31)]
+
+
+def test_buddhist_era_fal_workbook_with_true_date_cells_stores_what_the_ce_one_does(tmp_path: Path) -> None:
+    """The FAL sample with B.E. years: Excel date cells (call date in the header block, expiry, date
+    of birth) and text (the combined 'date and place of birth', an expiry) are stored as in C.E."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(FAL)
+    crew, pax = wb["Crew List"], wb["Passenger List"]
+    for ws in (crew, pax):
+        assert ws["G5"].value == datetime(2026, 11, 20, 10, 0)
+        ws["G5"] = datetime(2569, 11, 20, 10, 0)
+    assert (crew["F10"].value, crew["J10"].value) == ("04/06/1971, Rayong", datetime(2027, 8, 11))
+    crew["F10"], crew["J10"] = "04/06/2514, Rayong", datetime(2570, 8, 11)
+    assert (pax["E10"].value, pax["K10"].value) == (datetime(1997, 5, 21), datetime(2027, 8, 18))
+    pax["E10"], pax["K10"] = datetime(2540, 5, 21), "18/08/2570"
+    thai = tmp_path / "fal_be.xlsx"
+    wb.save(thai)
+
+    res = run(tmp_path / "be", "ingest", str(thai), "-f", "json")
+    assert res.exit_code == 0, res.stderr
+    warning = BE_WARNING.format("2 value(s) in date_of_birth, 2 in doc_expiry, 16 in call_time")
+    assert json.loads(res.stdout)["files"][0]["warnings"] == [warning]
+    assert run(tmp_path / "ce", "ingest", str(FAL)).exit_code == 0
+
+    provenance = ["version_id", "ingest_id", "ingested_at", "source_file", "source_sha256"]
+
+    def stored(home: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+        calls = queries.current_calls(Store(home))
+        persons = queries.persons_of(Store(home), calls["version_id"])
+        persons = persons.sort_values(["source_sheet", "source_row"]).reset_index(drop=True)
+        return (calls.drop(columns=[c for c in provenance if c in calls.columns]),
+                persons.drop(columns=[c for c in provenance if c in persons.columns]))
+
+    (c_be, p_be), (c_ce, p_ce) = stored(tmp_path / "be"), stored(tmp_path / "ce")
+    assert c_be["call_time"].tolist() == [pd.Timestamp("2026-11-20T03:00:00Z")]
+    pd.testing.assert_frame_equal(c_be, c_ce)
+    pd.testing.assert_frame_equal(p_be, p_ce)

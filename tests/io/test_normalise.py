@@ -160,6 +160,81 @@ def test_parse_dates_keeps_index():
     assert result.invalid.to_dict() == {10: False, 20: True}
 
 
+# ---- Buddhist-era years (Thai agents: B.E. = C.E. + 543) -----------------------------------------
+
+@pytest.mark.parametrize("raw, expected", [
+    ("23/11/2518", "1975-11-23"), ("23.11.2518", "1975-11-23"), ("2518-11-23", "1975-11-23"),
+    ("2572-03-01", "2029-03-01"), ("2518/11/23", "1975-11-23"), ("23 Nov 2518", "1975-11-23"),
+    ("Nov 23, 2518", "1975-11-23"), ("25181123", "1975-11-23"), ("2518-11-23 00:00:00", "1975-11-23"),
+    ("๒๓/๑๑/๒๕๑๘", "1975-11-23"),   # Thai digits: 23/11/2518
+    ("29/02/2543", "2000-02-29"),                                           # 2000 is a leap year
+    ("11/29/2568", "2025-11-29"),                                           # only month-first makes sense
+    ("01/01/2443", "1900-01-01"), ("31/12/2643", "2100-12-31"),             # the window's ends
+])
+def test_buddhist_era_years_are_read_as_ce(raw, expected):
+    result = n.parse_dates(one([raw]))
+    assert str(result.values.iloc[0].date()) == expected
+    assert (result.invalid.tolist(), result.buddhist.tolist(), result.bad_year.tolist()) == ([False], [True], [False])
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("23/11/1975", "1975-11-23"), ("2026-11-20", "2026-11-20"), ("01/01/1900", "1900-01-01"),
+    ("31/12/2100", "2100-12-31"), ("23/11/75", "1975-11-23"), ("46355", "2026-11-29"),
+])
+def test_ce_years_are_never_read_as_buddhist_era(raw, expected):
+    result = n.parse_dates(one([raw]))
+    assert str(result.values.iloc[0].date()) == expected
+    assert (result.invalid.tolist(), result.buddhist.tolist()) == ([False], [False])
+
+
+@pytest.mark.parametrize("raw, bad_year", [
+    # a date but for its year: out of range as C.E. (1900-2100) and as B.E. (2443-2643)
+    ("23/11/2700", True), ("2442-12-31", True), ("01/01/2644", True), ("01/01/2101", True), ("31/12/1899", True),
+    ("23 Nov 2700", True), ("27000101", True), ("23/11/2700 10:00", True),
+    # not a date at all
+    ("31/02/2518", False), ("00/00/0000", False), ("hello", False), ("2518", False), ("23/11/2518 25:00", False),
+])
+def test_years_out_of_range_are_invalid_and_said_so(raw, bad_year):
+    result = n.parse_dates(one([raw]))
+    assert pd.isna(result.values.iloc[0])
+    assert (result.invalid.tolist(), result.buddhist.tolist(), result.bad_year.tolist()) == ([True], [False], [bad_year])
+    assert n.YEAR_RANGE == "expected 1900-2100, or 2443-2643 in the Buddhist era"
+
+
+def test_buddhist_era_call_times_to_utc():
+    s = one(["19/11/2568 14:30", "2568-11-19T14:30:00", "19 Nov 2568 2:30 PM", "2568-11-19 14:30+07:00",
+             "19/11/2025 14:30", None])
+    result = n.parse_times(s, "Asia/Bangkok")
+    assert as_list(result.values.astype("str").where(result.values.notna())) == ["2025-11-19 07:30:00+00:00"] * 5 + [None]
+    assert result.buddhist.tolist() == [True, True, True, True, False, False]
+    assert result.invalid.tolist() == [False] * 6
+
+
+def test_buddhist_era_dates_need_no_python_call_per_value(monkeypatch):
+    """The common shapes with B.E. years are read by the vectorised path, as C.E. ones are."""
+    s = pd.Series([f"{1 + i % 28:02d}/{1 + i // 28 % 12:02d}/{2493 + i // 336}" for i in range(2000)]
+                  + [f"{2493 + i // 336}-{1 + i // 28 % 12:02d}-{1 + i % 28:02d} 08:30" for i in range(2000)])
+    calls = []
+    monkeypatch.setattr(n, "_parse_datetime_one", lambda *a: calls.append(a))
+    result = n.parse_dates(s)
+    assert calls == []
+    assert result.values.iloc[0] == pd.Timestamp("1950-01-01") and result.values.iloc[2029] == pd.Timestamp("1950-02-02")
+    assert result.buddhist.all() and not result.invalid.any()
+
+
+def test_buddhist_era_fast_path_equals_the_one_by_one_rule():
+    values = [f"{d:02d}/{m:02d}/{y}" for y in (1899, 1900, 2026, 2100, 2101, 2442, 2443, 2518, 2543, 2643, 2644, 2700)
+              for m in (1, 2, 12, 13) for d in (1, 12, 13, 28, 29, 31)]
+    values += [f"{y}-{m:02d}-{d:02d}" for y in (2026, 2442, 2443, 2543, 2644) for m in (2, 11) for d in (28, 29, 30)]
+    fast_wall, fast_ok, fast_be = n._fast_numeric_dates(values, True)
+    for v, wall, ok, be in zip(values, fast_wall, fast_ok, fast_be):
+        one_by_one = n._parse_datetime_one(v, True)
+        if ok:  # what the fast path reads, the one-by-one parser reads the same way
+            assert one_by_one == (wall, None, be), v
+        else:
+            assert one_by_one is None, v
+
+
 # ---- times -------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("raw, expected_utc", [
