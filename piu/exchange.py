@@ -40,6 +40,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     import pyarrow as pa
 
+    from piu.queries import ScoreChoice
     from piu.store import Store
 
 FORMAT = "piu-exchange"
@@ -337,8 +338,12 @@ def _iso(value: Any) -> str | None:
 
 
 def flagged_cases(store: Store, since: datetime, until: datetime, *, port: str | None = None,
-                  min_band: str = "medium") -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Current call versions scored at or above `min_band` in the period (with score and review), and their persons."""
+                  min_band: str = "medium", choice: ScoreChoice | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Current call versions scored at or above `min_band` in the period (with score and review), and their persons.
+
+    Each call's score is its latest, or the one `choice` picks (the configured rule set's where there is
+    one); `choice` then notes the calls of the period scored with another rule set only.
+    """
     import pandas as pd
 
     from piu.queries import current_calls, latest_scores, persons_of
@@ -348,11 +353,13 @@ def flagged_cases(store: Store, since: datetime, until: datetime, *, port: str |
     ports = [port] if port else None
     span = {"ports": ports, "since": since, "until": until}
     calls = current_calls(store, **span)
-    scores = latest_scores(store, **span)
+    scores = latest_scores(store, **span, prefer=choice.version if choice is not None else None)
     if len(calls) == 0 or len(scores) == 0:
         return calls.iloc[0:0].assign(score=pd.Series(dtype="Int64"), band=pd.Series(dtype=str)), pd.DataFrame()
     cols = ["version_id", "persons_aboard", "score", "band", "hits", "ruleset_version", "scored_at"]
     cases = calls.merge(scores[cols], on="version_id", how="inner")
+    if choice is not None:  # every scored call of the period: which are exported depends on their band
+        choice.count(cases)
     rank = cases["band"].map({b: i for i, b in enumerate(BANDS)}).fillna(-1).astype(int)
     cases = cases[rank >= BANDS.index(min_band)].sort_values(["call_time", "call_id"]).reset_index(drop=True)
     reviews = latest_reviews(read_reviews(store, list(cases["call_id"]))) if len(cases) else pd.DataFrame()
@@ -520,10 +527,11 @@ def created_time(now: datetime | None = None) -> datetime:
 
 def export_package(store: Store, key: ExchangeKey, *, unit: str, since: datetime, until: datetime,
                    port: str | None = None, min_band: str = "medium", include_notes: bool = False,
-                   created_at: datetime | None = None) -> tuple[bytes, ExportResult]:
-    """Build the package of the period's flagged cases; returns its bytes and a summary."""
+                   created_at: datetime | None = None, choice: ScoreChoice | None = None) -> tuple[bytes, ExportResult]:
+    """Build the package of the period's flagged cases (scores as `flagged_cases` picks them); returns its
+    bytes and a summary."""
     unit = check_unit(unit)
-    cases, persons = flagged_cases(store, since, until, port=port, min_band=min_band)
+    cases, persons = flagged_cases(store, since, until, port=port, min_band=min_band, choice=choice)
     records, withheld = case_records(cases, persons, key, include_notes=include_notes)
     data, manifest = package_bytes(records, key, unit=unit, since=since, until=until,
                                    created_at=created_at or created_time(), port=port, min_band=min_band,
@@ -537,14 +545,14 @@ def export_package(store: Store, key: ExchangeKey, *, unit: str, since: datetime
 # ---- the regional reporting database (VRS) ------------------------------------------------
 
 def vrs_rows(store: Store, *, unit: str, since: datetime, until: datetime, port: str | None = None,
-             min_band: str = "medium") -> list[dict[str, Any]]:
+             min_band: str = "medium", choice: ScoreChoice | None = None) -> list[dict[str, Any]]:
     """One row per flagged case with aggregated counts and no personal data at all."""
     import pandas as pd
 
     from piu.render import plain
 
     unit = check_unit(unit)
-    cases, persons = flagged_cases(store, since, until, port=port, min_band=min_band)
+    cases, persons = flagged_cases(store, since, until, port=port, min_band=min_band, choice=choice)
     if len(cases) == 0:
         return []
     counts = pd.DataFrame({"version_id": cases["version_id"]}).set_index("version_id")

@@ -24,6 +24,7 @@ from piu.matching import DEFAULT_THRESHOLD
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
+    from piu.queries import ScoreChoice
     from piu.store import Store
 
 CALL_COLUMNS = ["call_id", "version_id", "ingest_id", "call_time", "port", "direction", "vessel_name",
@@ -143,8 +144,10 @@ _IMO = re.compile(r"^\s*(?:IMO\s*:?\s*)?(\d{7})\s*$", re.IGNORECASE)
 _MMSI = re.compile(r"^\s*(?:MMSI\s*:?\s*)?(\d{9})\s*$", re.IGNORECASE)
 
 
-def vessel_calls(store: Store, query: str) -> tuple[pd.DataFrame, dict[str, list[str]]]:
-    """The vessel's calls (by IMO, MMSI or name) over time, and its names, flags and MMSIs with dates."""
+def vessel_calls(store: Store, query: str,
+                 choice: ScoreChoice | None = None) -> tuple[pd.DataFrame, dict[str, list[str]]]:
+    """The vessel's calls (by IMO, MMSI or name) over time, and its names, flags and MMSIs with dates;
+    each call's score is its latest, or the one `choice` picks (noted there when of another rule set)."""
     import pandas as pd
 
     from piu.matching import fold_series, vessel_name_key
@@ -176,8 +179,10 @@ def vessel_calls(store: Store, query: str) -> tuple[pd.DataFrame, dict[str, list
     if len(found) == 0:
         return pd.DataFrame(columns=VESSEL_OUTPUT), {}
     found = _with_counts(store, found)
-    scores = latest_scores(store)
+    scores = latest_scores(store, prefer=choice.version if choice is not None else None)
     if len(scores):
+        if choice is not None:
+            choice.count(scores[scores["version_id"].isin(found["version_id"])])
         s = scores.set_index("version_id")
         found["score"] = found["version_id"].map(s["score"]).astype("Int64")
         found["band"] = found["version_id"].map(s["band"])

@@ -7,6 +7,7 @@ period filters mean the same thing everywhere.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -134,20 +135,101 @@ def _unique_text(values: Iterable[str]) -> Any:
 
 def latest_scores(store: Store, *, ports: Iterable[str] | None = None,
                   since: datetime | None = None, until: datetime | None = None,
-                  ruleset_version: str | None = None) -> pd.DataFrame:
-    """The most recent score of each call version (optionally for one rule-set version)."""
+                  ruleset_version: str | None = None, prefer: str | None = None) -> pd.DataFrame:
+    """The most recent score of each call version (optionally for one rule-set version; with `prefer`,
+    the one `latest_score_rows` prefers: that rule-set version's, else the last not made by a trial)."""
     import pyarrow.dataset as ds
 
     flt = _time_filter(since, until)
     if ruleset_version is not None:
         cond = ds.field("ruleset_version") == ruleset_version
         flt = cond if flt is None else flt & cond
-    frame = store.read("scores", scores_schema(), ports=ports, months=_months(since, until), filter=flt).to_pandas()
-    return latest_score_rows(frame).reset_index(drop=True)
+    months = _months(since, until)
+    if prefer is None:
+        frame = store.read("scores", scores_schema(), ports=ports, months=months, filter=flt).to_pandas()
+    else:
+        frame = read_scores_marked(store, ports=ports, months=months, filter=flt)
+    return latest_score_rows(frame, prefer=prefer).reset_index(drop=True)
 
 
-def latest_score_rows(scores: pd.DataFrame) -> pd.DataFrame:
-    """Keep the most recent score row of each call version (by scored_at)."""
+def score_files(store: Store, *, ports: Iterable[str] | None = None,
+                months: Iterable[str] | None = None) -> tuple[list[Any], list[Any]]:
+    """The scores files of these partitions: those written by configured runs of `piu score`, and those
+    of trials (`piu score --rules FILE` with other rules, piu.risk.scoring.TRIAL_KIND), told apart by
+    their transaction's commit marker (one small file per transaction)."""
+    from piu.risk.scoring import TRIAL_KIND
+    from piu.store import txn_of
+
+    store.check_version()
+    files = store.files("scores", ports=ports, months=months)
+    trials = {t for t in {txn_of(f) for f in files} if store.txn_kind(t) == TRIAL_KIND}
+    if not trials:
+        return files, []
+    return [f for f in files if txn_of(f) not in trials], [f for f in files if txn_of(f) in trials]
+
+
+def read_scores_marked(store: Store, *, ports: Iterable[str] | None = None, months: Iterable[str] | None = None,
+                       filter: Any = None, columns: list[str] | None = None) -> pd.DataFrame:
+    """Stored scores (as store.read gives them) with a boolean column `trial`: made by a trial run."""
+    import pandas as pd
+
+    configured, trials = score_files(store, ports=ports, months=months)
+    frame = store.read_files("scores", configured, scores_schema(), columns=columns, filter=filter).to_pandas()
+    frame["trial"] = False
+    if trials:
+        tried = store.read_files("scores", trials, scores_schema(), columns=columns, filter=filter).to_pandas()
+        frame = pd.concat([frame, tried.assign(trial=True)], ignore_index=True) if len(tried) else frame
+    return frame
+
+
+def latest_score_rows(scores: pd.DataFrame, *, prefer: str | None = None) -> pd.DataFrame:
+    """Keep the most recent score row of each call version (by scored_at). With `prefer` (a rule-set
+    version): the most recent row made with it; for call versions it never scored, the most recent row
+    not made by a trial run (a `trial` column, see read_scores_marked), else the most recent of any."""
     if len(scores) == 0:
         return scores
-    return scores.sort_values(["version_id", "scored_at"]).drop_duplicates("version_id", keep="last")
+    if prefer is None or "ruleset_version" not in scores.columns:
+        return scores.sort_values(["version_id", "scored_at"]).drop_duplicates("version_id", keep="last")
+    # preferred rows sort after the others of their call version, so keep="last" takes them first
+    ranked = scores.assign(_preferred=(scores["ruleset_version"] == prefer).fillna(False).astype(bool),
+                           _configured=~scores["trial"].astype(bool) if "trial" in scores.columns else True)
+    ranked = ranked.sort_values(["version_id", "_preferred", "_configured", "scored_at"])
+    return ranked.drop_duplicates("version_id", keep="last").drop(columns=["_preferred", "_configured", "trial"],
+                                                                  errors="ignore")
+
+
+def configured_ruleset_version(store: Store, rules_file: str | None = None) -> str | None:
+    """The rule-set version `piu score` stores today with the rules in effect: `rules_file`, else
+    $PIU_RULES, else $PIU_HOME/rules.toml, else the built-in rules; with the reference lists it hashes
+    into the version (watchlists, partner cases, flag lists), computed as `score_store` computes it.
+    Reads the rules file and the reference lists only, not calls or scores. None without a store."""
+    if not store.exists():
+        return None
+    from piu.risk import config as rconfig
+    from piu.risk.scoring import reference_digest, reference_tables
+
+    config = rconfig.load(rules_file or rconfig.configured_rules_file(store.home))
+    return config.version(reference_digest(reference_tables(store, config), config))
+
+
+@dataclass
+class ScoreChoice:
+    """Which stored score of each call version report, show, review, vessel and export use: the latest made
+    with `version` (the configured rule set) where there is one, else an earlier rule set's (see
+    `latest_score_rows`); the latest of any when `version` is None (no store). `other` collects the calls
+    shown with another rule set's score, for a note on stderr."""
+
+    version: str | None = None
+    other: set[str] = field(default_factory=set)
+
+    def latest(self, scores: pd.DataFrame) -> pd.DataFrame:
+        """The chosen score row of each call version."""
+        return latest_score_rows(scores, prefer=self.version)
+
+    def count(self, shown: pd.DataFrame) -> None:
+        """Note the calls of `shown` (call_id, ruleset_version) whose score is of another rule set."""
+        if self.version is None or len(shown) == 0 or "ruleset_version" not in shown.columns:
+            return
+        versions = shown["ruleset_version"]
+        other = versions.notna() & (versions.astype("str") != self.version)
+        self.other.update(str(c) for c in shown.loc[other.to_numpy(dtype=bool), "call_id"])

@@ -20,6 +20,7 @@ from piu.schema import BANDS, CALL_FIELDS
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
+    from piu.queries import ScoreChoice
     from piu.store import Store
 
 # Keys of one report row in json/jsonl/csv/tsv: the `piu score -f json` keys plus the review.
@@ -126,26 +127,30 @@ def call_versions(store: Store, call_id: str) -> pd.DataFrame:
 
 
 def _scores_of(store: Store, version_ids: list[str], ports: list[str] | None = None,
-               months: list[str] | None = None) -> pd.DataFrame:
-    """Latest score of each given call version."""
+               months: list[str] | None = None, choice: ScoreChoice | None = None) -> pd.DataFrame:
+    """The score of each given call version: the latest, or the one `choice` picks."""
     import pyarrow as pa
     import pyarrow.dataset as ds
 
+    from piu.queries import latest_score_rows, read_scores_marked
     from piu.schema import scores_schema
 
     flt = ds.field("version_id").isin(pa.array(sorted(set(version_ids)), type=pa.string()))
-    from piu.queries import latest_score_rows
+    if choice is None:
+        return latest_score_rows(store.read("scores", scores_schema(), ports=ports, months=months, filter=flt).to_pandas())
+    return choice.latest(read_scores_marked(store, ports=ports, months=months, filter=flt))
 
-    return latest_score_rows(store.read("scores", scores_schema(), ports=ports, months=months, filter=flt).to_pandas())
 
-
-def version_score(store: Store, version: Any) -> dict[str, Any]:
-    """The latest score of one call version (a row of calls) as plain values, {} if unscored."""
+def version_score(store: Store, version: Any, choice: ScoreChoice | None = None) -> dict[str, Any]:
+    """The score of one call version (a row of calls) as plain values, {} if unscored: the latest, or
+    the one `choice` picks (the configured rule set's), noted in `choice` when of another rule set."""
     from piu.render import plain
 
-    frame = _scores_of(store, [str(version["version_id"])], [str(version["port"])], [str(version["month"])])
+    frame = _scores_of(store, [str(version["version_id"])], [str(version["port"])], [str(version["month"])], choice)
     if len(frame) == 0:
         return {}
+    if choice is not None:
+        choice.count(frame)
     rec = frame.iloc[-1].to_dict()
     return {k: plain(v) for k, v in rec.items()}
 
@@ -195,8 +200,13 @@ def _day_of(calls: pd.DataFrame) -> pd.Series:
 
 
 def build_report(store: Store, period: Period, *, port: str | None = None, min_band: str = "medium",
-                 unreviewed: bool = False, generated_at: datetime | None = None) -> dict[str, Any]:
-    """The report model for one period (and port): numbers, flagged calls, hits, days."""
+                 unreviewed: bool = False, generated_at: datetime | None = None,
+                 choice: ScoreChoice | None = None) -> dict[str, Any]:
+    """The report model for one period (and port): numbers, flagged calls, hits, days.
+
+    Each call's score is its latest, or the one `choice` picks (the configured rule set's where there is
+    one); `choice` then notes the calls of the period scored with another rule set only.
+    """
     import pandas as pd
 
     from piu.queries import current_calls, latest_scores, persons_of
@@ -212,12 +222,14 @@ def build_report(store: Store, period: Period, *, port: str | None = None, min_b
     n_persons = 0
     if len(calls):
         n_persons = len(persons_of(store, calls["version_id"], columns=["version_id"], **span))
-    scores = latest_scores(store, **span)
+    scores = latest_scores(store, **span, prefer=choice.version if choice is not None else None)
     score_cols = ["version_id", "persons_aboard", "score", "band", "hits", "ruleset_version", "scored_at", "scored_by"]
     if len(scores):
         scored = calls.merge(scores[score_cols], on="version_id", how="inner")
     else:
         scored = calls.iloc[0:0].assign(**{c: pd.Series(dtype=object) for c in score_cols[1:]})
+    if choice is not None:
+        choice.count(scored)
     by_band = {b: int((scored["band"] == b).sum()) for b in BANDS}
 
     rank = scored["band"].map({b: i for i, b in enumerate(BANDS)}).fillna(-1).astype(int)
@@ -345,7 +357,8 @@ def report_document(report: dict[str, Any]) -> dict[str, Any]:
 
 
 def count_at_or_above(store: Store, period: Period, band: str, *, port: str | None = None,
-                      unreviewed: bool = False, report: dict[str, Any] | None = None) -> int:
+                      unreviewed: bool = False, report: dict[str, Any] | None = None,
+                      choice: ScoreChoice | None = None) -> int:
     """Calls in the period scored at or above `band` (for --fail-on), optionally unreviewed only.
 
     Counted from `report` when it already holds the answer (its threshold is not above `band`),
@@ -357,7 +370,8 @@ def count_at_or_above(store: Store, period: Period, band: str, *, port: str | No
             return sum(band_rank(c["band"]) >= band_rank(band) for c in report["calls"])
         if not unreviewed:
             return sum(n for b, n in report["summary"]["by_band"].items() if band_rank(b) >= band_rank(band))
-    return build_report(store, period, port=port, min_band=band, unreviewed=unreviewed)["summary"]["listed"]
+    return build_report(store, period, port=port, min_band=band, unreviewed=unreviewed,
+                        choice=choice)["summary"]["listed"]
 
 
 # ---- one call, for `piu show` --------------------------------------------------------------
@@ -447,8 +461,11 @@ def changes_summary(changes: list[str], moved: dict[str, Any] | None) -> str:
     return ", ".join(parts)
 
 
-def call_detail(store: Store, call_id: str) -> dict[str, Any]:
-    """Everything about one call: particulars, persons with hits, score, sources, versions, history."""
+def call_detail(store: Store, call_id: str, choice: ScoreChoice | None = None) -> dict[str, Any]:
+    """Everything about one call: particulars, persons with hits, score, sources, versions, history.
+
+    Scores (the call's and its vessel's other calls') are the latest, or those `choice` picks.
+    """
     import pandas as pd
 
     from piu.errors import InputError
@@ -464,7 +481,7 @@ def call_detail(store: Store, call_id: str) -> dict[str, Any]:
     current = versions.iloc[-1]
     month = str(current["month"])
     persons = _persons_of_versions(store, versions)
-    score = version_score(store, current)
+    score = version_score(store, current, choice)
     hits = json.loads(score["hits"]) if score.get("hits") else []
 
     # mark each person with the rules that named them (by source row, and file when given)
@@ -514,7 +531,7 @@ def call_detail(store: Store, call_id: str) -> dict[str, Any]:
         "persons": person_rows,
         "sources": sources,
         "versions": version_rows,
-        "previous_calls": _other_calls(store, current, latest_versions),
+        "previous_calls": _other_calls(store, current, latest_versions, choice),
         "reviews": review_records(reviews),
         "month": month,
     }
@@ -533,8 +550,10 @@ def _persons_of_versions(store: Store, versions: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values(["version_id", "source_row"], kind="stable").reset_index(drop=True)
 
 
-def _other_calls(store: Store, current: Any, latest_versions: Any) -> list[dict[str, Any]]:
-    """The vessel's other calls (same IMO or MMSI), newest first, with their latest score."""
+def _other_calls(store: Store, current: Any, latest_versions: Any,
+                 choice: ScoreChoice | None = None) -> list[dict[str, Any]]:
+    """The vessel's other calls (same IMO or MMSI), newest first, with their latest score (or the one
+    `choice` picks)."""
     import pyarrow.dataset as ds
 
     from piu.render import plain, whole_number_columns
@@ -556,8 +575,11 @@ def _other_calls(store: Store, current: Any, latest_versions: Any) -> list[dict[
     if len(frame) == 0:
         return []
     frame = frame.sort_values("call_time", ascending=False).reset_index(drop=True)
-    scores = _scores_of(store, list(frame["version_id"]), sorted(set(frame["port"])), sorted(set(frame["month"])))
+    scores = _scores_of(store, list(frame["version_id"]), sorted(set(frame["port"])), sorted(set(frame["month"])),
+                        choice)
     if len(scores):
+        if choice is not None:
+            choice.count(scores)
         frame = frame.merge(scores[["version_id", "score", "band"]], on="version_id", how="left")
     else:
         frame["score"] = None

@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     import pyarrow as pa
 
+    from piu.queries import ScoreChoice
     from piu.store import Store
 
 REVIEWS = "reviews"
@@ -63,8 +64,9 @@ def check_status(status: str) -> str:
 
 
 def add_review(store: Store, call_id: str, status: str, note: str = "", *,
-               by: str | None = None, at: datetime | None = None) -> dict[str, Any]:
-    """Append one review of the call's current version; returns the stored record."""
+               by: str | None = None, at: datetime | None = None, choice: ScoreChoice | None = None) -> dict[str, Any]:
+    """Append one review of the call's current version; returns the stored record. The score recorded is
+    the one `piu show` shows: the latest, or the one `choice` picks (the configured rule set's)."""
     import pyarrow as pa
 
     from piu.report import call_versions, version_score
@@ -76,7 +78,7 @@ def add_review(store: Store, call_id: str, status: str, note: str = "", *,
         raise InputError(f"no call {call_id!r} in the store at {store.home}",
                          hint="run `piu report` to find call ids")
     current = versions.iloc[-1]
-    score = version_score(store, current)
+    score = version_score(store, current, choice)
     record = {
         "call_id": str(current["call_id"]),
         "version_id": str(current["version_id"]),

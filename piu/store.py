@@ -68,6 +68,11 @@ def _txn_of(filename: str) -> str:
     return filename.rsplit("-", 1)[0]
 
 
+def txn_of(path: Path) -> str:
+    """The transaction that wrote a data file (see `Store.txn_kind`)."""
+    return _txn_of(path.name)
+
+
 def _fsync_dir(path: Path) -> None:
     with contextlib.suppress(OSError):
         fd = os.open(path, os.O_RDONLY)

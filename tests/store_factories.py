@@ -19,6 +19,16 @@ UTC = timezone.utc
 PORT_OFFSETS = {"KHKOS": 7, "THLCH": 7, "THBKK": 7, "IDTPP": 7, "IDJKT": 7, "IDBLW": 7}
 
 
+SAMPLE_RULESET = "2026.11-1"  # the rule-set version `score(...)` stamps by default
+
+
+def configure_sample_ruleset(monkeypatch: Any) -> None:
+    """Make SAMPLE_RULESET the configured rule-set version (as if the configured rules had made the
+    factories' scores), so that commands read them without a note about an earlier rule set."""
+    monkeypatch.setattr("piu.queries.configured_ruleset_version",
+                        lambda store, rules_file=None: SAMPLE_RULESET if store.exists() else None)
+
+
 def ingest_id(when: datetime, tag: str = "aaaaaa") -> str:
     """An ingest id that sorts by time like the store's transaction ids."""
     return when.astimezone(UTC).strftime("%Y%m%dT%H%M%S") + f"{when.microsecond:06d}Z-{tag}"
@@ -76,7 +86,7 @@ def hit(rule: str, weight: int, evidence: str, *, title: str | None = None,
 
 
 def score(of: dict[str, Any], hits: list[dict[str, Any]], *, band: str | None = None,
-          ruleset_version: str = "2026.11-1", scored_at: datetime | None = None,
+          ruleset_version: str = SAMPLE_RULESET, scored_at: datetime | None = None,
           persons_aboard: int = 12) -> dict[str, Any]:
     """One scores row for the call version `of`; score = sum of weights (cap 100)."""
     total = min(100, sum(int(h["weight"]) for h in hits))

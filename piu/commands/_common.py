@@ -48,3 +48,35 @@ def check_format(fmt: Optional[str], allowed: tuple[str, ...]) -> str:
     if fmt not in allowed:
         raise UsageError(f"unknown format {fmt!r}", hint=f"use one of: {', '.join(allowed)}")
     return fmt
+
+
+ReadRulesOption = Annotated[Optional[str], typer.Option(
+    "--rules", envvar="PIU_RULES", metavar="FILE",
+    help="Show the scores made with this rules file, e.g. a trial scored with `piu score --rules FILE` "
+         "(default: $PIU_HOME/rules.toml when it exists, else the built-in rules).")]
+
+
+def score_choice(st, rules: Optional[str] = None):  # noqa: ANN001, ANN201 - a piu.store.Store; a piu.queries.ScoreChoice
+    """Which stored score of each call a command shows: the one made with the rule set in effect (`rules`,
+    else $PIU_RULES, else $PIU_HOME/rules.toml, else the built-in rules) where there is one."""
+    from piu.queries import ScoreChoice, configured_ruleset_version
+
+    return ScoreChoice(configured_ruleset_version(st, rules))
+
+
+def warn_other_rule_set(choice, rules: Optional[str] = None) -> None:  # noqa: ANN001 - a piu.queries.ScoreChoice
+    """One line on stderr when some calls were shown with the score of another rule set than `choice`'s
+    (not scored with it yet: a changed rules file or watchlist, or calls only a trial scored), and the fix."""
+    import os
+    import shlex
+
+    from piu import render
+
+    n = len(choice.other)
+    if not n:
+        return
+    named = rules if rules and rules != (os.environ.get("PIU_RULES") or None) else None  # --rules, not the configured
+    which = f"the rule set of {os.path.basename(named)}" if named else "the configured rule set"
+    fix = "piu score" + (f" --rules {shlex.quote(named)}" if named else "")
+    render.warn(f"{n} call{'' if n == 1 else 's'} not scored with {which} ({choice.version}) yet, so an earlier "
+                f"rule set's score is used; run `{fix}`")

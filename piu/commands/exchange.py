@@ -7,7 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from piu.commands._common import FormatOption, PortOption, SinceOption, UntilOption, check_format, store
+from piu.commands._common import (FormatOption, PortOption, SinceOption, UntilOption, check_format, score_choice,
+                                  store, warn_other_rule_set)
 
 KEY_HELP = "File holding the regional key (else $PIU_EXCHANGE_KEY, else $PIU_HOME/exchange.key)."
 KeyFileOption = Annotated[Optional[str], typer.Option("--key-file", metavar="FILE", help=KEY_HELP)]
@@ -39,7 +40,10 @@ def export(
                                                 help="Include analysts' review notes (free text: may name people).")] = False,
     key_file: KeyFileOption = None,
 ) -> None:
-    """Write the period's flagged calls (default: last 30 days) as a signed, pseudonymised package."""
+    """Write the period's flagged calls (default: last 30 days) as a signed, pseudonymised package.
+
+    Scores are those made with the configured rules where there are some (never a trial's).
+    """
     from piu import exchange, render
     from piu.errors import UsageError
     from piu.io.ports import resolve_port_option as resolve_port
@@ -59,7 +63,9 @@ def export(
         if include_notes:
             raise UsageError("--include-notes cannot be used with --target vrs",
                              hint="the regional reporting database receives no free text")
-        rows = exchange.vrs_rows(st, unit=unit, since=period.since, until=period.until, port=code, min_band=min_band)
+        choice = score_choice(st)
+        rows = exchange.vrs_rows(st, unit=unit, since=period.since, until=period.until, port=code, min_band=min_band,
+                                 choice=choice)
         stream = render.open_output(output)
         if stream is sys.stdout:
             render.write_rows(rows, exchange.VRS_COLUMNS, "csv", stream)
@@ -72,11 +78,13 @@ def export(
         result = exchange.ExportResult(path=output, unit=unit, cases=len(rows), persons=0, hits=0,
                                        evidence_withheld=0, since=render.plain(period.since),
                                        until=render.plain(period.until), target="vrs")
+        warn_other_rule_set(choice)
         render.info(exchange.export_line(result))
         return
     key = exchange.load_key(key_file, st.home)
+    choice = score_choice(st)
     data, result = exchange.export_package(st, key, unit=unit, since=period.since, until=period.until, port=code,
-                                           min_band=min_band, include_notes=include_notes)
+                                           min_band=min_band, include_notes=include_notes, choice=choice)
     result.path = output
     if output == "-":
         sys.stdout.buffer.write(data)
@@ -91,6 +99,7 @@ def export(
             raise render.output_error(output, exc) from None
     if include_notes:
         render.warn("review notes are included: check them for names before sending the package")
+    warn_other_rule_set(choice)
     render.info(exchange.export_line(result))
 
 

@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from piu.commands._common import FormatOption, check_format, store
+from piu.commands._common import FormatOption, check_format, score_choice, store, warn_other_rule_set
 
 
 def register(app: typer.Typer) -> None:
@@ -47,7 +47,8 @@ def vessel(
 
     out_fmt = check_format(fmt, render.FORMATS)
     st = store()
-    frame, history = vessel_calls(st, query) if st.exists() else (None, {})
+    choice = score_choice(st)
+    frame, history = vessel_calls(st, query, choice) if st.exists() else (None, {})
     rows = render.rows_from_frame(frame)
     if not rows:
         render.info("No calls of this vessel in the store.")
@@ -56,3 +57,4 @@ def vessel(
     for col, values in history.items():
         if len(values) > 1:  # changes are what an analyst looks for
             render.info(f"{len(values)} {labels[col]}: " + ", ".join(values))
+    warn_other_rule_set(choice)

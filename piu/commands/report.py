@@ -6,8 +6,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from piu.commands._common import (OutputOption, PortOption, SinceOption, UntilOption, check_format,
-                                  require_store_for_fail_on, store)
+from piu.commands._common import (OutputOption, PortOption, ReadRulesOption, SinceOption, UntilOption, check_format,
+                                  require_store_for_fail_on, score_choice, store, warn_other_rule_set)
 
 REPORT_FORMAT_HELP = ("Output format: table, tsv, csv, json, jsonl, markdown, html (default: from the -o "
                       "file's extension, else table on a terminal and tsv in a pipe).")
@@ -34,6 +34,7 @@ def report(
                                                    help="Exit 3 if any call in the report period (and port) is at "
                                                         "or above BAND (with --unreviewed: any such call not "
                                                         "reviewed).")] = None,
+    rules: ReadRulesOption = None,
 ) -> None:
     """Flagged vessel calls for a period (default: the last 7 days), with the numbers around them.
 
@@ -44,6 +45,8 @@ def report(
     Machine formats (json, jsonl, csv, tsv) carry the keys of `piu score -f json` plus
     review_status, reviewed_by and reviewed_at; csv/tsv/jsonl rows also carry period_start and
     period_end. Calls in the period that are not scored yet are counted on stderr, never scored here.
+    Each call's score is the one made with the configured rules (or --rules FILE); calls not yet scored
+    with them show an earlier rule set's score, counted on stderr (run `piu score`).
     """
     import sys
     from pathlib import Path
@@ -67,7 +70,8 @@ def report(
     require_store_for_fail_on(st, fail_on)  # after the usage errors (exit 2), which come first
     if not st.exists():
         render.warn(f"no store at {st.home} yet; run `piu ingest FILE` first")
-    model = build_report(st, period, port=locode, min_band=min_band, unreviewed=unreviewed)
+    choice = score_choice(st, rules)
+    model = build_report(st, period, port=locode, min_band=min_band, unreviewed=unreviewed, choice=choice)
 
     stream = render.open_output(output)
     if stream is sys.stdout:
@@ -84,10 +88,12 @@ def report(
     if s["calls_not_scored"]:
         n = s["calls_not_scored"]
         render.warn(f"{n} call{'' if n == 1 else 's'} not scored; run `piu score`")
+    warn_other_rule_set(choice, rules)
     render.info(f"{listed_phrase(model)} in {period.text()}")  # the rows written, in the table's words
 
     if fail_band:
-        matched = count_at_or_above(st, period, fail_band, port=locode, unreviewed=unreviewed, report=model)
+        matched = count_at_or_above(st, period, fail_band, port=locode, unreviewed=unreviewed, report=model,
+                                    choice=choice)
         if matched:
             if not settings.quiet:
                 typer.echo(f"Alert: {matched} call{'' if matched == 1 else 's'} at or above {fail_band}"

@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from piu.commands._common import FormatOption, check_format, store
+from piu.commands._common import FormatOption, check_format, score_choice, store, warn_other_rule_set
 
 STATUS_HELP = "Decision: cleared, referred, boarded or confirmed."
 
@@ -55,12 +55,14 @@ def review(
         raise UsageError("no call id given", hint="piu review CALL_ID --status cleared --note TEXT, or piu review --list")
     if not status:
         raise UsageError("--status is required to record a review", hint=STATUS_HELP)
-    record = add_review(st, call_id.strip(), status, note, by=by)
+    choice = score_choice(st)  # the score recorded is the one `piu show` shows
+    record = add_review(st, call_id.strip(), status, note, by=by, choice=choice)
     if fmt is not None:
         out_fmt = check_format(fmt, render.FORMATS)
         render.write_rows([{k: render.plain(v) for k, v in record.items()}], REVIEW_KEYS, out_fmt)
     band = f" (score {record['score']}, {record['band']}, rules {record['ruleset_version']})" if record["band"] else " (not scored)"
     render.info(f"Recorded: {record['call_id']} {record['status']} by {record['by']}{band}")
+    warn_other_rule_set(choice)
     if not record["note"]:
         # accepted (a quick clear at the quayside, scripts), but the log then cannot say why
         render.warn("no --note: the audit log will not say why")

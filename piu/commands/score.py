@@ -50,6 +50,9 @@ def score(
     Calls already scored with the same rule set are not scored again (use --rescore); history
     rules still look at the whole store. --new prints only calls whose score is news: new
     calls, or calls a rule or list change raised to a higher band (a daily job's alert).
+    --rules FILE other than the configured rules is a trial: report, show and export keep
+    using the configured scores (`piu report --rules FILE` shows the trial's), and --new
+    compares with the last score of the configured rules, never a trial's.
     Exit codes: 0 done, 1 error, 2 usage, 3 --fail-on matched.
     """
     from piu.memory import keep_freed_memory
@@ -73,6 +76,7 @@ def score(
         raise UsageError("--since is after --until", hint="swap them")
     locode = resolve_port_option(st.home, port)
     config = rconfig.load(rconfig.find_rules_file(rules, st.home))
+    trial = rules is not None and rconfig.is_trial(config, st.home)
     engine = engine.strip().lower()
     if engine not in ("pandas", "dask"):
         raise UsageError(f"--engine {engine!r} is not an engine", hint="use pandas or dask")
@@ -80,7 +84,7 @@ def score(
         raise UsageError("--scheduler needs --engine dask", hint="add --engine dask")
     require_store_for_fail_on(st, fail_on)  # after the usage errors (exit 2), which come first
     run = score_store(st, config, ports=[locode] if locode else None, since=start, until=end, rescore=rescore,
-                      engine=engine, scheduler=scheduler, compare_bands=new_only)
+                      engine=engine, scheduler=scheduler, compare_bands=new_only, trial=trial)
     frame = run.new_or_raised if new_only else run.frame
     shown = with_hits(st, select_output(frame, all_calls=all_calls), run.ruleset_version)
     records = score_records(shown)
@@ -100,6 +104,12 @@ def score(
         flagged = int(frame["band"].isin(["medium", "high"]).sum())
         render.info(f"{total} calls: {run.scored} scored now, {run.reused} already scored with rule set "
                     f"{run.ruleset_version}; {flagged} flagged" + (" among those new or raised." if new_only else "."))
+    if trial and total:
+        import os
+        import shlex
+
+        render.info(f"Note: {os.path.basename(rules)} is not the configured rule set, so this is a trial: report, "
+                    f"show and export keep the configured scores; `piu report --rules {shlex.quote(rules)}` shows these")
     if fail_band is not None:
         if any(band_rank(r["band"]) >= band_rank(fail_band) for r in records):
             raise typer.Exit(EXIT_FAIL_ON)

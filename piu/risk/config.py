@@ -108,6 +108,24 @@ def find_rules_file(explicit: str | None, home: Path) -> str | None:
     return str(candidate) if candidate.is_file() else None
 
 
+def configured_rules_file(home: Path) -> str | None:
+    """The rules file in effect when no --rules is given: $PIU_RULES, else HOME/rules.toml when it exists."""
+    return find_rules_file(os.environ.get("PIU_RULES") or None, home)
+
+
+def is_trial(config: RulesConfig, home: Path) -> bool:
+    """True when `config` is not the configured rule set (`configured_rules_file`, else the built-in rules)
+    but another one being tried (`piu score --rules trial.toml`): its bands or rules differ. A configured
+    rules file that cannot be read makes every other one a trial."""
+    configured = configured_rules_file(home)
+    if config.path is not None and configured is not None and os.path.realpath(config.path) == os.path.realpath(configured):
+        return False
+    try:
+        return load(configured).version() != config.version()
+    except RulesError:
+        return True
+
+
 def load(path: str | None) -> RulesConfig:
     """The configuration from a rules file (defaults when path is None); every problem at once."""
     if path is None:

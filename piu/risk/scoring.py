@@ -30,6 +30,10 @@ HISTORY_CALL_COLUMNS = ["call_id", "version_id", "ingest_id", "port", "direction
 HISTORY_PERSON_COLUMNS = ["version_id", "role", "name_key", "date_of_birth", "doc_number", "doc_issuer",
                           "disembark_port", "source_row"]
 HIT_KEYS = ("rule", "title", "weight", "evidence", "persons")
+# The store transaction kind of scores made with rules other than the configured ones (`piu score --rules
+# trial.toml`): `--new` compares with the last score of the configured rules, not with a trial's.
+TRIAL_KIND = "score-trial"
+SCORE_KINDS = ("score", TRIAL_KIND)  # transactions that store scores
 
 
 @dataclass
@@ -382,8 +386,11 @@ def _text_array(values: Any) -> Any:
 def score_store(store: Store, config: RulesConfig, *, ports: list[str] | None = None,
                 since: datetime | None = None, until: datetime | None = None, rescore: bool = False,
                 now: datetime | None = None, user: str | None = None, engine: str = "pandas",
-                scheduler: str | None = None, compare_bands: bool = False) -> ScoreRun:
+                scheduler: str | None = None, compare_bands: bool = False, trial: bool = False) -> ScoreRun:
     """Score the selected calls not yet scored with this rule set (all with `rescore`); store the scores.
+
+    `trial`: the rules are not the configured ones (piu.risk.config.is_trial); the scores are stored as
+    such (TRIAL_KIND), so that a later run's `compare_bands` does not compare with them.
 
     engine="dask" runs the same rules per partition with Dask (`piu.risk.engine_dask`; `scheduler`
     is a Dask scheduler address or a local scheduler name); the scores are the same. Person indexes
@@ -394,12 +401,12 @@ def score_store(store: Store, config: RulesConfig, *, ports: list[str] | None = 
 
     with saved_on_success():
         return _score_store(store, config, ports=ports, since=since, until=until, rescore=rescore, now=now,
-                            user=user, engine=engine, scheduler=scheduler, compare_bands=compare_bands)
+                            user=user, engine=engine, scheduler=scheduler, compare_bands=compare_bands, trial=trial)
 
 
 def _score_store(store: Store, config: RulesConfig, *, ports: list[str] | None, since: datetime | None,
                  until: datetime | None, rescore: bool, now: datetime | None, user: str | None, engine: str,
-                 scheduler: str | None, compare_bands: bool) -> ScoreRun:
+                 scheduler: str | None, compare_bands: bool, trial: bool = False) -> ScoreRun:
     from piu.memory import keep_freed_memory
 
     keep_freed_memory()
@@ -471,7 +478,7 @@ def _score_store(store: Store, config: RulesConfig, *, ports: list[str] | None, 
         new["score"] = new["score"].astype("int64")
         table = pa.Table.from_pandas(new[[f.name for f in scores_schema()]], schema=scores_schema(), preserve_index=False)
         prior = _last_bands(store, todo) if compare_bands else None
-        with store.transaction("score") as txn:
+        with store.transaction(TRIAL_KIND if trial else "score") as txn:
             if not rescore and _scored_since(store, snapshot):
                 # under the lock: calls another `piu score` stored meanwhile are not stored twice
                 import pyarrow.compute as pc
@@ -589,7 +596,7 @@ def _newest_ingest(calls: pd.DataFrame) -> str | None:
 
 def _scored_since(store: Store, snapshot: set[str]) -> bool:
     """Whether a score was committed after the snapshot of visible transactions was taken."""
-    return any(store.txn_kind(t) == "score" for t in store.visible_txns() - snapshot)
+    return any(store.txn_kind(t) in SCORE_KINDS for t in store.visible_txns() - snapshot)
 
 
 def _new_since_mark(store: Store, version: str, ports: list[str] | None,
@@ -627,7 +634,7 @@ def _new_since_mark(store: Store, version: str, ports: list[str] | None,
         keep = table.select(["call_id", "ingest_id"]).to_pandas().merge(current, how="left", indicator=True)
         table = table.filter(pa.array((keep["_merge"] == "both").to_numpy()))
     out = table.to_pandas()
-    if len(out) and any(store.txn_kind(t) == "score" for t in later):
+    if len(out) and any(store.txn_kind(t) in SCORE_KINDS for t in later):
         # another score ran after the mark (e.g. a concurrent or a --port run): skip what it stored
         done = store.read("scores", scores_schema(), columns=["version_id"], **_partitions(out),
                           filter=_score_filter(version, None, None, out["version_id"].tolist()))
@@ -649,14 +656,16 @@ def _scored_versions(store: Store, version: str, *, ports: list[str] | None, sin
 
 
 def _last_bands(store: Store, calls: pd.DataFrame) -> pd.Series:
-    """Band of the latest stored score (any rule set) of each of these call versions (version_id index)."""
+    """Band of the latest stored score (any rule set, trials excepted) of each of these call versions
+    (version_id index)."""
     import pyarrow.dataset as ds
 
-    from piu.queries import _unique_text, latest_score_rows
+    from piu.queries import _unique_text, latest_score_rows, score_files
     from piu.schema import scores_schema
 
-    stored = store.read("scores", scores_schema(), columns=["version_id", "band", "scored_at"], **_partitions(calls),
-                        filter=ds.field("version_id").isin(_unique_text(calls["version_id"]))).to_pandas()
+    configured, _trials = score_files(store, **_partitions(calls))
+    stored = store.read_files("scores", configured, scores_schema(), columns=["version_id", "band", "scored_at"],
+                              filter=ds.field("version_id").isin(_unique_text(calls["version_id"]))).to_pandas()
     return latest_score_rows(stored).set_index("version_id")["band"]
 
 

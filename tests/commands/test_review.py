@@ -10,11 +10,12 @@ from typer.testing import CliRunner
 
 from piu.cli import app
 from piu.store import Store
-from tests.store_factories import KIEN, PEARL, sample_store
+from tests.store_factories import KIEN, PEARL, configure_sample_ruleset, sample_store
 
 
 @pytest.fixture()
-def home(tmp_path: Path) -> str:
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    configure_sample_ruleset(monkeypatch)
     st = Store(tmp_path / "home")
     sample_store(st)
     return str(st.home)

@@ -232,13 +232,12 @@ def test_new_after_a_rule_change_shows_only_calls_it_raised(home: Path, tmp_path
     """A changed rule set (or watchlist) rescores every call; only those now in a higher band than their
     last score are news - an unrelated change does not flood a daily job's alert."""
     invoke(home, "score", "-f", "json")
-    same = tmp_path / "same.toml"
-    same.write_text("[rules.vessel-age]\nweight = 2\n", encoding="utf-8")  # no call changes band
-    res = invoke(home, "score", "--new", "--rules", str(same), "--fail-on", "medium", "-f", "json")
+    configured = home / "rules.toml"
+    configured.write_text("[rules.vessel-age]\nweight = 2\n", encoding="utf-8")  # no call changes band
+    res = invoke(home, "score", "--new", "--fail-on", "medium", "-f", "json")
     assert (res.exit_code, json.loads(res.stdout)) == (0, [])
     assert res.stderr.startswith("3 calls: 3 scored now, 0 already scored") and res.stderr.endswith(
         "; 0 flagged among those new or raised.\n")
-    raised = tmp_path / "raised.toml"
-    raised.write_text("[rules.declared-count-mismatch]\nweight = 5\n", encoding="utf-8")  # medium -> high
-    res = invoke(home, "score", "--new", "--rules", str(raised), "--all", "-f", "json")
+    configured.write_text("[rules.declared-count-mismatch]\nweight = 5\n", encoding="utf-8")  # medium -> high
+    res = invoke(home, "score", "--new", "--all", "-f", "json")
     assert [(r["call_id"], r["band"]) for r in json.loads(res.stdout)] == [("THLCH-20261121-A-9176187", "high")]

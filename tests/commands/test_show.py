@@ -12,11 +12,12 @@ from typer.testing import CliRunner
 from piu.cli import app
 from piu.reviews import add_review
 from piu.store import Store
-from tests.store_factories import PEARL, PEARL_OCT, UTC, sample_store
+from tests.store_factories import PEARL, PEARL_OCT, UTC, configure_sample_ruleset, sample_store
 
 
 @pytest.fixture()
-def home(tmp_path: Path) -> str:
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    configure_sample_ruleset(monkeypatch)
     st = Store(tmp_path / "home")
     sample_store(st)
     add_review(st, PEARL, "referred", "to maritime police", by="analyst1", at=datetime(2026, 11, 21, 3, tzinfo=UTC))

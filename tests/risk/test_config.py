@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from piu.errors import RulesError
-from piu.risk.config import defaults, init_text, load, parse
+from piu.risk.config import configured_rules_file, defaults, init_text, is_trial, load, parse
 from piu.risk.registry import all_rules
 from piu.risk.scoring import score_frames
 from tests.risk.factories import call, crew, frames
@@ -254,3 +254,23 @@ def test_new_expression_logic_changes_only_rule_sets_with_expressions(monkeypatc
     after = (defaults().version(), parse(text).version())
     assert after[0] == before[0]
     assert after[1] != before[1]
+
+
+def test_is_trial_compares_with_the_configured_rules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PIU_RULES", raising=False)
+    home = tmp_path / "home"
+    home.mkdir()
+    trial = tmp_path / "trial.toml"
+    trial.write_text("[rules.vessel-age]\nweight = 2\n", encoding="utf-8")
+    assert is_trial(load(str(trial)), home)
+    assert not is_trial(parse("[rules.vessel-age]\nweight = 1\n"), home)  # the defaults, written out
+    (home / "rules.toml").write_text("[rules.vessel-age]\nweight = 2\n", encoding="utf-8")
+    assert not is_trial(load(str(trial)), home)  # the same rules as the configured file
+    assert is_trial(load(None), home)
+    monkeypatch.setenv("PIU_RULES", str(tmp_path / "env.toml"))
+    (tmp_path / "env.toml").write_text("[bands]\nmedium = 4\n", encoding="utf-8")
+    assert configured_rules_file(home) == str(tmp_path / "env.toml")
+    assert not is_trial(load(str(tmp_path / "env.toml")), home)
+    assert is_trial(load(str(trial)), home)
+    (tmp_path / "env.toml").write_text("[bands]\nmedium = 'x'\n", encoding="utf-8")  # unreadable configured rules
+    assert is_trial(load(str(trial)), home)
