@@ -42,11 +42,17 @@ def score_new(home: str) -> dict:
 
 
 def build_index(home: str) -> dict:
-    """Index every persons file of the store (`piu.person_index`), as incremental scores leave it."""
+    """Index every persons and calls file of the store (`piu.person_index`) and leave the scored mark
+    of the whole store, as the previous day's incremental `piu score` leaves them."""
     import pyarrow as pa
 
-    from piu.person_index import persons_matching
+    from piu.person_index import rows_matching, saved_on_success
 
     none = pa.array([], type=pa.string())
-    persons_matching(Store(home), months=None, doc_numbers=none, version_ids=none)
+    store = Store(home)
+    for _ in range(2):  # built, then read as the day's history reads check them (piu.person_index)
+        with saved_on_success():
+            rows_matching(store, "persons", months=None, wanted={"doc_number": none}, columns=["doc_number"])
+            rows_matching(store, "calls", months=None, wanted={"call_id": none}, columns=["call_id"])
+    score_store(store, rconfig.defaults())  # nothing new: it records the mark
     return {}

@@ -98,30 +98,32 @@ def check(store: Store, *, repair: bool = False) -> Report:
 
 
 def _check_indexes(store: Store, report: Report, repair: bool) -> None:
-    """Persons index files (`piu.person_index`, derived data): each must equal the index of its data
-    file. A damaged one could change history matches, so it is a problem; --repair removes it and the
-    next score builds it again. Indexes of retracted data files are never read and not checked."""
+    """Index files of persons and calls data files (`piu.person_index`, derived data): each must equal
+    the index of its data file. A damaged one could change history matches, so it is a problem;
+    --repair removes it and the next score builds it again. Indexes of retracted data files are never
+    read and not checked."""
     from piu import person_index
     from piu.errors import StoreError
 
-    folder = store.home.joinpath(*person_index.INDEX_DIR)
-    if not folder.is_dir():
-        return
-    sources = {p.stem: p for p in store.files("persons")}
-    for path in sorted(folder.glob("*.arrow")):
-        source = sources.get(path.stem)
-        try:
-            if source is None or person_index.matches(store, source, path):
-                continue
-        except StoreError:  # its data file is damaged: reported above, repaired by retracting it
+    for dataset in person_index.INDEXED:
+        folder = store.home / "_index" / dataset
+        if not folder.is_dir():
             continue
-        problem = Problem("damaged-index", str(path.relative_to(store.home)),
-                          "the persons index differs from its data file (derived data: --repair removes it, "
-                          "the next score builds it again)")
-        if repair:
-            path.unlink(missing_ok=True)
-            problem.fixed = True
-        report.problems.append(problem)
+        sources = {p.stem: p for p in store.files(dataset)}
+        for path in sorted(folder.glob("*.arrow")):
+            source = sources.get(path.stem)
+            try:
+                if source is None or person_index.matches(store, source, path):
+                    continue
+            except StoreError:  # its data file is damaged: reported above, repaired by retracting it
+                continue
+            problem = Problem("damaged-index", str(path.relative_to(store.home)),
+                              f"the {dataset} index differs from its data file (derived data: --repair removes it, "
+                              "the next score builds it again)")
+            if repair:
+                path.unlink(missing_ok=True)
+                problem.fixed = True
+            report.problems.append(problem)
 
 
 def _sources_of(store: Store, txns: list[str]) -> list[str]:

@@ -42,21 +42,32 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from piu.store import Store
 
-INDEX_DIR = ("_index", "persons")
+INDEX_DIR = ("_index", "persons")  # the persons files' indexes
 FORMAT = b"2"
+INDEXED = ("persons", "calls")  # the datasets whose files get an index (HOME/_index/<dataset>/)
 # after the Arrow IPC bytes: a magic word, their CRC-32 and their length
 _TRAILER = struct.Struct("<8sIQ")
 _MAGIC = b"PIUINDEX"
-# indexes built inside `saved_on_success`, waiting to be saved
-_PENDING: ContextVar[dict[Path, Any] | None] = ContextVar("piu_person_index_pending", default=None)
+# the run inside `saved_on_success`: indexes built (waiting to be saved), loaded, and checked
+_RUN: ContextVar[_Run | None] = ContextVar("piu_person_index_run", default=None)
+# per index folder: the files whose CRC-32 was checked, each with what os.stat said of it then
+_CHECKED = ".checked.json"
 # the columns an index holds: what history rules read of the persons of other calls
 COLUMNS = ("version_id", "role", "name_key", "date_of_birth", "doc_number", "doc_issuer", "disembark_port",
            "source_row")
+# ... and of calls: what history rules read of other calls (scoring.HISTORY_CALL_COLUMNS)
+CALL_COLUMNS = ("call_id", "version_id", "ingest_id", "port", "direction", "call_time", "vessel_name",
+                "vessel_name_key", "imo", "mmsi", "flag")
+
+
+def _dataset(store: Store, data_file: Path) -> str:
+    """The dataset a data file belongs to (HOME/<dataset>/...)."""
+    return data_file.relative_to(store.home).parts[0]
 
 
 def index_path(store: Store, data_file: Path) -> Path:
-    """Where the index of one persons data file lives."""
-    return store.home.joinpath(*INDEX_DIR, data_file.stem + ".arrow")
+    """Where the index of one persons (or calls) data file lives."""
+    return store.home.joinpath("_index", _dataset(store, data_file), data_file.stem + ".arrow")
 
 
 def persons_matching(store: Store, *, months: Sequence[str] | None, doc_numbers: pa.Array,
@@ -64,18 +75,30 @@ def persons_matching(store: Store, *, months: Sequence[str] | None, doc_numbers:
     """The stored persons (of the given months' partitions, any port) whose doc_number is one of
     `doc_numbers` or whose version_id is one of `version_ids`: the rows, in the store's order, that
     reading the persons dataset with that filter gives (`columns` of the persons schema)."""
+    return rows_matching(store, "persons", months=months, wanted={"doc_number": doc_numbers, "version_id": version_ids},
+                         columns=columns)
+
+
+def rows_matching(store: Store, dataset: str, *, months: Sequence[str] | None, wanted: dict[str, pa.Array],
+                  columns: Sequence[str]) -> pa.Table:
+    """The rows of an indexed dataset (the given months' partitions, any port) where any column of
+    `wanted` holds one of its values: in the store's order, as a read of the dataset with that filter
+    gives them (`columns`, in the dataset's schema; all of them indexed)."""
     import numpy as np
     import pyarrow as pa
 
-    from piu.schema import persons_schema
+    from piu.schema import calls_schema, persons_schema
 
     store.check_version()
-    schema = persons_schema()
+    schema = persons_schema() if dataset == "persons" else calls_schema()
     target = pa.schema([schema.field(c) for c in columns])
     parts = []
-    for data_file in store.files("persons", months=months):
+    for data_file in store.files(dataset, months=months):
         table = _load(store, data_file)
-        mask = _member(table["doc_number"], doc_numbers) | _member(table["version_id"], version_ids)
+        mask = None
+        for column, values in wanted.items():
+            hit = _member(table[column], values)
+            mask = hit if mask is None else mask | hit
         rows = np.flatnonzero(mask)
         if len(rows):
             picked = table.select(list(columns)).take(pa.array(rows))
@@ -101,21 +124,32 @@ def _member(column: pa.ChunkedArray, values: pa.Array) -> Any:
     return np.concatenate(out) if len(out) != 1 else out[0]
 
 
+class _Run:
+    """What one scoring run knows of the indexes (see saved_on_success)."""
+
+    def __init__(self) -> None:
+        self.pending: dict[Path, pa.Table] = {}   # built, saved when the run succeeds
+        self.loaded: dict[Path, pa.Table] = {}    # read (or built) earlier in the run
+        self.checked: dict[Path, dict[str, list[int]]] = {}  # per folder: as in its _CHECKED file
+        self.newly_checked: set[Path] = set()     # folders whose _CHECKED file is to be written again
+
+
 def _load(store: Store, data_file: Path) -> pa.Table:
     """The index of one data file: read from its index file, else built (and saved when possible)."""
     path = index_path(store, data_file)
-    pending = _PENDING.get()
-    if pending is not None and path in pending:  # built earlier in this run, not saved yet
-        return pending[path]
+    run = _RUN.get()
+    if run is not None and path in run.loaded:  # read or built earlier in this run
+        return run.loaded[path]
     meta = _meta(data_file)
-    table = _read(path, meta)
-    if table is not None:
-        return table
-    table = build(store, data_file).replace_schema_metadata(meta)
-    if pending is None:
-        _save(path, table)
-    else:
-        pending[path] = table
+    table = _read(path, meta, run)
+    if table is None:
+        table = build(store, data_file).replace_schema_metadata(meta)
+        if run is None:
+            _save(path, table)
+        else:
+            run.pending[path] = table
+    if run is not None:
+        run.loaded[path] = table
     return table
 
 
@@ -125,15 +159,21 @@ def _meta(data_file: Path) -> dict[bytes, bytes]:
     return {b"piu.index": FORMAT, b"piu.source": data_file.name.encode(), b"piu.source_size": size}
 
 
-def _read(path: Path, meta: dict[bytes, bytes]) -> pa.Table | None:
+def _read(path: Path, meta: dict[bytes, bytes], run: _Run | None = None) -> pa.Table | None:
     """The index stored at `path` if it is whole and was made for the data file `meta` describes; None
     when it is missing, damaged (its CRC-32 is checked before a byte of it is parsed: Arrow IPC has no
-    checksums of its own, and damaged IPC can crash the reader) or another file's."""
+    checksums of its own, and damaged IPC can crash the reader) or another file's.
+
+    In a scoring run (`run`), a file whose CRC-32 was found right before, and that has not changed
+    since as os.stat sees it (size, modification time, inode), is not read whole again: a write to it
+    changes its modification time, a new or copied file has another inode (index files are never
+    written in place: a new one replaces the old). `piu doctor` checks every index in full."""
     import zlib
 
     import pyarrow as pa
 
     try:
+        stat = os.stat(path)
         buf = pa.memory_map(str(path)).read_buffer()
     except OSError:
         return None
@@ -143,8 +183,14 @@ def _read(path: Path, meta: dict[bytes, bytes]) -> pa.Table | None:
     if magic != _MAGIC or n != buf.size - _TRAILER.size:
         return None
     body = buf.slice(0, n)
-    if zlib.crc32(memoryview(body)) != crc:
-        return None
+    stamp = [stat.st_size, stat.st_mtime_ns, stat.st_ino, crc]
+    checked = _checked(run, path.parent) if run is not None else {}
+    if checked.get(path.name) != stamp:
+        if zlib.crc32(memoryview(body)) != crc:
+            return None
+        if run is not None:
+            checked[path.name] = stamp
+            run.newly_checked.add(path.parent)
     try:
         reader = pa.ipc.open_file(body)
         if (reader.schema.metadata or {}) != meta:
@@ -158,14 +204,46 @@ def _read(path: Path, meta: dict[bytes, bytes]) -> pa.Table | None:
 def saved_on_success() -> Iterator[None]:
     """Indexes built inside the block are saved when it ends without an error (a command that fails,
     e.g. on a store it may not write to, leaves no file behind)."""
-    pending: dict[Path, pa.Table] = {}
-    token = _PENDING.set(pending)
+    run = _Run()
+    token = _RUN.set(run)
     try:
         yield
     finally:
-        _PENDING.reset(token)
-    for path, table in pending.items():
+        _RUN.reset(token)
+    for path, table in run.pending.items():
         _save(path, table)
+    for folder in run.newly_checked:
+        _save_checked(folder, run.checked[folder])
+
+
+def _checked(run: _Run, folder: Path) -> dict[str, list[int]]:
+    """The folder's record of index files checked whole (read once per run; empty when unreadable)."""
+    import json
+
+    if folder not in run.checked:
+        try:
+            record = json.loads((folder / _CHECKED).read_text(encoding="utf-8"))
+            valid = isinstance(record, dict) and all(
+                isinstance(v, list) and len(v) == 4 and all(type(x) is int for x in v) for v in record.values())
+        except (OSError, ValueError):
+            valid = False
+        run.checked[folder] = record if valid else {}
+    return run.checked[folder]
+
+
+def _save_checked(folder: Path, record: dict[str, list[int]]) -> None:
+    """Write a folder's record of checked files (best effort, like the indexes; entries of files that
+    are gone are dropped)."""
+    import json
+
+    tmp = folder / f".{_CHECKED}.{secrets.token_hex(4)}.tmp"
+    try:
+        present = set(os.listdir(folder))
+        tmp.write_text(json.dumps({k: v for k, v in sorted(record.items()) if k in present}), encoding="utf-8")
+        os.replace(tmp, folder / _CHECKED)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
 
 
 def matches(store: Store, data_file: Path, path: Path) -> bool:
@@ -176,13 +254,17 @@ def matches(store: Store, data_file: Path, path: Path) -> bool:
 
 
 def build(store: Store, data_file: Path) -> pa.Table:
-    """The index table of one persons data file: COLUMNS in the file's row order, text columns
-    dictionary-encoded (a missing value is an entry of its own, so row codes are never null)."""
+    """The index table of one persons (calls) data file: COLUMNS (CALL_COLUMNS) in the file's row
+    order, text columns dictionary-encoded (a missing value is an entry of its own, so row codes are
+    never null)."""
     import pyarrow as pa
 
-    from piu.schema import persons_schema
+    from piu.schema import calls_schema, persons_schema
 
-    table = store.read_files("persons", [data_file], persons_schema(), columns=list(COLUMNS))
+    if _dataset(store, data_file) == "calls":
+        table = store.read_files("calls", [data_file], calls_schema(), columns=list(CALL_COLUMNS))
+    else:
+        table = store.read_files("persons", [data_file], persons_schema(), columns=list(COLUMNS))
     columns = {}
     for field in table.schema:
         column = table[field.name].combine_chunks()

@@ -108,3 +108,27 @@ def test_a_damaged_persons_index_is_found_and_removed(tmp_path: Path) -> None:
     found = persons_matching(store, months=None, doc_numbers=pa.array(["P0000003"]), version_ids=pa.array([], pa.string()))
     assert found["source_row"].to_pylist() == [3]
     assert CliRunner().invoke(app, ["--home", str(tmp_path), "doctor"]).exit_code == 0
+
+
+def test_a_damaged_calls_index_is_found_and_removed(tmp_path: Path) -> None:
+    import pyarrow as pa
+
+    from piu.person_index import index_path, rows_matching
+    from tests.store_factories import call, write
+
+    store = Store(tmp_path)
+    write(store, [call(imo="9074729")], [])
+    wanted = {"imo": pa.array(["9074729"])}
+    assert rows_matching(store, "calls", months=None, wanted=wanted, columns=["imo"]).num_rows == 1
+    index = index_path(store, store.files("calls")[0])
+    raw = bytearray(index.read_bytes())
+    at = raw.index(b"9074729")
+    raw[at:at + 7] = b"9074720"
+    index.write_bytes(bytes(raw))
+    res = CliRunner().invoke(app, ["--home", str(tmp_path), "doctor", "--repair", "-f", "json"])
+    out = json.loads(res.stdout)
+    assert (res.exit_code, [(p["kind"], p["where"], p["detail"], p["fixed"]) for p in out["problems"]]) == (0, [
+        ("damaged-index", f"_index/calls/{index.name}", "the calls index differs from its data file (derived data: "
+         "--repair removes it, the next score builds it again)", True)])
+    assert not index.exists()
+    assert rows_matching(store, "calls", months=None, wanted=wanted, columns=["imo"]).num_rows == 1

@@ -3,6 +3,7 @@ built once per data file, rebuilt when stale, never required to be writable; and
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -71,6 +72,33 @@ def test_the_index_gives_the_rows_of_a_filtered_read_in_the_same_order(store: St
     # the cases are not empty ones: every person with a document number, and no other, is found by it
     found = persons_matching(store, months=None, doc_numbers=texts(all_docs), version_ids=texts([]))
     assert found.num_rows == sum(1 for d in every["doc_number"].to_pylist() if d) == 19
+
+
+def test_the_calls_index_gives_the_rows_of_a_filtered_read_in_the_same_order(store: Store) -> None:
+    from piu.person_index import CALL_COLUMNS, rows_matching
+    from piu.schema import calls_schema
+
+    columns = list(CALL_COLUMNS)
+    every = store.read("calls", calls_schema(), columns=columns)
+    values = {c: sorted({v for v in every[c].to_pylist() if v}) for c in ("imo", "mmsi", "vessel_name_key", "call_id")}
+    rng = random.Random(11)
+    cases = [{"imo": [], "mmsi": []}, {"call_id": values["call_id"]}, {"imo": ["NOPE"], "vessel_name_key": []}]
+    cases += [{c: rng.sample(values[c], min(len(values[c]), rng.randint(0, 4)))
+               for c in rng.sample(sorted(values), rng.randint(1, 3))} for _ in range(25)]
+    for wanted in cases:
+        months = rng.choice([None, ["2026-10"], ["2026-09", "2026-11"]])
+        got = rows_matching(store, "calls", months=months, columns=columns,
+                            wanted={c: texts(v) for c, v in wanted.items()})
+        flt = None
+        for c, v in wanted.items():
+            flt = ds.field(c).isin(texts(v)) if flt is None else flt | ds.field(c).isin(texts(v))
+        want = store.read("calls", calls_schema(), months=months, columns=columns, filter=flt)
+        assert got.schema == want.schema
+        assert got.to_pylist() == want.to_pylist(), (wanted, months)
+    assert rows_matching(store, "calls", months=None, columns=["call_id"],
+                         wanted={"call_id": texts(values["call_id"])}).num_rows == every.num_rows == 24
+    assert sorted(p.name for p in (store.home / "_index" / "calls").iterdir()) == sorted(
+        f.stem + ".arrow" for f in store.files("calls"))
 
 
 def test_one_index_file_per_visible_data_file_built_once(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -199,3 +227,38 @@ def test_a_failed_score_saves_no_index(store: Store, monkeypatch: pytest.MonkeyP
     with pytest.raises(OSError):
         score_store(store, defaults(), now=datetime(2026, 12, 1, tzinfo=UTC))
     assert not (store.home / "_index").exists()
+
+
+def test_a_run_checks_each_unchanged_index_file_whole_once(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CRC-32 of an index file is computed when a run first reads it after it changed (as os.stat
+    sees it); damage in place changes its times, and is found."""
+    import zlib
+
+    docs = texts(["P0000003", "P0000007"])
+    want = filtered_read(store, None, docs, texts([]))
+    persons_matching(store, months=None, doc_numbers=docs, version_ids=texts([]))  # builds and saves them
+    folder = store.home / "_index" / "persons"
+    sums = []
+    real = zlib.crc32
+    monkeypatch.setattr(zlib, "crc32", lambda data, *a: sums.append(1) or real(data, *a))
+
+    def run() -> pa.Table:
+        with person_index.saved_on_success():
+            return persons_matching(store, months=None, doc_numbers=docs, version_ids=texts([]))
+    assert run().equals(want) and len(sums) == len(store.files("persons"))
+    record = json.loads((folder / ".checked.json").read_text())
+    assert sorted(record) == sorted(f.stem + ".arrow" for f in store.files("persons"))
+    sums.clear()
+    assert run().equals(want) and sums == []  # nothing changed: nothing read whole again
+    # damage in place, same size: its stat changes, its CRC is computed, it is rebuilt
+    target = index_path(store, store.files("persons")[0])
+    raw = bytearray(target.read_bytes())
+    at = raw.index(b"P0000")
+    raw[at:at + 5] = b"X0000"
+    target.write_bytes(bytes(raw))
+    assert run().equals(want) and len(sums) == 2  # found damaged; the rebuilt one's CRC-32 for its trailer
+    assert person_index.matches(store, store.files("persons")[0], target)
+    # a damaged record is no record: every file is checked again
+    (folder / ".checked.json").write_text('{"x": [1, 2]')
+    sums.clear()
+    assert run().equals(want) and len(sums) == len(store.files("persons"))

@@ -263,27 +263,28 @@ def _related_calls(store: Store, calls: pd.DataFrame, persons: pd.DataFrame, sin
                    until: datetime) -> tuple[pd.DataFrame, pd.DataFrame, Any]:
     """Current versions of the window's calls that share a vessel identifier or a document with `calls`;
     the window's persons that share a document with `calls` or belong to a call of the same vessel
-    identifiers (one pass over the persons); and the version ids of those vessel-matched calls."""
+    identifiers (one pass over the persons); and the version ids of those vessel-matched calls. Calls
+    and persons are looked up in the data files' indexes (`piu.person_index`)."""
     import pandas as pd
     import pyarrow as pa
     import pyarrow.compute as pc
-    import pyarrow.dataset as ds
 
-    from piu.person_index import persons_matching
+    from piu.person_index import persons_matching, rows_matching
     from piu.queries import latest_versions
-    from piu.schema import calls_schema
     from piu.timeparse import months_between
 
     def arr(values: Any) -> Any:
         return pa.array(sorted({str(v) for v in values if isinstance(v, str) and v.strip()}), type=pa.string())
 
+    def in_window(table: Any) -> Any:  # as a read filtered on call_time: a missing time is outside
+        return table.filter(pc.and_(pc.greater_equal(table["call_time"], pa.scalar(since, table.schema.field("call_time").type)),
+                                    pc.less_equal(table["call_time"], pa.scalar(until, table.schema.field("call_time").type))))
+
     months = months_between(since, until)
-    window = (ds.field("call_time") >= pc.scalar(since)) & (ds.field("call_time") <= pc.scalar(until))
     docs = arr(persons.loc[feat.present(persons["doc_number"]), "doc_number"])
-    vessel = (ds.field("imo").isin(arr(calls["imo"])) | ds.field("mmsi").isin(arr(calls["mmsi"]))
-              | ds.field("vessel_name_key").isin(arr(calls["vessel_name_key"])))
-    matched = store.read("calls", calls_schema(), months=months, columns=["call_id", "version_id"],
-                         filter=window & vessel)
+    matched = in_window(rows_matching(store, "calls", months=months, columns=["call_id", "version_id", "call_time"],
+                                      wanted={"imo": arr(calls["imo"]), "mmsi": arr(calls["mmsi"]),
+                                              "vessel_name_key": arr(calls["vessel_name_key"])}))
     matched_versions = matched.column("version_id").combine_chunks().cast(pa.string())
     candidates = persons_matching(store, months=months, doc_numbers=docs, version_ids=matched_versions,
                                   columns=HISTORY_PERSON_COLUMNS).to_pandas(date_as_object=False)
@@ -293,8 +294,8 @@ def _related_calls(store: Store, calls: pd.DataFrame, persons: pd.DataFrame, sin
                             pa.array(shared.astype("str").str.rsplit("@", n=1).str[0].to_numpy(dtype=object),
                                      type=pa.string())])
     # every version of the matched calls, so that "current" means what it means everywhere else
-    versions = store.read("calls", calls_schema(), months=months, columns=HISTORY_CALL_COLUMNS,
-                          filter=window & ds.field("call_id").isin(pc.unique(ids))).to_pandas()
+    versions = in_window(rows_matching(store, "calls", months=months, columns=HISTORY_CALL_COLUMNS,
+                                       wanted={"call_id": pc.unique(ids)})).to_pandas()
     return latest_versions(versions), candidates, matched_versions
 
 
