@@ -101,11 +101,12 @@ def rows_matching(store: Store, dataset: str, *, months: Sequence[str] | None, w
             mask = hit if mask is None else mask | hit
         rows = np.flatnonzero(mask)
         if len(rows):
-            picked = table.select(list(columns)).take(pa.array(rows))
-            parts.append(pa.table([picked[c].cast(target.field(c).type) for c in columns], schema=target))
+            parts.append(table.select(list(columns)).take(pa.array(rows)).replace_schema_metadata(None))
     if not parts:
         return target.empty_table()
-    return pa.concat_tables(parts) if len(parts) > 1 else parts[0]
+    # the files' own dictionaries, decoded once per column for all of them
+    picked = pa.concat_tables(parts, promote_options="permissive") if len(parts) > 1 else parts[0]
+    return pa.table([picked[c].cast(target.field(c).type) for c in columns], schema=target)
 
 
 def _member(column: pa.ChunkedArray, values: pa.Array) -> Any:

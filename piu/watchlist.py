@@ -431,6 +431,8 @@ def entries(store: Store, *, lists: list[str] | None = None, active_on: date | N
     """Stored entries (of some lists), only those not expired on `active_on` when given."""
     table = store.read(DATASET, watchlists_schema()) if store.exists() else watchlists_schema().empty_table()
     frame = table.to_pandas()
+    if len(frame) == 0:  # no list (most stores): nothing to choose or sort
+        return frame
     if lists is not None:
         frame = frame[frame["list_name"].isin(lists)]
     if active_on is not None:
@@ -450,6 +452,8 @@ def reference_tables(store: Store, on: date | None = None) -> dict[str, pd.DataF
     """Active entries by kind, as the rules read them from `RuleData.reference`."""
     today = on or datetime.now(timezone.utc).date()
     frame = entries(store, active_on=today)
+    if len(frame) == 0:
+        return {"watchlist_persons": frame, "watchlist_documents": frame.copy(), "watchlist_vessels": frame.copy()}
     return {"watchlist_persons": frame[frame["kind"] == "person"].reset_index(drop=True),
             "watchlist_documents": frame[frame["kind"] == "document"].reset_index(drop=True),
             "watchlist_vessels": frame[frame["kind"] == "vessel"].reset_index(drop=True)}

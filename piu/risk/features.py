@@ -395,8 +395,18 @@ def _local_clock(calls: pd.DataFrame) -> pd.Series:
 
 def age_in_years(born: pd.Series, on: pd.Series) -> pd.Series:
     """Whole years between two datetime64 columns (birthday not reached yet counts one less), Int64."""
-    before = (on.dt.month * 100 + on.dt.day) < (born.dt.month * 100 + born.dt.day)
-    return (on.dt.year - born.dt.year - before.astype("Int64")).astype("Int64")
+    import numpy as np
+    import pandas as pd
+
+    def parts(values: pd.Series) -> tuple[Any, Any]:  # (year, month * 100 + day) in numpy, no .dt per column
+        d = values.to_numpy(dtype="datetime64[us]").astype("datetime64[D]")
+        y, m = d.astype("datetime64[Y]"), d.astype("datetime64[M]")
+        return (y.astype(np.int64) + 1970, (m - y).astype(np.int64) * 100 + 100 + (d - m).astype(np.int64) + 1)
+
+    (by, bmd), (oy, omd) = parts(born), parts(on)
+    missing = np.isnat(born.to_numpy(dtype="datetime64[us]")) | np.isnat(on.to_numpy(dtype="datetime64[us]"))
+    years = np.where(missing, 0, oy - by - (omd < bmd))
+    return pd.Series(pd.arrays.IntegerArray(years.astype(np.int64), missing), index=on.index)
 
 
 def call_positions(version_ids: pd.Series, calls: pd.DataFrame) -> Any:
@@ -424,14 +434,15 @@ def call_column(version_ids: pd.Series, calls: pd.DataFrame, column: str) -> pd.
     return pd.Series(calls[column].array.take(at, allow_fill=True), index=version_ids.index, name=column)
 
 
-def _person_features(persons: pd.DataFrame, calls: pd.DataFrame, at: Any) -> pd.DataFrame:
+def _person_features(persons: pd.DataFrame, calls: pd.DataFrame, at: Any,
+                     call_dates: pd.Series | None = None) -> pd.DataFrame:
     import numpy as np
     import pandas as pd
 
     p = persons.copy(deep=False)  # copy-on-write: new columns never reach the caller's frame
     # the row of the person's call: rules group and match persons of one call on this integer
     p["call_row"] = pd.Series(np.asarray(at, dtype=np.int64), index=p.index)
-    dates = _call_dates(calls).to_numpy().astype("datetime64[us]")
+    dates = (_call_dates(calls) if call_dates is None else call_dates).to_numpy().astype("datetime64[us]")
     found = at >= 0
     call_date = np.full(len(p), np.datetime64("NaT"), dtype="datetime64[us]")
     call_date[found] = dates[at[found]]
@@ -475,7 +486,8 @@ def build(calls: pd.DataFrame, persons: pd.DataFrame) -> tuple[pd.DataFrame, pd.
 
     c = calls.reset_index(drop=True).copy(deep=False)
     at = call_positions(persons["version_id"], c)
-    p = _person_features(persons, c, at)
+    call_dates = _call_dates(c)
+    p = _person_features(persons, c, at, call_dates)
     n = len(c)
     is_crew = (p["role"] == "crew").to_numpy(dtype=bool)
     is_pax = (p["role"] == "passenger").to_numpy(dtype=bool)
@@ -501,7 +513,7 @@ def build(calls: pd.DataFrame, persons: pd.DataFrame) -> tuple[pd.DataFrame, pd.
     # persons aboard: the lists when sent; otherwise what the General Declaration says
     c["persons_aboard"] = c["persons_listed"].where(c["persons_listed"] > 0,
                                                     declared.where(~no_declared, pd.NA)).astype("Int64")
-    c["call_date"] = _call_dates(c)
+    c["call_date"] = call_dates
     clock = _local_clock(c)
     c["call_hour"] = clock.dt.hour.astype("Int64")
     c["call_weekday"] = (clock.dt.day_of_week + 1).astype("Int64")

@@ -69,14 +69,37 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _typed_rows(rows: list[dict[str, str]]) -> pd.DataFrame:
+    """`_typed` of rows read as text (a few hundred): the same frame, built in Python."""
+    import pandas as pd
+
+    def text(v: str | None) -> str | None:
+        return (v.strip() or None) if isinstance(v, str) else None
+
+    def year(v: str | None) -> int | None:
+        try:
+            number = float(v)  # what pd.to_numeric reads; a fraction or an unreadable value is missing
+        except (TypeError, ValueError):
+            return None
+        return int(number) if number.is_integer() else None
+
+    columns = {c: pd.array([text(r.get(c)) for r in rows], dtype="str") for c in COLUMNS if c != "list_year"}
+    columns["list_year"] = pd.array([year(r.get("list_year")) for r in rows], dtype="Int64")
+    return pd.DataFrame({c: columns[c] for c in COLUMNS})
+
+
 def shipped() -> pd.DataFrame:
     """The flag lists shipped with piu."""
-    import pandas as pd
-    return _typed(pd.read_csv(SHIPPED, dtype="str", keep_default_na=False))
+    import csv
+
+    with open(SHIPPED, newline="", encoding="utf-8") as fh:
+        return _typed_rows(list(csv.DictReader(fh)))
 
 
 def imported(store: Store) -> pd.DataFrame:
     """The editions imported into the store (empty when none)."""
+    if not store.files(DATASET):
+        return _typed_rows([])
     return _typed(store.read(DATASET, flag_lists_schema()).to_pandas())
 
 
@@ -129,11 +152,28 @@ def _given(value: Any) -> bool:
     return not pd.isna(value)
 
 
+DIGEST_COLUMNS = ("regime", "list_year", "iso3", "list", "category", "completeness")
+
+
 def digest(ratings: pd.DataFrame) -> str:
-    """A short hash of the ratings' content (part of the rule-set version)."""
-    cols = ["regime", "list_year", "iso3", "list", "category", "completeness"]
-    text = ratings[cols].astype("str").sort_values(cols).to_csv(index=False)
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
+    """A short hash of the ratings' content (part of the rule-set version): of the CSV text of their
+    DIGEST_COLUMNS as text, rows sorted (missing values last), as pandas' to_csv writes it - made in
+    Python, the ratings being a few hundred rows."""
+    import csv
+    import io
+
+    import pandas as pd
+
+    def text(v: Any) -> str | None:
+        return None if v is None or v is pd.NA or (isinstance(v, float) and v != v) else str(v)
+
+    rows = sorted(zip(*(map(text, ratings[c].tolist()) for c in DIGEST_COLUMNS)),
+                  key=lambda row: tuple((v is None, v or "") for v in row))
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(DIGEST_COLUMNS)
+    writer.writerows(["" if v is None else v for v in row] for row in rows)
+    return hashlib.sha256(out.getvalue().encode()).hexdigest()[:12]
 
 
 def read_list_file(path: str) -> pd.DataFrame:

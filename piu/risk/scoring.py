@@ -9,6 +9,7 @@ plus the persons that share a document or a vessel with the calls being scored.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -30,6 +31,7 @@ HISTORY_CALL_COLUMNS = ["call_id", "version_id", "ingest_id", "port", "direction
 HISTORY_PERSON_COLUMNS = ["version_id", "role", "name_key", "date_of_birth", "doc_number", "doc_issuer",
                           "disembark_port", "source_row"]
 HIT_KEYS = ("rule", "title", "weight", "evidence", "persons")
+_CONTROL = re.compile(r"[\x00-\x1f]")  # control characters left in JSON text become spaces (as _json_text)
 # The store transaction kind of scores made with rules other than the configured ones (`piu score --rules
 # trial.toml`): `--new` compares with the last score of the configured rules, not with a trial's.
 TRIAL_KIND = "score-trial"
@@ -111,21 +113,27 @@ def reference_digest(reference: dict[str, Any], config: RulesConfig) -> str:
 def evaluate(data: RuleData, config: RulesConfig, *, history: bool | None = None) -> pd.DataFrame:
     """Every enabled rule over the data: hits with version_id, rule, title, weight, evidence, persons.
     `history`: True for the history rules only, False for the others (default: all that the data allows)."""
+    import numpy as np
     import pandas as pd
 
-    frames = []
+    frames, hit = [], []
     for s in config.active():
         if (s.rule.history and data.history_calls is None) or (history is not None and s.rule.history != history):
             continue
         hits = s.rule.func(data, s.params)
         if len(hits) == 0:
             continue
-        hits = hits.assign(rule=s.rule.id, title=s.rule.title,
-                           weight=hits["weight"].astype("Int64").fillna(s.weight).astype("int64"))
         frames.append(hits)
+        hit.append(s)
     if not frames:
         return pd.DataFrame({k: pd.Series(dtype="object") for k in ("version_id", *HIT_KEYS)})
-    hits = pd.concat(frames, ignore_index=True)
+    hits = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0].reset_index(drop=True)
+    # each rule's id, title and weight (where the rule gave none per hit), once for all hits
+    counts = [len(f) for f in frames]
+    default = pd.Series(np.repeat(np.array([s.weight for s in hit], dtype="int64"), counts))
+    hits = hits.assign(rule=np.repeat(np.array([s.rule.id for s in hit], dtype=object), counts).astype("str"),
+                       title=np.repeat(np.array([s.rule.title for s in hit], dtype=object), counts).astype("str"),
+                       weight=hits["weight"].astype("Int64").fillna(default).astype("int64"))
     # a zero weight records nothing: the rule is switched off for that case (e.g. grey flags by default)
     return hits[hits["weight"] > 0].reset_index(drop=True)
 
@@ -138,7 +146,9 @@ def summarise(calls: pd.DataFrame, hits: pd.DataFrame, config: RulesConfig) -> p
 
     out = pd.DataFrame({"version_id": calls["version_id"].to_numpy(),
                         "persons_aboard": calls["persons_aboard"].to_numpy()})
-    if len(hits):
+    if 0 < len(hits) <= SMALL_HITS:
+        _summarise_small(out, hits)
+    elif len(hits):
         hits = hits.sort_values(["version_id", "weight", "rule"], ascending=[True, False, True])
         # each hit's JSON object is built with column operations (no per-hit Python loop)
         texts = ('{"rule": ' + _json_text(hits["rule"]) + ', "title": ' + _json_text(hits["title"])
@@ -160,6 +170,38 @@ def summarise(calls: pd.DataFrame, hits: pd.DataFrame, config: RulesConfig) -> p
         out["score"] = 0
     out["band"] = config.band(out["score"])
     return out
+
+
+# up to this many hits, summarise builds the JSON in Python (the same text): fewer than the column
+# operations' fixed costs on the few hits of an incremental score
+SMALL_HITS = 2000
+
+
+def _summarise_small(out: pd.DataFrame, hits: pd.DataFrame) -> None:
+    """summarise's hits and score columns, for a few hits: per call, its hits heaviest first (then by
+    rule id, then as given) as the JSON text the column operations make."""
+    import numpy as np
+    import pandas as pd
+
+    def text(v: Any) -> str:
+        v = "" if v is None or v is pd.NA or (isinstance(v, float) and v != v) else str(v)
+        v = (v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
+             .replace("\r", "\\r"))
+        return '"' + _CONTROL.sub(" ", v) + '"'
+
+    rows = sorted(zip(hits["version_id"].astype("str").tolist(), hits["weight"].astype("int64").tolist(),
+                      hits["rule"].tolist(), hits["title"].tolist(), hits["evidence"].tolist(), hits["persons"].tolist(),
+                      range(len(hits))), key=lambda r: (r[0], -r[1], str(r[2]), r[6]))
+    texts: dict[str, list[str]] = {}
+    total: dict[str, int] = {}
+    for v, w, rule_id, title, evidence, persons, _ in rows:
+        rows_text = ",".join(str(int(x)) for x in persons) if isinstance(persons, list) else ""
+        texts.setdefault(v, []).append(f'{{"rule": {text(rule_id)}, "title": {text(title)}, "weight": {w}, '
+                                       f'"evidence": {text(evidence)}, "persons": [{rows_text}]}}')
+        total[v] = total.get(v, 0) + w
+    ids = out["version_id"].astype("str").tolist()
+    out["hits"] = pd.array(["[" + ",".join(texts[v]) + "]" if v in texts else "[]" for v in ids], dtype="str")
+    out["score"] = np.minimum(np.array([total.get(v, 0) for v in ids], dtype=np.int64), SCORE_CAP)
 
 
 def _json_text(s: pd.Series) -> pd.Series:
@@ -289,10 +331,11 @@ def _related_calls(store: Store, calls: pd.DataFrame, persons: pd.DataFrame, sin
     candidates = persons_matching(store, months=months, doc_numbers=docs, version_ids=matched_versions,
                                   columns=HISTORY_PERSON_COLUMNS).to_pandas(date_as_object=False)
     # a call version id is call_id + '@' + ingest_id (piu.schema): the calls of the shared documents
-    shared = candidates.loc[feat.isin(candidates["doc_number"], pd.Series(docs.to_pylist(), dtype="str")), "version_id"]
-    ids = pa.concat_arrays([matched.column("call_id").combine_chunks().cast(pa.string()),
-                            pa.array(shared.astype("str").str.rsplit("@", n=1).str[0].to_numpy(dtype=object),
-                                     type=pa.string())])
+    shared = _text_array(candidates.loc[feat.isin(candidates["doc_number"], pd.Series(docs.to_pylist(), dtype="str")),
+                                        "version_id"])
+    shared = pc.list_element(pc.split_pattern(shared, "@", max_splits=1, reverse=True), 0)
+    ids = pa.chunked_array([matched.column("call_id").combine_chunks().cast(pa.string()), shared.cast(pa.string())],
+                           type=pa.string())
     # every version of the matched calls, so that "current" means what it means everywhere else
     versions = in_window(rows_matching(store, "calls", months=months, columns=HISTORY_CALL_COLUMNS,
                                        wanted={"call_id": pc.unique(ids)})).to_pandas()

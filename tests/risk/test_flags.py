@@ -89,3 +89,36 @@ def test_import_reports_every_bad_line(tmp_path: Path) -> None:
         "flag list file bad.csv: line 2: regime must be paris or tokyo; line 3: list_year must be a year; "
         "line 3: iso3 must be a 3-letter ISO 3166 code; line 3: list must be white, grey or black (or high, medium, low)")
     assert not (tmp_path / "store" / "flag_lists").exists()
+
+
+def _pandas_digest(ratings) -> str:  # noqa: ANN001 - the digest as first written, with pandas
+    import hashlib
+
+    cols = list(flags.DIGEST_COLUMNS)
+    text = ratings[cols].astype("str").sort_values(cols).to_csv(index=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def test_the_digest_is_the_csv_text_pandas_writes() -> None:
+    """The rule-set version depends on it: made in Python, it must not change for any list."""
+    import random
+
+    import pandas as pd
+
+    base = flags.shipped()
+    assert flags.digest(base) == _pandas_digest(base)
+    rng = random.Random(3)
+    words = ["paris", "tokyo", "KHM", "black", "grey", "full", "partial", "a,b", 'say "x"', "", "  ", "é", None]
+    for _ in range(60):
+        n = rng.randint(0, 12)
+        frame = flags._typed(pd.DataFrame({c: [rng.choice(words) for _ in range(n)] for c in flags.COLUMNS}
+                                          | {"list_year": [rng.choice(["2024", "1999", "", None, "x"]) for _ in range(n)]}))
+        assert flags.digest(frame) == _pandas_digest(frame), frame.to_dict("list")
+
+
+def test_the_shipped_lists_read_as_pandas_reads_them() -> None:
+    import pandas as pd
+    import pandas.testing
+
+    want = flags._typed(pd.read_csv(flags.SHIPPED, dtype="str", keep_default_na=False))
+    pandas.testing.assert_frame_equal(flags.shipped(), want)

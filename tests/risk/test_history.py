@@ -3,6 +3,8 @@ missing on departure, crew turnover - with hits, no hits, window edges and missi
 
 from __future__ import annotations
 
+import pytest
+
 import json
 from datetime import date
 from pathlib import Path
@@ -183,3 +185,57 @@ def test_crew_missing_is_not_hidden_by_a_namesake(tmp_path: Path) -> None:
     write(st, [arr, dep], arrival_crew + departure_crew)
     assert hits_by_call(st)[dep["call_id"]]["crew-missing-on-departure"]["evidence"] == (
         f"1 crew member on the arrival list {arr['call_id']} (row 3) not on this departure list")
+
+
+def _previous_calls_as_merge_asof(targets, h, *, same_port, direction, max_days):  # noqa: ANN001, ANN202
+    """The pairs as first written: a backward merge_asof with a tolerance and no exact matches."""
+    import pandas as pd
+
+    from piu.risk.features import present
+
+    by = ["vessel_key", "port"] if same_port else ["vessel_key"]
+    cand = h if direction is None else h[h["direction"] == direction]
+    cand = cand[present(cand["vessel_key"])][[*by, "call_time", "call_id", "version_id"]]
+    cand = cand.rename(columns={"call_id": "prev_call_id", "version_id": "prev_version_id"})
+    cand = cand.assign(prev_time=pd.to_datetime(cand["call_time"], utc=True),
+                       call_time=pd.to_datetime(cand["call_time"], utc=True))
+    left = targets[present(targets["vessel_key"])][["version_id", "call_id", *by, "call_time"]]
+    left = left.assign(call_time=pd.to_datetime(left["call_time"], utc=True))
+    merged = pd.merge_asof(left.sort_values("call_time", kind="stable"), cand.sort_values("call_time", kind="stable"),
+                           on="call_time", by=by, direction="backward", allow_exact_matches=False,
+                           tolerance=pd.Timedelta(days=max_days))
+    return merged[merged["prev_version_id"].notna() & (merged["prev_call_id"] != merged["call_id"])]
+
+
+@pytest.mark.parametrize("same_port", [True, False])
+def test_previous_calls_are_the_pairs_merge_asof_gives(same_port: bool) -> None:
+    import random
+
+    import pandas as pd
+
+    from piu.risk.rules.history import _previous_calls
+
+    rng = random.Random(2)
+    matched = 0
+    for _ in range(40):
+        def calls(n: int, tag: str) -> pd.DataFrame:
+            minutes = rng.sample(range(0, 60 * 24 * 20, 7), n)  # distinct times: ties have no defined order
+            return pd.DataFrame({
+                "version_id": [f"{tag}{i}@x" for i in range(n)],
+                "call_id": [rng.choice([f"{tag}{i}", "SAME"]) for i in range(n)],
+                "vessel_key": pd.array([rng.choice(["IMO:1", "IMO:2", "MMSI:3", None, " "]) for _ in range(n)], dtype="str"),
+                "port": pd.array([rng.choice(["KHKOS", "THBKK", None]) for _ in range(n)], dtype="str"),
+                "direction": pd.array([rng.choice(["arrival", "departure"]) for _ in range(n)], dtype="str"),
+                "call_time": pd.Series([pd.Timestamp("2026-09-01", tz="UTC") + pd.Timedelta(minutes=m)
+                                        for m in minutes], dtype="datetime64[us, UTC]")})
+        h, targets = calls(rng.randint(0, 25), "H"), calls(rng.randint(0, 10), "T")
+        for direction in (None, "arrival"):
+            days = rng.choice([1, 30])
+            got = _previous_calls(targets, h, same_port=same_port, direction=direction, max_days=days)
+            want = _previous_calls_as_merge_asof(targets, h, same_port=same_port, direction=direction, max_days=days)
+            cols = ["version_id", "call_id", "call_time", "prev_call_id", "prev_version_id", "prev_time"]
+            assert got[cols].astype("str").values.tolist() == want[cols].astype("str").values.tolist()
+            if same_port:
+                assert got["port"].astype("str").tolist() == want["port"].astype("str").tolist()
+            matched += len(got)
+    assert matched > 20  # the cases pair calls, not only nothing with nothing

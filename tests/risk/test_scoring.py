@@ -248,3 +248,34 @@ def test_two_scores_at_once_store_each_call_once(tmp_path: Path, monkeypatch: py
     rows = st.read("scores", scores_schema(), columns=["version_id"])["version_id"].to_pylist()
     assert sorted(rows) == sorted([a["version_id"], b["version_id"]])
     assert run.frame["score"].tolist() == other[0].frame["score"].tolist() == [3, 0]
+
+
+def test_few_hits_are_summarised_as_the_column_operations_do(monkeypatch: pytest.MonkeyPatch) -> None:
+    """summarise builds the JSON of a few hits in Python: the same text and scores as for many."""
+    import random
+
+    import pandas as pd
+
+    import piu.risk.scoring as scoring
+    from piu.risk.config import defaults as default_rules
+
+    rng = random.Random(5)
+    words = ['plain', 'a "quoted" word', 'back\\slash', 'new\nline', 'tab\there', 'bell\x07', 'ខ្មែរ', '', None]
+    for _ in range(40):
+        n_calls = rng.randint(1, 6)
+        calls = pd.DataFrame({"version_id": [f"C{i}@x" for i in range(n_calls)],
+                              "persons_aboard": pd.array([rng.choice([None, 3, 40]) for _ in range(n_calls)], dtype="Int64")})
+        n = rng.randint(1, 12)
+        hits = pd.DataFrame({
+            "version_id": pd.array([f"C{rng.randrange(n_calls)}@x" for _ in range(n)], dtype="str"),
+            "evidence": pd.array([rng.choice(words) for _ in range(n)], dtype="str"),
+            "persons": pd.Series([rng.choice([None, [], [3], [7, 2, 11]]) for _ in range(n)], dtype="object"),
+            "weight": [rng.choice([1, 3, 4, 60]) for _ in range(n)],
+            "rule": pd.array([rng.choice(["imo-invalid", "vessel-age", "a-rule"]) for _ in range(n)], dtype="str"),
+            "title": pd.array([rng.choice(words) for _ in range(n)], dtype="str")})
+        small = scoring.summarise(calls, hits, default_rules())
+        with monkeypatch.context() as m:
+            m.setattr(scoring, "SMALL_HITS", 0)
+            columns = scoring.summarise(calls, hits, default_rules())
+        pd.testing.assert_frame_equal(small, columns)
+        assert all(json.loads(h) is not None for h in small["hits"])

@@ -294,23 +294,54 @@ def person_on_two_vessels(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
 
 def _previous_calls(targets: pd.DataFrame, h: pd.DataFrame, *, same_port: bool, direction: str | None,
                     max_days: int) -> pd.DataFrame:
-    """For each target call, the latest earlier call of the same vessel (merge_asof, no loop)."""
+    """For each target call, the latest earlier call of the same vessel (and port when `same_port`;
+    of that `direction` when given) at most `max_days` before it, unless that call is the target call
+    itself (another version of it): the pairs a backward `merge_asof` with that tolerance and no exact
+    matches gives, found with sorted integer keys (a few calls each time: no per-operation costs).
+    Columns: version_id, call_id (and port when `same_port`), call_time, prev_call_id,
+    prev_version_id, prev_time; in call-time order."""
+    import numpy as np
     import pandas as pd
 
     by = ["vessel_key", "port"] if same_port else ["vessel_key"]
-    cand = h if direction is None else h[h["direction"] == direction]
-    cand = cand[present(cand["vessel_key"])][[*by, "call_time", "call_id", "version_id", "port" if not same_port else "direction"]]
-    cand = cand.rename(columns={"call_id": "prev_call_id", "version_id": "prev_version_id"})
-    cand = cand.assign(prev_time=_utc(cand["call_time"]), call_time=_utc(cand["call_time"]))
-    if not same_port:
-        cand = cand.rename(columns={"port": "prev_port"})
-    left = targets[present(targets["vessel_key"])][["version_id", "call_id", *by, "call_time"]]
-    left = left.assign(call_time=_utc(left["call_time"]))
-    if len(left) == 0 or len(cand) == 0:
-        return left.iloc[0:0].assign(prev_call_id=None, prev_version_id=None, prev_time=None)
-    merged = pd.merge_asof(left.sort_values("call_time"), cand.sort_values("call_time"), on="call_time", by=by,
-                           direction="backward", allow_exact_matches=False, tolerance=pd.Timedelta(days=max_days))
-    return merged[merged["prev_version_id"].notna() & (merged["prev_call_id"] != merged["call_id"])]
+    cand = h if direction is None else h[(h["direction"] == direction).fillna(False).to_numpy(dtype=bool)]
+    cand = cand[present(cand["vessel_key"]).to_numpy(dtype=bool)]
+    left = targets[present(targets["vessel_key"]).to_numpy(dtype=bool)]
+    out_columns = ["version_id", "call_id", *by[1:], "call_time", "prev_call_id", "prev_version_id", "prev_time"]
+    ctime, ltime = _utc(cand["call_time"]).dt.as_unit("ns"), _utc(left["call_time"]).dt.as_unit("ns")
+    cns, lns = ctime.array.asi8, ltime.array.asi8
+    cok, lok = ~np.isnat(ctime.to_numpy(dtype="datetime64[ns]")), ~np.isnat(ltime.to_numpy(dtype="datetime64[ns]"))
+    if not (cok.any() and lok.any()):
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in out_columns})
+    # one integer per vessel (and port): codes over both sides, as merge_asof's `by` compares them
+    keys = [pd.concat([cand[c], left[c]], ignore_index=True).astype("object") for c in by]
+    code = pd.MultiIndex.from_arrays(keys).factorize()[0] if len(by) > 1 else pd.factorize(keys[0], use_na_sentinel=False)[0]
+    ccode, lcode = code[:len(cand)], code[len(cand):]
+    # candidates sorted by (vessel, time), original order among equals; a target's match is the last
+    # candidate before it in that order, if of its vessel and strictly earlier
+    order = np.lexsort((np.arange(len(cand)), cns, ccode))
+    order = order[cok[order]]
+    times = np.unique(np.concatenate([cns[order], lns[lok]]))
+    width = len(times) + 1
+    ckey = ccode[order].astype(np.int64) * width + np.searchsorted(times, cns[order])
+    lorder = np.flatnonzero(lok)[np.argsort(lns[lok], kind="stable")]
+    lkey = lcode[lorder].astype(np.int64) * width + np.searchsorted(times, lns[lorder])
+    at = np.searchsorted(ckey, lkey, side="left") - 1
+    found = at >= 0
+    prev = order[np.maximum(at, 0)]
+    found &= ccode[prev] == lcode[lorder]
+    found &= (lns[lorder] - cns[prev]) <= np.int64(max_days) * 86_400_000_000_000
+    prev_call = cand["call_id"].to_numpy(dtype=object)[prev]
+    found &= prev_call != left["call_id"].to_numpy(dtype=object)[lorder]
+    rows, prev = lorder[found], prev[found]
+    out = {"version_id": left["version_id"].to_numpy(dtype=object)[rows],
+           "call_id": left["call_id"].to_numpy(dtype=object)[rows]}
+    if same_port:
+        out["port"] = left["port"].to_numpy(dtype=object)[rows]
+    out.update(call_time=ltime.iloc[rows].reset_index(drop=True), prev_call_id=prev_call[found],
+               prev_version_id=cand["version_id"].to_numpy(dtype=object)[prev],
+               prev_time=ctime.iloc[prev].reset_index(drop=True))
+    return pd.DataFrame(out)
 
 
 def _present_in(mine_key: Any, mine: Mapping[str, Any], their_key: Any, theirs: Mapping[str, Any]) -> Any:
