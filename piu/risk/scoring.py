@@ -20,6 +20,8 @@ from piu.risk.config import SCORE_CAP, RulesConfig
 from piu.risk.registry import RuleData
 
 if TYPE_CHECKING:  # pragma: no cover
+    from concurrent.futures import Future
+
     import pandas as pd
 
     from piu.store import Store
@@ -226,29 +228,20 @@ def _json_rows(persons: pd.Series) -> pd.Series:
 def score_frames(calls: pd.DataFrame, persons: pd.DataFrame, config: RulesConfig, *,
                  history_calls: pd.DataFrame | None = None, history_persons: pd.DataFrame | None = None,
                  reference: dict[str, Any] | None = None,
-                 history: Callable[[], tuple[pd.DataFrame, pd.DataFrame]] | None = None,
+                 history: Future[tuple[pd.DataFrame, pd.DataFrame]] | None = None,
                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Score call versions given as DataFrames: (summary per call, hits).
 
-    `history`, instead of history_calls and history_persons: a function that reads them (`load_history`).
-    It runs on a second thread while the features and the rules without history are computed - its
-    reads run in Arrow, which releases the GIL - and the history rules run once it is done. An error
-    or Ctrl-C meanwhile waits for it to finish: give a function only for short reads.
+    `history`, instead of history_calls and history_persons: their reading (`load_history`) under way
+    on another thread (see `_score_store`). The features and the rules without history are computed
+    meanwhile - its reads run in Arrow, which releases the GIL - and the history rules once it is done.
     """
     reference = reference if reference is not None else reference_tables(None, config)
-    if history is None:
-        features, pfeat = feat.build(calls, persons)
-        first = None
-    else:
-        import contextvars
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(1, thread_name_prefix="piu-history") as pool:
-            # the context goes along: indexes the reads build are saved with the score (piu.person_index)
-            loading = pool.submit(contextvars.copy_context().run, history)
-            features, pfeat = feat.build(calls, persons)
-            first = evaluate(RuleData(calls=features, persons=pfeat, reference=reference), config, history=False)
-            history_calls, history_persons = loading.result()
+    features, pfeat = feat.build(calls, persons)
+    first = None
+    if history is not None:
+        first = evaluate(RuleData(calls=features, persons=pfeat, reference=reference), config, history=False)
+        history_calls, history_persons = history.result()
     if history_calls is not None and "vessel_key" not in history_calls.columns:
         history_calls = _with_vessel_key(history_calls)
     data = RuleData(calls=features, persons=pfeat, history_calls=history_calls, history_persons=history_persons,
@@ -301,7 +294,7 @@ def _history_days(config: RulesConfig) -> int:
     return max(days)
 
 
-def _related_calls(store: Store, calls: pd.DataFrame, persons: pd.DataFrame, since: datetime,
+def _related_calls(store: Store, calls: pd.DataFrame, persons: Callable[[], pd.DataFrame], since: datetime,
                    until: datetime) -> tuple[pd.DataFrame, pd.DataFrame, Any]:
     """Current versions of the window's calls that share a vessel identifier or a document with `calls`;
     the window's persons that share a document with `calls` or belong to a call of the same vessel
@@ -323,10 +316,11 @@ def _related_calls(store: Store, calls: pd.DataFrame, persons: pd.DataFrame, sin
                                     pc.less_equal(table["call_time"], pa.scalar(until, table.schema.field("call_time").type))))
 
     months = months_between(since, until)
-    docs = arr(persons.loc[feat.present(persons["doc_number"]), "doc_number"])
     matched = in_window(rows_matching(store, "calls", months=months, columns=["call_id", "version_id", "call_time"],
                                       wanted={"imo": arr(calls["imo"]), "mmsi": arr(calls["mmsi"]),
                                               "vessel_name_key": arr(calls["vessel_name_key"])}))
+    found = persons()  # (the persons of `calls`, read meanwhile on the main thread)
+    docs = arr(found.loc[feat.present(found["doc_number"]), "doc_number"])
     matched_versions = matched.column("version_id").combine_chunks().cast(pa.string())
     candidates = persons_matching(store, months=months, doc_numbers=docs, version_ids=matched_versions,
                                   columns=HISTORY_PERSON_COLUMNS).to_pandas(date_as_object=False)
@@ -342,9 +336,10 @@ def _related_calls(store: Store, calls: pd.DataFrame, persons: pd.DataFrame, sin
     return latest_versions(versions), candidates, matched_versions
 
 
-def load_history(store: Store, calls: pd.DataFrame, persons: pd.DataFrame,
+def load_history(store: Store, calls: pd.DataFrame, persons: pd.DataFrame | Callable[[], pd.DataFrame],
                  config: RulesConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """History for the calls being scored: calls in the window, and persons that can matter."""
+    """History for the calls being scored: calls in the window, and persons that can matter. `persons`
+    (of the calls) may be a function that gives them: called once the calls of the window are found."""
     import numpy as np
     import pandas as pd
     import pyarrow.compute as pc
@@ -357,11 +352,13 @@ def load_history(store: Store, calls: pd.DataFrame, persons: pd.DataFrame,
     since = times.min().to_pydatetime() - timedelta(days=days)
     until = times.max().to_pydatetime() + timedelta(days=days)
     candidates = matched = None
+    given = persons if callable(persons) else lambda: persons
     if len(calls) <= TARGETED_MAX:
-        related_calls, candidates, matched = _related_calls(store, calls, persons, since, until)
+        related_calls, candidates, matched = _related_calls(store, calls, given, since, until)
         hcalls = _with_vessel_key(related_calls, calls)
     else:  # scoring much of the store: reading the whole window is cheaper than long filters
         hcalls = _with_vessel_key(_window_calls(store, since, until, calls), calls)
+    persons = given()
     keys = (calls["vessel_key"] if "vessel_key" in calls.columns else feat.vessel_key(calls)).dropna().unique()
     related = hcalls.loc[feat.isin(hcalls["vessel_key"], keys), "version_id"]
     # crew are matched by name only inside related calls, which the filter already keeps
@@ -498,21 +495,40 @@ def _score_store(store: Store, config: RulesConfig, *, ports: list[str] | None, 
             from piu.risk.engine_dask import score_calls
             summary = score_calls(store, todo, config, reference=reference, scheduler=scheduler)
         else:
+            import contextlib
+            import contextvars
+            from concurrent.futures import Future, ThreadPoolExecutor
+
             t0, t1 = todo["call_time"].min().to_pydatetime(), todo["call_time"].max().to_pydatetime()
-            persons = persons_of(store, todo["version_id"], ports=sorted(todo["port"].dropna().unique()),
-                                 since=t0, until=t1, columns=feat.PERSON_COLUMNS, compute=True,
-                                 ingest_ids=(todo["ingest_id"].unique() if not rescore and todo["ingest_id"].notna().all()
-                                             else None))
             todo = todo.assign(vessel_key=feat.vessel_key(todo))  # once, for the history and the features
-            scored, found = todo, persons
-            hc = hp = history = None
-            if any(s.rule.history for s in config.active()):
-                if len(todo) <= TARGETED_MAX:  # a short read: on a second thread, beside the other rules
-                    history = lambda: load_history(store, scored, found, config)  # noqa: E731
-                else:  # a long one (the whole window) first, so that Ctrl-C does not wait for it
+            wanted = any(s.rule.history for s in config.active())
+            with contextlib.ExitStack() as stack:
+                history = found = None
+                if wanted and len(todo) <= TARGETED_MAX:
+                    # a short read, started now on a second thread (the calls first: it waits for the persons
+                    # read below), beside the persons read, the features and the rules without history. An
+                    # error or Ctrl-C meanwhile waits for it to finish. The context goes along: indexes the
+                    # reads build are saved with the score (piu.person_index).
+                    pool = stack.enter_context(ThreadPoolExecutor(1, thread_name_prefix="piu-history"))
+                    found = Future()
+                    history = pool.submit(contextvars.copy_context().run, load_history, store, todo, found.result,
+                                          config)
+                try:
+                    persons = persons_of(store, todo["version_id"], ports=sorted(todo["port"].dropna().unique()),
+                                         since=t0, until=t1, columns=feat.PERSON_COLUMNS, compute=True,
+                                         ingest_ids=(todo["ingest_id"].unique()
+                                                     if not rescore and todo["ingest_id"].notna().all() else None))
+                except BaseException as exc:
+                    if found is not None:
+                        found.set_exception(exc)
+                    raise
+                hc = hp = None
+                if found is not None:
+                    found.set_result(persons)
+                elif wanted:  # a long read (the whole window) first, so that Ctrl-C does not wait for it
                     hc, hp = load_history(store, todo, persons, config)
-            summary, _hits = score_frames(todo, persons, config, reference=reference, history=history,
-                                          history_calls=hc, history_persons=hp)
+                summary, _hits = score_frames(todo, persons, config, reference=reference, history=history,
+                                              history_calls=hc, history_persons=hp)
         stamp = now or datetime.now(timezone.utc)
         new = todo[["call_id", "version_id", "port", "call_time", "month"]].merge(summary, on="version_id")
         new["ruleset_version"] = version

@@ -95,3 +95,29 @@ def test_new_calls_scored_on_top_of_a_scored_store_get_the_history_hits_of_a_res
     missing = next(h for h in inc[departure["call_id"]] if h["rule"] == "crew-missing-on-departure")
     assert missing["evidence"] == (f"2 crew members on the arrival list {arrival['call_id']} (rows "
                                    f"{crew_a[3]['source_row']}, {crew_a[5]['source_row']}) not on this departure list")
+
+
+def test_group_rows_of_a_few_rows_are_those_of_many(monkeypatch) -> None:  # noqa: ANN001
+    """group_rows works in Python on a few rows: the same lists, texts and order as in Arrow."""
+    import random
+
+    import pandas as pd
+
+    import piu.risk.features as features
+
+    rng = random.Random(9)
+    for _ in range(40):
+        n = rng.randint(0, 40)
+        frame = pd.DataFrame({"version_id": pd.array([rng.choice(["B@1", "A@2", "C@1", "a@3"]) for _ in range(n)],
+                                                     dtype="str"),
+                              "source_row": pd.array([rng.choice([None, 2, 3, 15, 40, 7]) for _ in range(n)],
+                                                     dtype="Int64")})
+        limit = rng.choice([2, 12])
+        small = features.group_rows(frame, limit=limit)
+        with monkeypatch.context() as m:
+            m.setattr(features, "SMALL_GROUPS", -1)
+            arrow = features.group_rows(frame, limit=limit)
+        for got, want in zip(small, arrow):
+            assert got.index.tolist() == want.index.tolist() and got.index.name == want.index.name
+            assert got.tolist() == want.tolist()
+            assert str(got.dtype) == str(want.dtype)

@@ -180,8 +180,9 @@ def test_evidence_and_rows_stay_with_their_call_whatever_the_row_order() -> None
 
 
 def test_history_read_on_a_second_thread_gives_the_same_hits_in_rule_order(tmp_path: Path) -> None:
-    """score_frames(history=loader) runs the loader beside the rules without history; the hits are
-    those of the history given up front, in the rule set's order (history rules between others)."""
+    """score_frames(history=a reading under way) computes the rules without history meanwhile; the hits
+    are those of the history given up front, in the rule set's order (history rules between others).
+    The persons may be given to the reading as a function (read meanwhile)."""
     import pandas as pd
 
     from piu.queries import current_calls, persons_of
@@ -200,7 +201,11 @@ def test_history_read_on_a_second_thread_gives_the_same_hits_in_rule_order(tmp_p
     persons = persons_of(st, todo["version_id"], columns=feat.PERSON_COLUMNS, compute=True)
     hc, hp = load_history(st, todo, persons, config)
     upfront_summary, upfront = score_frames(todo, persons, config, history_calls=hc, history_persons=hp)
-    threaded_summary, threaded = score_frames(todo, persons, config, history=lambda: load_history(st, todo, persons, config))
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        reading = pool.submit(load_history, st, todo, lambda: persons, config)
+        threaded_summary, threaded = score_frames(todo, persons, config, history=reading)
     assert threaded["rule"].tolist() == upfront["rule"].tolist() == [
         "document-missing", "vessel-age", "identity-change", "document-reused", "late-night"]
     pd.testing.assert_frame_equal(threaded, upfront)
@@ -279,3 +284,21 @@ def test_few_hits_are_summarised_as_the_column_operations_do(monkeypatch: pytest
             columns = scoring.summarise(calls, hits, default_rules())
         pd.testing.assert_frame_equal(small, columns)
         assert all(json.loads(h) is not None for h in small["hits"])
+
+
+def test_a_failed_persons_read_stops_the_history_read_and_is_reported(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The history read starts before the persons read it waits for: when that read fails, the error
+    reaches the caller (no wait forever, no score stored)."""
+    import piu.queries
+
+    st = Store(tmp_path)
+    a = call(ingest_id="20261120T000000000000Z-aaaaaa")
+    write(st, [a], crew(a, 2))
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise OSError(5, "Input/output error")
+    monkeypatch.setattr(piu.queries, "persons_of", broken)
+    with pytest.raises(OSError, match="Input/output error"):
+        score_store(st, defaults(), now=NOW)
+    assert st.files("scores") == []

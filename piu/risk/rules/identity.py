@@ -25,6 +25,8 @@ def imo_invalid(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
     """IMO numbers that are not 7 digits or fail the check digit."""
     c = d.calls
     bad = c["imo_check"].isin(["format", "check"])
+    if not bad.any():  # the usual case: nothing to word
+        return no_hits()
     c = c[bad]
     imo = c["imo"].astype("str").str.strip()
     ev = ("IMO number " + imo + " fails the check digit").where(
@@ -56,6 +58,8 @@ def imo_missing(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
     passenger = c["vessel_category"] == "passenger"
     limit = pd.Series(float(p["min_gt"]), index=c.index).where(~passenger, float(p["min_gt_passenger"]))
     hit = (c["imo_check"].isna() & (gt >= limit)).fillna(False).astype(bool)
+    if not hit.any():
+        return no_hits()
     c, limit = c[hit], limit[hit]
     ev = ("no IMO number on a " + _gt_text(c["gross_tonnage"]) + " GT "
           + vessel_words(c["vessel_category"]).str.removeprefix("a ") + " (required from "
@@ -71,7 +75,10 @@ def imo_missing(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
       another kind of station (coast station, SAR aircraft, AIS aid to navigation).""")
 def mmsi_invalid(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
     """MMSIs that are not 9 digits or whose MID is outside 201-775."""
-    c = d.calls[d.calls["mmsi_check"].isin(["format", "mid"])]
+    bad = d.calls["mmsi_check"].isin(["format", "mid"])
+    if not bad.any():
+        return no_hits()
+    c = d.calls[bad]
     mmsi = c["mmsi"].astype("str").str.strip()
     ev = ("MMSI " + mmsi + ": MID " + mmsi.str.slice(0, 3) + " is outside 201-775").where(
         c["mmsi_check"] == "mid", "MMSI '" + mmsi + "' is not 9 digits")
@@ -91,6 +98,8 @@ def mmsi_flag_mismatch(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
     country = c["mmsi_country"].astype("str").str.strip().str.upper()
     hit = ((c["mmsi_check"] == "ok") & present(c["mmsi_country"]) & flag.str.fullmatch(r"[A-Z]{3}").fillna(False)
            & (flag != country)).fillna(False).astype(bool)
+    if not hit.any():
+        return no_hits()
     c, flag, country = c[hit], flag[hit], country[hit]
     mmsi = c["mmsi"].astype("str").str.strip()
     ev = "MMSI " + mmsi + " has MID " + mmsi.str.slice(0, 3) + " (" + country + "), declared flag " + flag
@@ -179,6 +188,8 @@ def vessel_age(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
     """Vessels older than max_age on the call date."""
     c = d.calls
     hit = ((c["vessel_age"] > int(p["max_age"])) & (c["year_built"] >= 1850)).fillna(False).astype(bool)
+    if not hit.any():
+        return no_hits()
     c = c[hit]
     ev = ("built " + c["year_built"].astype("str") + ", " + c["vessel_age"].astype("str")
           + " years old on the call date (limit " + str(int(p["max_age"])) + ")")

@@ -38,6 +38,8 @@ def declared_count_mismatch(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
     tol = int(p["tolerance"])
     crew_bad = (listed & ((c["crew_listed"] - c["declared_crew"]).abs() > tol)).fillna(False).astype(bool)
     pax_bad = (listed & ((c["passengers_listed"] - c["declared_passengers"]).abs() > tol)).fillna(False).astype(bool)
+    if not (crew_bad | pax_bad).any():
+        return no_hits()
     crew_txt = (c["crew_listed"].astype("str") + " crew listed, " + c["declared_crew"].astype("str") + " declared")
     pax_txt = (c["passengers_listed"].astype("str") + " passengers listed, "
                + c["declared_passengers"].astype("str") + " declared")
