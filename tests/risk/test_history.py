@@ -211,6 +211,7 @@ def _previous_calls_as_merge_asof(targets, h, *, same_port, direction, max_days)
 def test_previous_calls_are_the_pairs_merge_asof_gives(same_port: bool) -> None:
     import random
 
+    import numpy as np
     import pandas as pd
 
     from piu.risk.rules.history import _previous_calls
@@ -238,4 +239,11 @@ def test_previous_calls_are_the_pairs_merge_asof_gives(same_port: bool) -> None:
             if same_port:
                 assert got["port"].astype("str").tolist() == want["port"].astype("str").tolist()
             matched += len(got)
+            # the same pairs when rows are chosen by masks instead of by copies of the frames
+            where, h_where = (np.array([rng.random() < 0.7 for _ in range(len(f))], dtype=bool) for f in (targets, h))
+            masked = _previous_calls(targets, h, same_port=same_port, direction=direction, max_days=days,
+                                     where=where, h_where=h_where)
+            copied = _previous_calls_as_merge_asof(targets[where], h[h_where], same_port=same_port, direction=direction,
+                                                   max_days=days)
+            assert masked[cols].astype("str").values.tolist() == copied[cols].astype("str").values.tolist()
     assert matched > 20  # the cases pair calls, not only nothing with nothing

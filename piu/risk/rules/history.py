@@ -293,53 +293,64 @@ def person_on_two_vessels(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
 
 
 def _previous_calls(targets: pd.DataFrame, h: pd.DataFrame, *, same_port: bool, direction: str | None,
-                    max_days: int) -> pd.DataFrame:
-    """For each target call, the latest earlier call of the same vessel (and port when `same_port`;
-    of that `direction` when given) at most `max_days` before it, unless that call is the target call
-    itself (another version of it): the pairs a backward `merge_asof` with that tolerance and no exact
-    matches gives, found with sorted integer keys (a few calls each time: no per-operation costs).
-    Columns: version_id, call_id (and port when `same_port`), call_time, prev_call_id,
+                    max_days: int, where: Any = None, h_where: Any = None) -> pd.DataFrame:
+    """For each target call (the rows of `targets` where `where`, default all), the latest earlier call
+    of the same vessel (and port when `same_port`; of that `direction` when given) among the rows of `h`
+    where `h_where` at most `max_days` before it, unless that call is the target call itself (another
+    version of it): the pairs a backward `merge_asof` with that tolerance and no exact matches gives,
+    found with sorted integer keys on the few columns needed (a few calls each time: no per-operation
+    costs). Columns: version_id, call_id (and port when `same_port`), call_time, prev_call_id,
     prev_version_id, prev_time; in call-time order."""
     import numpy as np
     import pandas as pd
 
     by = ["vessel_key", "port"] if same_port else ["vessel_key"]
-    cand = h if direction is None else h[(h["direction"] == direction).fillna(False).to_numpy(dtype=bool)]
-    cand = cand[present(cand["vessel_key"]).to_numpy(dtype=bool)]
-    left = targets[present(targets["vessel_key"]).to_numpy(dtype=bool)]
+    cmask = np.array(present(h["vessel_key"]), dtype=bool)  # (a copy: it is changed below)
+    if h_where is not None:
+        cmask &= np.asarray(h_where, dtype=bool)
+    if direction is not None:
+        cmask &= (h["direction"] == direction).fillna(False).to_numpy(dtype=bool)
+    lmask = np.array(present(targets["vessel_key"]), dtype=bool)
+    if where is not None:
+        lmask &= np.asarray(where, dtype=bool)
+    cand, left = np.flatnonzero(cmask), np.flatnonzero(lmask)
     out_columns = ["version_id", "call_id", *by[1:], "call_time", "prev_call_id", "prev_version_id", "prev_time"]
-    ctime, ltime = _utc(cand["call_time"]).dt.as_unit("ns"), _utc(left["call_time"]).dt.as_unit("ns")
+    ctime, ltime = _utc(h["call_time"]).dt.as_unit("ns"), _utc(targets["call_time"]).dt.as_unit("ns")
     cns, lns = ctime.array.asi8, ltime.array.asi8
-    cok, lok = ~np.isnat(ctime.to_numpy(dtype="datetime64[ns]")), ~np.isnat(ltime.to_numpy(dtype="datetime64[ns]"))
-    if not (cok.any() and lok.any()):
+    cand = cand[~np.isnat(ctime.to_numpy(dtype="datetime64[ns]")[cand])]
+    left = left[~np.isnat(ltime.to_numpy(dtype="datetime64[ns]")[left])]
+    if not (len(cand) and len(left)):
         return pd.DataFrame({c: pd.Series(dtype="object") for c in out_columns})
-    # one integer per vessel (and port): codes over both sides, as merge_asof's `by` compares them
-    keys = [pd.concat([cand[c], left[c]], ignore_index=True).astype("object") for c in by]
-    code = pd.MultiIndex.from_arrays(keys).factorize()[0] if len(by) > 1 else pd.factorize(keys[0], use_na_sentinel=False)[0]
+    # one integer per vessel (and port) over both sides, as merge_asof's `by` compares them (a
+    # missing port is a value of its own)
+    code = np.zeros(len(cand) + len(left), dtype=np.int64)
+    for c in by:
+        values = np.concatenate([h[c].to_numpy(dtype=object)[cand], targets[c].to_numpy(dtype=object)[left]])
+        codes, uniques = pd.factorize(values, use_na_sentinel=False)
+        code = code * (len(uniques) + 1) + codes
     ccode, lcode = code[:len(cand)], code[len(cand):]
     # candidates sorted by (vessel, time), original order among equals; a target's match is the last
     # candidate before it in that order, if of its vessel and strictly earlier
-    order = np.lexsort((np.arange(len(cand)), cns, ccode))
-    order = order[cok[order]]
-    times = np.unique(np.concatenate([cns[order], lns[lok]]))
+    order = np.lexsort((cand, cns[cand], ccode))
+    ccode, cand = ccode[order], cand[order]
+    lorder = np.argsort(lns[left], kind="stable")
+    lcode, left = lcode[lorder], left[lorder]
+    times = np.unique(np.concatenate([cns[cand], lns[left]]))
     width = len(times) + 1
-    ckey = ccode[order].astype(np.int64) * width + np.searchsorted(times, cns[order])
-    lorder = np.flatnonzero(lok)[np.argsort(lns[lok], kind="stable")]
-    lkey = lcode[lorder].astype(np.int64) * width + np.searchsorted(times, lns[lorder])
-    at = np.searchsorted(ckey, lkey, side="left") - 1
-    found = at >= 0
-    prev = order[np.maximum(at, 0)]
-    found &= ccode[prev] == lcode[lorder]
-    found &= (lns[lorder] - cns[prev]) <= np.int64(max_days) * 86_400_000_000_000
-    prev_call = cand["call_id"].to_numpy(dtype=object)[prev]
-    found &= prev_call != left["call_id"].to_numpy(dtype=object)[lorder]
-    rows, prev = lorder[found], prev[found]
-    out = {"version_id": left["version_id"].to_numpy(dtype=object)[rows],
-           "call_id": left["call_id"].to_numpy(dtype=object)[rows]}
+    at = np.searchsorted(ccode * width + np.searchsorted(times, cns[cand]),
+                         lcode * width + np.searchsorted(times, lns[left]), side="left") - 1
+    found = (at >= 0) & (ccode[np.maximum(at, 0)] == lcode)
+    prev = cand[np.maximum(at, 0)]
+    found &= (lns[left] - cns[prev]) <= np.int64(max_days) * 86_400_000_000_000
+    prev_call = h["call_id"].to_numpy(dtype=object)[prev]
+    found &= prev_call != targets["call_id"].to_numpy(dtype=object)[left]
+    rows, prev = left[found], prev[found]
+    out = {"version_id": targets["version_id"].to_numpy(dtype=object)[rows],
+           "call_id": targets["call_id"].to_numpy(dtype=object)[rows]}
     if same_port:
-        out["port"] = left["port"].to_numpy(dtype=object)[rows]
+        out["port"] = targets["port"].to_numpy(dtype=object)[rows]
     out.update(call_time=ltime.iloc[rows].reset_index(drop=True), prev_call_id=prev_call[found],
-               prev_version_id=cand["version_id"].to_numpy(dtype=object)[prev],
+               prev_version_id=h["version_id"].to_numpy(dtype=object)[prev],
                prev_time=ctime.iloc[prev].reset_index(drop=True))
     return pd.DataFrame(out)
 
@@ -425,8 +436,9 @@ def crew_missing_on_departure(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame
 
     if d.history_calls is None or d.history_persons is None:
         return no_hits()
-    deps = d.calls[(d.calls["direction"] == "departure") & (d.calls["crew_listed"] > 0).fillna(False)]
-    pairs = _previous_calls(deps, d.history_calls, same_port=True, direction="arrival", max_days=int(p["max_days"]))
+    deps = ((d.calls["direction"] == "departure") & (d.calls["crew_listed"] > 0)).fillna(False).to_numpy(dtype=bool)
+    pairs = _previous_calls(d.calls, d.history_calls, same_port=True, direction="arrival", max_days=int(p["max_days"]),
+                            where=deps)
     if len(pairs) == 0:
         return no_hits()
     pairs = pairs.reset_index(drop=True)
@@ -486,8 +498,9 @@ def crew_turnover(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
     h_crew = (hp["role"] == "crew").to_numpy(dtype=bool)
     with_crew = np.zeros(len(hc), dtype=bool)
     with_crew[hrow[h_crew]] = True
-    targets = d.calls[(d.calls["crew_listed"] >= int(p["min_crew"])).fillna(False)]
-    pairs = _previous_calls(targets, hc[with_crew], same_port=False, direction=None, max_days=int(p["max_days"]))
+    targets = (d.calls["crew_listed"] >= int(p["min_crew"])).fillna(False).to_numpy(dtype=bool)
+    pairs = _previous_calls(d.calls, hc, same_port=False, direction=None, max_days=int(p["max_days"]),
+                            where=targets, h_where=with_crew)
     if len(pairs) == 0:
         return no_hits()
     pairs = pairs.reset_index(drop=True)
