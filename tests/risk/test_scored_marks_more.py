@@ -64,6 +64,10 @@ def test_a_mark_does_not_rely_on_a_score_it_does_not_record(tmp_path: Path, monk
     run = score_store(st, defaults(), now=NOW)  # scores b, but stores nothing: the other run did
     monkeypatch.undo()
     assert (run.scored, other[0] in st.visible_txns()) == (1, True)
+    import json
+
+    mark = json.loads(st.home.joinpath(*scoring.MARK_DIR, f"{run.ruleset_version}-all.json").read_text())
+    assert (mark["requires"], other[0] in mark["txns"]) == ([other[0]], False)
     _damage_scores_of(st, other[0])
     report = check(st, repair=True)
     assert report.repaired == [other[0]]
