@@ -479,7 +479,9 @@ def _score_store(store: Store, config: RulesConfig, *, ports: list[str] | None, 
     else:
         # which calls are new to this rule set, from light columns: the cost follows the new calls
         light = current_calls(store, ports=ports, since=since, until=until, columns=SELECT_COLUMNS, txns=snapshot)
-        done = _scored_versions(store, version, ports=ports, since=since, until=until)
+        # the scores of the snapshot only: what is scored meanwhile is left out under the lock below, where
+        # the mark learns which scores it relies on
+        done = _scored_versions(store, version, ports=ports, since=since, until=until, txns=snapshot)
         todo = _calls_by_version(store, light[~feat.isin(light["version_id"], done)])
         calls, selected = None, len(light)
         newest = _newest_ingest(light) if ports is None else None
@@ -488,6 +490,7 @@ def _score_store(store: Store, config: RulesConfig, *, ports: list[str] | None, 
             _write_mark(store, version, ports, snapshot, newest)
         return ScoreRun(version, 0, 0, notes)
     own: str | None = None
+    relied: set[str] = set()  # scores committed after the snapshot that this run's scores leave out
     new = prior = None
     if len(todo):
         todo = todo.reset_index(drop=True)
@@ -539,18 +542,20 @@ def _score_store(store: Store, config: RulesConfig, *, ports: list[str] | None, 
         table = pa.Table.from_pandas(new[[f.name for f in scores_schema()]], schema=scores_schema(), preserve_index=False)
         prior = _last_bands(store, todo) if compare_bands else None
         with store.transaction(TRIAL_KIND if trial else "score") as txn:
-            if not rescore and _scored_since(store, snapshot):
+            relied = set() if rescore else _scored_since(store, snapshot)
+            if relied:
                 # under the lock: calls another `piu score` stored meanwhile are not stored twice
                 import pyarrow.compute as pc
 
                 done_now = store.read("scores", scores_schema(), columns=["version_id"], **_partitions(todo),
-                                      filter=_score_filter(version, None, None, new["version_id"].tolist()))
+                                      filter=_score_filter(version, None, None, new["version_id"].tolist()),
+                                      txns=snapshot | relied)
                 if done_now.num_rows:
                     table = table.filter(pc.invert(pc.is_in(table["version_id"], value_set=done_now["version_id"])))
             txn.write("scores", table)
             own = txn.id
     if whole:  # after the commit: the mark never says more than the store holds
-        _write_mark(store, version, ports, snapshot | ({own} if own else set()), newest)
+        _write_mark(store, version, ports, snapshot | ({own} if own else set()), newest, relied)
 
     def light_calls() -> pd.DataFrame:
         nonlocal light
@@ -596,9 +601,12 @@ SELECT_COLUMNS = ["call_id", "version_id", "ingest_id", "call_time", "port", "mo
 # score's own transaction), so the next `piu score` reads only the calls files committed since
 # instead of every call and score of the scope. It is used only while every transaction it names is
 # still visible: a retraction (doctor --repair) makes the full check run again, and so does a
-# missing, damaged or other-format mark.
+# missing, damaged or other-format mark. It names, besides the transactions the run read ("txns"),
+# the scores another run committed meanwhile whose calls this run left out ("requires"): its calls
+# are scored only while those are visible too. They are not among "txns": the calls files they were
+# made from may be newer than the mark, and the next run reads them.
 MARK_DIR = ("_index", "scored")
-MARK_FORMAT = 1
+MARK_FORMAT = 2
 
 
 def _mark_path(store: Store, version: str, ports: list[str] | None) -> Any:
@@ -616,9 +624,10 @@ def _read_mark(store: Store, version: str, ports: list[str] | None,
     for scope in dict.fromkeys([None if ports is None else tuple(ports), None]):
         try:
             doc = json.loads(_mark_path(store, version, None if scope is None else list(scope)).read_text("utf-8"))
-            txns, newest = set(doc["txns"]), doc["newest_ingest"]
-            usable = (doc["format"] == MARK_FORMAT and doc["ruleset_version"] == version and txns <= visible
-                      and all(isinstance(t, str) for t in txns) and (newest is None or isinstance(newest, str)))
+            txns, newest, requires = set(doc["txns"]), doc["newest_ingest"], set(doc["requires"])
+            usable = (doc["format"] == MARK_FORMAT and doc["ruleset_version"] == version
+                      and txns | requires <= visible and all(isinstance(t, str) for t in txns)
+                      and (newest is None or isinstance(newest, str)))
         except (OSError, ValueError, KeyError, TypeError):
             continue
         if usable:
@@ -626,9 +635,10 @@ def _read_mark(store: Store, version: str, ports: list[str] | None,
     return None
 
 
-def _write_mark(store: Store, version: str, ports: list[str] | None, txns: set[str], newest: str | None) -> None:
-    """Record that the scope's current calls in these transactions are scored (best effort: a store
-    that cannot be written to is checked in full next time)."""
+def _write_mark(store: Store, version: str, ports: list[str] | None, txns: set[str], newest: str | None,
+                requires: set[str] = frozenset()) -> None:
+    """Record that the scope's current calls in these transactions are scored, by scores among them and
+    `requires` (best effort: a store that cannot be written to is checked in full next time)."""
     import contextlib
     import json
     import os
@@ -636,7 +646,7 @@ def _write_mark(store: Store, version: str, ports: list[str] | None, txns: set[s
 
     path = _mark_path(store, version, ports)
     doc = {"format": MARK_FORMAT, "ruleset_version": version, "ports": ports, "newest_ingest": newest,
-           "txns": sorted(txns)}
+           "txns": sorted(txns), "requires": sorted(requires - txns)}
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -654,9 +664,9 @@ def _newest_ingest(calls: pd.DataFrame) -> str | None:
     return None if len(ids) == 0 or ids.isna().any() else str(ids.max())
 
 
-def _scored_since(store: Store, snapshot: set[str]) -> bool:
-    """Whether a score was committed after the snapshot of visible transactions was taken."""
-    return any(store.txn_kind(t) in SCORE_KINDS for t in store.visible_txns() - snapshot)
+def _scored_since(store: Store, snapshot: set[str]) -> set[str]:
+    """The scores committed after the snapshot of visible transactions was taken (and still visible)."""
+    return {t for t in store.visible_txns() - snapshot if store.txn_kind(t) in SCORE_KINDS}
 
 
 def _new_since_mark(store: Store, version: str, ports: list[str] | None,
@@ -697,21 +707,22 @@ def _new_since_mark(store: Store, version: str, ports: list[str] | None,
     if len(out) and any(store.txn_kind(t) in SCORE_KINDS for t in later):
         # another score ran after the mark (e.g. a concurrent or a --port run): skip what it stored
         done = store.read("scores", scores_schema(), columns=["version_id"], **_partitions(out),
-                          filter=_score_filter(version, None, None, out["version_id"].tolist()))
+                          filter=_score_filter(version, None, None, out["version_id"].tolist()), txns=visible)
         out = out[~feat.isin(out["version_id"], done.column("version_id").to_pandas())]
     out = out.drop_duplicates("version_id")
     return out.sort_values(["call_time", "call_id"]).reset_index(drop=True), newest
 
 
 def _scored_versions(store: Store, version: str, *, ports: list[str] | None, since: datetime | None,
-                     until: datetime | None) -> pd.Series:
-    """Version ids of the selection's calls already scored with this rule set (one light column)."""
+                     until: datetime | None, txns: set[str] | None = None) -> pd.Series:
+    """Version ids of the selection's calls already scored with this rule set (one light column), in
+    the store as `txns` make it (default: now)."""
     from piu.schema import scores_schema
     from piu.timeparse import months_from
 
     months = months_from(since, until)
     table = store.read("scores", scores_schema(), ports=ports, months=months, columns=["version_id"],
-                       filter=_score_filter(version, since, until))
+                       filter=_score_filter(version, since, until), txns=txns)
     return table.column("version_id").to_pandas()
 
 
