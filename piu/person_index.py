@@ -1,31 +1,36 @@
-"""A lookup of stored persons by call version and by document number, for history rules.
+"""A lookup of stored persons (and calls) by call version, document number or vessel, for history rules.
 
 Scoring a few new calls must find, among every person of the history window, those who share a
 document with the new calls or sailed on the same vessels. Parquet cannot be searched for a few
 hundred scattered document numbers without decoding every person of the window (~0.1 s per
 million persons, growing with history). So each persons data file gets, when scoring first needs
-it, an index file beside the store's datasets:
+it, an index file beside the store's datasets; and so does each calls data file (the calls of the
+same vessels, and every version of them, are found the same way):
 
     HOME/_index/persons/<data file name>.arrow
+    HOME/_index/calls/<data file name>.arrow
 
 It holds the history columns of that data file, in the file's row order, dictionary-encoded, as
 an uncompressed Arrow IPC file read through a memory map, followed by a CRC-32 of those bytes:
 finding rows compares the few wanted values with each column's dictionary and reads one small
-integer per person; only the matching rows' values are taken.
+integer per row; only the matching rows' values are taken.
 
 An index file is derived data: a data file is never rewritten once its transaction committed (its
 name carries the transaction id), so the index of a file is valid for as long as the file is.
 Indexes are looked up only for the visible data files (a retracted transaction's index is unused),
-written to a temporary name and renamed (readers never see half a file), checked against their
-CRC-32 before they are parsed (damage in place is found, as the store's Parquet page checksums
-find it in data files), and rebuilt when damaged or made for another data file or index format.
-Writing one is best effort: a read-only store is searched from the index built in memory. The
-pandas engine saves the indexes a score builds only when the score succeeds (`saved_on_success`);
-Dask workers save what they build. Index files hold names and document numbers like the persons
-dataset itself and live in the same store folder. A damaged data file is no longer read by an
-incremental score once its index exists: `piu doctor` still reads and checks every data file.
+written to a temporary name and renamed (readers never see half a file, and a file is never written
+in place), checked against their CRC-32 before they are parsed (damage in place is found, as the
+store's Parquet page checksums find it in data files), and rebuilt when damaged or made for another
+data file or index format. A scoring run records the files it checked, with their size, modification
+time and inode (`_index/<dataset>/.checked.json`), and reads a file whole again only when one of them
+changed: damage that keeps all three (bit rot; a write that sets the time back) is found by `piu
+doctor`, which compares every index with its data file. Writing one is best effort: a read-only
+store is searched from the index built in memory. The pandas engine saves the indexes a score builds
+only when the score succeeds (`saved_on_success`); Dask workers save what they build. Index files
+hold names and document numbers like the persons dataset itself and live in the same store folder.
+A damaged data file is no longer read by an incremental score once its index exists: `piu doctor`
+still reads and checks every data file.
 """
-
 from __future__ import annotations
 
 import contextlib
@@ -42,7 +47,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from piu.store import Store
 
-INDEX_DIR = ("_index", "persons")  # the persons files' indexes
 FORMAT = b"2"
 INDEXED = ("persons", "calls")  # the datasets whose files get an index (HOME/_index/<dataset>/)
 # after the Arrow IPC bytes: a magic word, their CRC-32 and their length

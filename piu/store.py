@@ -9,6 +9,9 @@ Layout (HOME is `--home`, `$PIU_HOME` or the per-user data folder):
     HOME/<dataset>/port=P/month=M/<txn>-N.parquet   partitioned datasets (calls, persons, scores)
     HOME/<dataset>/<txn>-N.parquet                  unpartitioned ones (ingests, quarantine, ...)
     HOME/_index/persons/<txn>-N.arrow               derived lookup of one persons file (piu.person_index)
+    HOME/_index/calls/<txn>-N.arrow                 ... and of one calls file
+    HOME/_index/scored/<ruleset>-<scope>.json       what the last score of a scope covered (derived:
+                                                    piu.risk.scoring's scored marks)
 
 Every data file is named after the transaction that wrote it, and readers only see files whose
 transaction has a commit marker. So a crash or SIGKILL mid-write leaves invisible orphans

@@ -547,11 +547,9 @@ def _score_store(store: Store, config: RulesConfig, *, ports: list[str] | None, 
                 # under the lock: calls another `piu score` stored meanwhile are not stored twice
                 import pyarrow.compute as pc
 
-                done_now = store.read("scores", scores_schema(), columns=["version_id"], **_partitions(todo),
-                                      filter=_score_filter(version, None, None, new["version_id"].tolist()),
-                                      txns=snapshot | relied)
-                if done_now.num_rows:
-                    table = table.filter(pc.invert(pc.is_in(table["version_id"], value_set=done_now["version_id"])))
+                done_now = _already_scored(store, version, todo, snapshot | relied)
+                if len(done_now):
+                    table = table.filter(pc.invert(pc.is_in(table["version_id"], value_set=done_now)))
             txn.write("scores", table)
             own = txn.id
     if whole:  # after the commit: the mark never says more than the store holds
@@ -606,6 +604,7 @@ SELECT_COLUMNS = ["call_id", "version_id", "ingest_id", "call_time", "port", "mo
 # are scored only while those are visible too. They are not among "txns": the calls files they were
 # made from may be newer than the mark, and the next run reads them.
 MARK_DIR = ("_index", "scored")
+MARKS_KEPT = 8  # the newest marks kept (one per rule set and scope)
 MARK_FORMAT = 2
 
 
@@ -652,6 +651,10 @@ def _write_mark(store: Store, version: str, ports: list[str] | None, txns: set[s
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp.write_text(json.dumps(doc), encoding="utf-8")
         os.replace(tmp, path)
+        # marks of earlier rule sets and scopes (trials, list changes) are not kept for ever: the newest few
+        marks = sorted(path.parent.glob("*.json"), key=lambda m: m.stat().st_mtime_ns, reverse=True)
+        for old in marks[MARKS_KEPT:]:
+            old.unlink(missing_ok=True)
     except OSError:
         with contextlib.suppress(OSError):
             tmp.unlink()
@@ -664,9 +667,24 @@ def _newest_ingest(calls: pd.DataFrame) -> str | None:
     return None if len(ids) == 0 or ids.isna().any() else str(ids.max())
 
 
+def _score_txns(store: Store, txns: set[str]) -> set[str]:
+    """The transactions among `txns` that stored scores."""
+    return {t for t in txns if store.txn_kind(t) in SCORE_KINDS}
+
+
 def _scored_since(store: Store, snapshot: set[str]) -> set[str]:
     """The scores committed after the snapshot of visible transactions was taken (and still visible)."""
-    return {t for t in store.visible_txns() - snapshot if store.txn_kind(t) in SCORE_KINDS}
+    return _score_txns(store, store.visible_txns() - snapshot)
+
+
+def _already_scored(store: Store, version: str, calls: pd.DataFrame, txns: set[str]) -> Any:
+    """The version ids among `calls` (with their port and month) scored with this rule set in the store
+    as the transactions `txns` make it (a pyarrow array)."""
+    from piu.schema import scores_schema
+
+    return store.read("scores", scores_schema(), columns=["version_id"], **_partitions(calls),
+                      filter=_score_filter(version, None, None, calls["version_id"].tolist()),
+                      txns=txns).column("version_id").combine_chunks()
 
 
 def _new_since_mark(store: Store, version: str, ports: list[str] | None,
@@ -679,12 +697,13 @@ def _new_since_mark(store: Store, version: str, ports: list[str] | None,
     import pyarrow.dataset as ds
 
     from piu.queries import latest_rows
-    from piu.schema import calls_schema, scores_schema
+    from piu.schema import calls_schema
 
     mark = _read_mark(store, version, ports, visible)
     if mark is None:
         return None
-    marked, newest = mark
+    marked, marked_newest = mark
+    newest = marked_newest
     later = visible - marked
     # every port's new files: the newest ingest id stays the whole store's
     table = store.read("calls", calls_schema(), columns=feat.CALL_COLUMNS, txns=later)
@@ -695,8 +714,8 @@ def _new_since_mark(store: Store, version: str, ports: list[str] | None,
     table = latest_rows(table)
     if ports is not None:
         table = table.filter(pc.is_in(table["port"], value_set=pa.array(ports, type=pa.string())))
-    if table.num_rows and (mark[1] is None or table["ingest_id"].null_count
-                           or pc.any(pc.less_equal(table["ingest_id"], mark[1])).as_py()):
+    if table.num_rows and (marked_newest is None or table["ingest_id"].null_count
+                           or pc.any(pc.less_equal(table["ingest_id"], marked_newest)).as_py()):
         # a version not newer than every marked one may be superseded by a stored version of its call
         stored = store.read("calls", calls_schema(), columns=["call_id", "ingest_id"], txns=visible,
                             filter=ds.field("call_id").isin(pc.unique(table["call_id"])))
@@ -704,11 +723,9 @@ def _new_since_mark(store: Store, version: str, ports: list[str] | None,
         keep = table.select(["call_id", "ingest_id"]).to_pandas().merge(current, how="left", indicator=True)
         table = table.filter(pa.array((keep["_merge"] == "both").to_numpy()))
     out = table.to_pandas()
-    if len(out) and any(store.txn_kind(t) in SCORE_KINDS for t in later):
+    if len(out) and _score_txns(store, later):
         # another score ran after the mark (e.g. a concurrent or a --port run): skip what it stored
-        done = store.read("scores", scores_schema(), columns=["version_id"], **_partitions(out),
-                          filter=_score_filter(version, None, None, out["version_id"].tolist()), txns=visible)
-        out = out[~feat.isin(out["version_id"], done.column("version_id").to_pandas())]
+        out = out[~feat.isin(out["version_id"], _already_scored(store, version, out, visible).to_pandas())]
     out = out.drop_duplicates("version_id")
     return out.sort_values(["call_time", "call_id"]).reset_index(drop=True), newest
 

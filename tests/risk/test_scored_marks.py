@@ -191,3 +191,14 @@ def test_a_mark_that_cannot_be_written_is_left_out(tmp_path: Path) -> None:
     run = score_store(st, defaults(), now=NOW)
     assert (run.scored, blocker.read_text()) == (1, "not a folder")
     assert score_store(st, defaults(), now=NOW).reused == 1
+
+
+def test_marks_of_earlier_rule_sets_are_not_kept_for_ever(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(scoring, "MARKS_KEPT", 3)
+    st = Store(tmp_path)
+    a = call(ingest_id=_ingest_id(1, "aaaaaa"))
+    write(st, [a], [])
+    versions = [score_store(st, parse(f"[rules.vessel-age]\nweight = {w}\n"), now=NOW).ruleset_version
+                for w in (1, 2, 3, 4, 5)]
+    kept = sorted(m.name for m in tmp_path.joinpath(*scoring.MARK_DIR).glob("*.json"))
+    assert kept == sorted(f"{v}-all.json" for v in versions[-3:])
