@@ -420,10 +420,17 @@ def age_in_years(born: pd.Series, on: pd.Series) -> pd.Series:
     import numpy as np
     import pandas as pd
 
-    def parts(values: pd.Series) -> tuple[Any, Any]:  # (year, month * 100 + day) in numpy, no .dt per column
-        d = values.to_numpy(dtype="datetime64[us]").astype("datetime64[D]")
-        y, m = d.astype("datetime64[Y]"), d.astype("datetime64[M]")
-        return (y.astype(np.int64) + 1970, (m - y).astype(np.int64) * 100 + 100 + (d - m).astype(np.int64) + 1)
+    def parts(values: pd.Series) -> tuple[Any, Any]:  # (year, month * 100 + day) in integer numpy
+        days = values.to_numpy(dtype="datetime64[us]").astype("datetime64[D]").astype(np.int64)
+        # civil date from days since 1970-01-01 (H. Hinnant's algorithm): a few integer passes
+        z = days + 719468
+        era = np.floor_divide(z, 146097)
+        doe = z - era * 146097
+        yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+        doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+        mp = (5 * doy + 2) // 153
+        month = np.where(mp < 10, mp + 3, mp - 9)
+        return yoe + era * 400 + (month <= 2), month * 100 + doy - (153 * mp + 2) // 5 + 1
 
     (by, bmd), (oy, omd) = parts(born), parts(on)
     missing = np.isnat(born.to_numpy(dtype="datetime64[us]")) | np.isnat(on.to_numpy(dtype="datetime64[us]"))

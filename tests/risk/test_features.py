@@ -121,3 +121,25 @@ def test_group_rows_of_a_few_rows_are_those_of_many(monkeypatch) -> None:  # noq
             assert got.index.tolist() == want.index.tolist() and got.index.name == want.index.name
             assert got.tolist() == want.tolist()
             assert str(got.dtype) == str(want.dtype)
+
+
+def test_ages_are_whole_years_as_the_calendar_counts_them() -> None:
+    """age_in_years works on day numbers: the same as years, months and days read with pandas."""
+    import numpy as np
+    import pandas as pd
+
+    from piu.risk.features import age_in_years
+
+    rng = np.random.default_rng(4)
+    n = 20000
+    born = pd.Series(pd.to_datetime(rng.integers(-200_000, 200_000, n), unit="D").astype("datetime64[us]"))
+    on = pd.Series(pd.to_datetime(rng.integers(-100_000, 300_000, n), unit="D").astype("datetime64[us]"))
+    born[rng.random(n) < 0.05] = pd.NaT
+    on[rng.random(n) < 0.05] = pd.NaT
+    born[:3] = [pd.Timestamp("2000-02-29"), pd.Timestamp("2008-11-21"), pd.Timestamp("1600-03-01")]
+    on[:3] = [pd.Timestamp("2026-02-28"), pd.Timestamp("2026-11-21"), pd.Timestamp("1700-02-28")]
+    before = (on.dt.month * 100 + on.dt.day) < (born.dt.month * 100 + born.dt.day)
+    want = (on.dt.year - born.dt.year - before.astype("Int64")).astype("Int64")
+    got = age_in_years(born, on)
+    assert got.equals(want)
+    assert got[:3].tolist() == [25, 18, 99]

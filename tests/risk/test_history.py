@@ -187,34 +187,14 @@ def test_crew_missing_is_not_hidden_by_a_namesake(tmp_path: Path) -> None:
         f"1 crew member on the arrival list {arr['call_id']} (row 3) not on this departure list")
 
 
-def _previous_calls_as_merge_asof(targets, h, *, same_port, direction, max_days):  # noqa: ANN001, ANN202
-    """The pairs as first written: a backward merge_asof with a tolerance and no exact matches."""
-    import pandas as pd
-
-    from piu.risk.features import present
-
-    by = ["vessel_key", "port"] if same_port else ["vessel_key"]
-    cand = h if direction is None else h[h["direction"] == direction]
-    cand = cand[present(cand["vessel_key"])][[*by, "call_time", "call_id", "version_id"]]
-    cand = cand.rename(columns={"call_id": "prev_call_id", "version_id": "prev_version_id"})
-    cand = cand.assign(prev_time=pd.to_datetime(cand["call_time"], utc=True),
-                       call_time=pd.to_datetime(cand["call_time"], utc=True))
-    left = targets[present(targets["vessel_key"])][["version_id", "call_id", *by, "call_time"]]
-    left = left.assign(call_time=pd.to_datetime(left["call_time"], utc=True))
-    merged = pd.merge_asof(left.sort_values("call_time", kind="stable"), cand.sort_values("call_time", kind="stable"),
-                           on="call_time", by=by, direction="backward", allow_exact_matches=False,
-                           tolerance=pd.Timedelta(days=max_days))
-    return merged[merged["prev_version_id"].notna() & (merged["prev_call_id"] != merged["call_id"])]
-
-
 @pytest.mark.parametrize("same_port", [True, False])
-def test_previous_calls_are_the_pairs_merge_asof_gives(same_port: bool) -> None:
+def test_previous_calls_are_the_pairs_merge_asof_gives(same_port: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     import random
 
     import numpy as np
     import pandas as pd
 
-    from piu.risk.rules.history import _previous_calls
+    from piu.risk.rules.history import _previous_calls, _previous_calls_merged
 
     rng = random.Random(2)
     matched = 0
@@ -233,7 +213,8 @@ def test_previous_calls_are_the_pairs_merge_asof_gives(same_port: bool) -> None:
         for direction in (None, "arrival"):
             days = rng.choice([1, 30])
             got = _previous_calls(targets, h, same_port=same_port, direction=direction, max_days=days)
-            want = _previous_calls_as_merge_asof(targets, h, same_port=same_port, direction=direction, max_days=days)
+            # the definition: a backward merge_asof (what a full score runs)
+            want = _previous_calls_merged(targets, h, same_port=same_port, direction=direction, max_days=days)
             cols = ["version_id", "call_id", "call_time", "prev_call_id", "prev_version_id", "prev_time"]
             assert got[cols].astype("str").values.tolist() == want[cols].astype("str").values.tolist()
             if same_port:
@@ -243,7 +224,12 @@ def test_previous_calls_are_the_pairs_merge_asof_gives(same_port: bool) -> None:
             where, h_where = (np.array([rng.random() < 0.7 for _ in range(len(f))], dtype=bool) for f in (targets, h))
             masked = _previous_calls(targets, h, same_port=same_port, direction=direction, max_days=days,
                                      where=where, h_where=h_where)
-            copied = _previous_calls_as_merge_asof(targets[where], h[h_where], same_port=same_port, direction=direction,
-                                                   max_days=days)
+            copied = _previous_calls_merged(targets[where], h[h_where], same_port=same_port, direction=direction,
+                                            max_days=days)
             assert masked[cols].astype("str").values.tolist() == copied[cols].astype("str").values.tolist()
+            with monkeypatch.context() as m:  # many calls take merge_asof, masks included
+                m.setattr("piu.risk.rules.history.SMALL_PAIRS", -1)
+                large = _previous_calls(targets, h, same_port=same_port, direction=direction, max_days=days,
+                                        where=where, h_where=h_where)
+            assert large[cols].astype("str").values.tolist() == copied[cols].astype("str").values.tolist()
     assert matched > 20  # the cases pair calls, not only nothing with nothing

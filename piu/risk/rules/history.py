@@ -304,6 +304,10 @@ def _previous_calls(targets: pd.DataFrame, h: pd.DataFrame, *, same_port: bool, 
     import numpy as np
     import pandas as pd
 
+    if len(targets) > SMALL_PAIRS:  # many calls (a full score): merge_asof's fixed costs are nothing
+        return _previous_calls_merged(targets if where is None else targets[np.asarray(where, dtype=bool)],
+                                      h if h_where is None else h[np.asarray(h_where, dtype=bool)],
+                                      same_port=same_port, direction=direction, max_days=max_days)
     by = ["vessel_key", "port"] if same_port else ["vessel_key"]
     cmask = np.array(present(h["vessel_key"]), dtype=bool)  # (a copy: it is changed below)
     if h_where is not None:
@@ -325,7 +329,7 @@ def _previous_calls(targets: pd.DataFrame, h: pd.DataFrame, *, same_port: bool, 
     # missing port is a value of its own)
     code = np.zeros(len(cand) + len(left), dtype=np.int64)
     for c in by:
-        values = np.concatenate([h[c].to_numpy(dtype=object)[cand], targets[c].to_numpy(dtype=object)[left]])
+        values = pd.concat([h[c].take(cand), targets[c].take(left)], ignore_index=True)
         codes, uniques = pd.factorize(values, use_na_sentinel=False)
         code = code * (len(uniques) + 1) + codes
     ccode, lcode = code[:len(cand)], code[len(cand):]
@@ -342,17 +346,44 @@ def _previous_calls(targets: pd.DataFrame, h: pd.DataFrame, *, same_port: bool, 
     found = (at >= 0) & (ccode[np.maximum(at, 0)] == lcode)
     prev = cand[np.maximum(at, 0)]
     found &= (lns[left] - cns[prev]) <= np.int64(max_days) * 86_400_000_000_000
-    prev_call = h["call_id"].to_numpy(dtype=object)[prev]
-    found &= prev_call != targets["call_id"].to_numpy(dtype=object)[left]
+    def taken(frame: pd.DataFrame, column: str, rows: Any) -> Any:  # the rows' values only, as objects
+        return frame[column].take(rows).to_numpy(dtype=object)
+
+    prev_call = taken(h, "call_id", prev)
+    found &= prev_call != taken(targets, "call_id", left)
     rows, prev = left[found], prev[found]
-    out = {"version_id": targets["version_id"].to_numpy(dtype=object)[rows],
-           "call_id": targets["call_id"].to_numpy(dtype=object)[rows]}
+    out = {"version_id": taken(targets, "version_id", rows), "call_id": taken(targets, "call_id", rows)}
     if same_port:
-        out["port"] = targets["port"].to_numpy(dtype=object)[rows]
+        out["port"] = taken(targets, "port", rows)
     out.update(call_time=ltime.iloc[rows].reset_index(drop=True), prev_call_id=prev_call[found],
-               prev_version_id=h["version_id"].to_numpy(dtype=object)[prev],
-               prev_time=ctime.iloc[prev].reset_index(drop=True))
+               prev_version_id=taken(h, "version_id", prev), prev_time=ctime.iloc[prev].reset_index(drop=True))
     return pd.DataFrame(out)
+
+
+# up to this many target calls, _previous_calls pairs them with sorted integer keys; more, with merge_asof
+SMALL_PAIRS = 2000
+
+
+def _previous_calls_merged(targets: pd.DataFrame, h: pd.DataFrame, *, same_port: bool, direction: str | None,
+                           max_days: int) -> pd.DataFrame:
+    """_previous_calls with a backward merge_asof (tolerance, no exact matches), for many calls."""
+    import pandas as pd
+
+    by = ["vessel_key", "port"] if same_port else ["vessel_key"]
+    cand = h if direction is None else h[(h["direction"] == direction).fillna(False).to_numpy(dtype=bool)]
+    cand = cand[present(cand["vessel_key"]).to_numpy(dtype=bool)][[*by, "call_time", "call_id", "version_id"]]
+    cand = cand.rename(columns={"call_id": "prev_call_id", "version_id": "prev_version_id"})
+    cand = cand.assign(prev_time=_utc(cand["call_time"]), call_time=_utc(cand["call_time"]))
+    left = targets[present(targets["vessel_key"]).to_numpy(dtype=bool)][["version_id", "call_id", *by, "call_time"]]
+    left = left.assign(call_time=_utc(left["call_time"]))
+    columns = ["version_id", "call_id", *by[1:], "call_time", "prev_call_id", "prev_version_id", "prev_time"]
+    if len(left) == 0 or len(cand) == 0:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
+    merged = pd.merge_asof(left.sort_values("call_time", kind="stable"), cand.sort_values("call_time", kind="stable"),
+                           on="call_time", by=by, direction="backward", allow_exact_matches=False,
+                           tolerance=pd.Timedelta(days=max_days))
+    merged = merged[merged["prev_version_id"].notna() & (merged["prev_call_id"] != merged["call_id"])]
+    return merged[columns].reset_index(drop=True)
 
 
 def _present_in(mine_key: Any, mine: Mapping[str, Any], their_key: Any, theirs: Mapping[str, Any]) -> Any:
