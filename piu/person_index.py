@@ -113,6 +113,27 @@ def rows_matching(store: Store, dataset: str, *, months: Sequence[str] | None, w
     return pa.table([picked[c].cast(target.field(c).type) for c in columns], schema=target)
 
 
+# files of at most this many rows get their index when they are written (a day's manifests: a few
+# milliseconds); bigger ones (a bulk load) when a score first needs it
+INDEX_ON_WRITE_ROWS = 20_000
+
+
+def index_written(store: Store, paths: Sequence[Path]) -> None:
+    """Build and save the indexes of small data files just committed (best effort: a failure leaves
+    them to the next score, which builds what it needs)."""
+    import pyarrow.parquet as pq
+
+    from piu.errors import StoreError
+
+    for path in paths:
+        try:
+            if _dataset(store, path) not in INDEXED or pq.read_metadata(path).num_rows > INDEX_ON_WRITE_ROWS:
+                continue
+            _save(index_path(store, path), build(store, path).replace_schema_metadata(_meta(path)))
+        except (OSError, ValueError, StoreError):  # (pyarrow's errors are OSError or ValueError subclasses)
+            continue
+
+
 def _member(column: pa.ChunkedArray, values: pa.Array) -> Any:
     """Per row of a dictionary-encoded index column: is its value one of `values`? (numpy bool)"""
     import numpy as np

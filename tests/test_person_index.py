@@ -300,3 +300,21 @@ def test_damage_that_keeps_the_files_times_is_found_by_doctor(store: Store) -> N
     assert damaged
     report = check(store)
     assert sorted(p.where for p in report.problems if p.kind == "damaged-index") == sorted(damaged)
+
+
+def test_ingest_indexes_the_small_files_it_writes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A day's manifest gets its calls and persons indexes when it is stored (the next score only reads
+    them); a bulk load's big files are indexed by the first score that needs them."""
+    from piu.io.ingest import ingest_files
+    from piu.synth import generate
+
+    info = generate(6, str(tmp_path / "sample"))
+    store = Store(tmp_path / "home")
+    ingest_files(store, [info["manifest"]])
+    files = store.files("calls") + store.files("persons")
+    assert files and all(person_index.matches(store, f, index_path(store, f)) for f in files)
+    monkeypatch.setattr(person_index, "INDEX_ON_WRITE_ROWS", 0)
+    info = generate(3, str(tmp_path / "more"), seed=9)
+    ingest_files(store, [info["manifest"]])
+    new = [f for f in store.files("calls") + store.files("persons") if f not in files]
+    assert new and not any(index_path(store, f).exists() for f in new)

@@ -210,6 +210,9 @@ def _prepare_and_write(store: Store, results: list[Any], prepared: list[_Prepare
             for p in todo:
                 _classify_against_store(store, p)  # under the lock: no race with another ingest
                 _write(txn, p)
+        from piu.person_index import index_written
+
+        index_written(store, txn.written)  # a day's manifests: their lookups are ready for the next score
     return IngestSummary([p.summary for p in prepared], errors=[e.one_line() for e in errors])
 
 
