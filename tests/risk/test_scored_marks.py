@@ -27,6 +27,31 @@ def _ingest_id(day: int, tag: str) -> str:
     return (datetime(2026, 10, 1, tzinfo=timezone.utc) + timedelta(days=day)).strftime("%Y%m%dT%H%M%S") + f"000000Z-{tag}"
 
 
+def ingest_random(st: Store, rng: random.Random, tag: str, step: int, imos: list[str],
+                  months: tuple[int, ...]) -> list[dict]:
+    """A few new calls stored in one ingest; its id now and then older than earlier ones (two ingests
+    interleaved)."""
+    day = step if rng.random() > 0.3 else rng.randrange(0, 3)
+    ingest = _ingest_id(day, f"{tag}aa")
+    batch = [call(port=rng.choice(["KHKOS", "THBKK"]), imo=rng.choice(imos), ingest_id=ingest,
+                  call_time=f"2026-{rng.choice(months)}-{rng.randrange(1, 28):02d} {rng.randrange(24):02d}:00",
+                  year_built=rng.choice([1990, 2010]))
+             for _ in range(rng.randrange(1, 4))]
+    batch = list({c["call_id"]: c for c in batch}.values())
+    write(st, batch, [p for c in batch for p in crew(c, rng.randrange(0, 3))])
+    return batch
+
+
+def amend_random(st: Store, rng: random.Random, tag: str, step: int, known: list[dict]) -> dict:
+    """A new version of a stored call (its ingest id now and then older than earlier ones)."""
+    old = rng.choice(known)
+    day = step if rng.random() > 0.3 else rng.randrange(0, 3)
+    new = call(**{**{k: old[k] for k in ("port", "imo", "call_time", "call_id")},
+                  "year_built": rng.choice([1985, 2015]), "ingest_id": _ingest_id(day, f"{tag}bb")})
+    write(st, [new], crew(new, 1))
+    return new
+
+
 def _state(st: Store) -> list[tuple[str, int]]:
     """Every scored call version of the default rule set with its score."""
     s = latest_scores(st)
@@ -61,23 +86,9 @@ def test_marked_runs_score_what_the_full_check_scores(tmp_path: Path, monkeypatc
     for step in range(14):
         action = rng.choice(["ingest", "ingest", "amend", "score", "score", "score-port", "retract", "damage"])
         if action == "ingest" or not known and action in ("amend", "retract"):
-            # new calls; an ingest id now and then older than earlier ones (two ingests interleaved)
-            day = step if rng.random() > 0.3 else rng.randrange(0, 3)
-            ingest = _ingest_id(day, f"{seed:02d}{step:02d}aa")
-            batch = [call(port=rng.choice(["KHKOS", "THBKK"]), imo=rng.choice(IMOS), ingest_id=ingest,
-                          call_time=f"2026-{rng.choice([10, 11])}-{rng.randrange(1, 28):02d} {rng.randrange(24):02d}:00",
-                          year_built=rng.choice([1990, 2010]))
-                     for _ in range(rng.randrange(1, 4))]
-            batch = list({c["call_id"]: c for c in batch}.values())
-            write(st, batch, [p for c in batch for p in crew(c, rng.randrange(0, 3))])
-            known += batch
-        elif action == "amend":  # a new version of a stored call (maybe with an older ingest id)
-            old = rng.choice(known)
-            day = step if rng.random() > 0.3 else rng.randrange(0, 3)
-            new = call(**{**{k: old[k] for k in ("port", "imo", "call_time", "call_id")},
-                          "year_built": rng.choice([1985, 2015]), "ingest_id": _ingest_id(day, f"{seed:02d}{step:02d}bb")})
-            write(st, [new], crew(new, 1))
-            known.append(new)
+            known += ingest_random(st, rng, f"{seed:02d}{step:02d}", step, IMOS, months=(10, 11))
+        elif action == "amend":
+            known.append(amend_random(st, rng, f"{seed:02d}{step:02d}", step, known))
         elif action == "retract" and st.exists():  # e.g. doctor --repair retracting a damaged ingest
             ingests = sorted(t for t in st.visible_txns() if st.txn_kind(t) == "ingest")
             if ingests:

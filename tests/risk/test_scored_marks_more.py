@@ -17,7 +17,7 @@ from piu.risk.config import defaults
 from piu.risk.scoring import score_store
 from piu.store import Store
 from tests.risk.factories import call, crew, write
-from tests.risk.test_scored_marks import _ingest_id, _state, _without_marks
+from tests.risk.test_scored_marks import _ingest_id, _state, _without_marks, amend_random, ingest_random
 
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=timezone.utc)
 
@@ -155,22 +155,9 @@ def test_more_actions_marked_runs_score_what_the_full_check_scores(tmp_path: Pat
         action = rng.choice(["ingest", "ingest", "amend", "score", "score", "score-port", "race", "repair-score",
                              "other-rules", "rescore", "since", "crash"])
         if action == "ingest" or not known and action == "amend":
-            day = step if rng.random() > 0.3 else rng.randrange(0, 3)
-            ingest = _ingest_id(day, f"{seed:02d}{step:02d}aa")
-            batch = [call(port=rng.choice(["KHKOS", "THBKK"]), imo=rng.choice(["9074729", "9176187", "9231212"]),
-                          ingest_id=ingest, call_time=f"2026-11-{rng.randrange(1, 28):02d} {rng.randrange(24):02d}:00",
-                          year_built=rng.choice([1990, 2010]))
-                     for _ in range(rng.randrange(1, 4))]
-            batch = list({c["call_id"]: c for c in batch}.values())
-            write(st, batch, [p for c in batch for p in crew(c, rng.randrange(0, 3))])
-            known += batch
+            known += ingest_random(st, rng, f"{seed:02d}{step:02d}", step, ["9074729", "9176187", "9231212"], months=(11,))
         elif action == "amend":
-            old = rng.choice(known)
-            day = step if rng.random() > 0.3 else rng.randrange(0, 3)
-            new = call(**{**{k: old[k] for k in ("port", "imo", "call_time", "call_id")},
-                          "year_built": rng.choice([1985, 2015]), "ingest_id": _ingest_id(day, f"{seed:02d}{step:02d}bb")})
-            write(st, [new], crew(new, 1))
-            known.append(new)
+            known.append(amend_random(st, rng, f"{seed:02d}{step:02d}", step, known))
         elif not st.exists():
             continue
         elif action == "repair-score":
