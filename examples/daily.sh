@@ -7,7 +7,10 @@
 #               /opt/piu/examples/daily.sh >>/var/log/piu-daily.log 2>&1
 #
 # Settings (environment variables):
-#   PIU_INBOX       folder the agents' manifests arrive in; files changed today are ingested (default ./inbox)
+#   PIU_INBOX       folder the agents' manifests arrive in; every file in it is offered to `piu ingest` each
+#                   run (default ./inbox): one already stored (the same bytes) is recognised and skipped, so a
+#                   file that lands after the run, or keeps an old modification time, is stored next time.
+#                   Move processed files elsewhere (an archive folder) when the inbox grows large.
 #   PIU_REPORT_DIR  folder for the reports (default ./reports)
 #   PIU_SINCE       report period (default 24h)
 #   PIU_AHEAD       the report also covers calls expected in the next N days (pre-arrival manifests; default 3)
@@ -42,19 +45,20 @@ status=0
 
 mkdir -p "$REPORT_DIR" || { log "cannot create $REPORT_DIR"; exit 1; }
 
-# 1. ingest the manifests that arrived today (re-ingesting a file changes nothing, so reruns are safe)
+# 1. ingest the manifests in the inbox: those stored before (the same bytes) are recognised and skipped,
+#    so a file that arrived after yesterday's run, or was copied with an old time, is not missed
 files=()
 if [ -d "$INBOX" ]; then
   while IFS= read -r -d '' f; do files+=("$f"); done \
-    < <(find "$INBOX" -maxdepth 1 -type f ! -name '.*' -newermt "$TODAY" -print0 | sort -z)
+    < <(find "$INBOX" -maxdepth 1 -type f ! -name '.*' -print0 | sort -z)
 else
   log "no inbox folder $INBOX"
 fi
 if [ ${#files[@]} -gt 0 ]; then
-  log "ingesting ${#files[@]} file(s) from $INBOX"
+  log "offering ${#files[@]} file(s) in $INBOX to piu ingest (files stored before are skipped)"
   "$PIU" ingest "${files[@]}" || { log "ingest failed (exit $?)"; status=1; }
 else
-  log "no new manifests in $INBOX today"
+  log "no manifests in $INBOX"
 fi
 
 # 2. score what is not scored yet; keep the flagged calls whose score is news (new, amended and late

@@ -29,9 +29,6 @@ def inbox(tmp_path: Path) -> Path:
     # three days of a port's manifests, a third of the calls carrying a planted risk scenario
     generate(90, tmp_path / "inbox", seed=3, start=date.today() - timedelta(days=3), days=3, plant_rate=0.35)
     (tmp_path / "inbox" / "truth.csv").unlink()  # the answer key is not a manifest
-    old = tmp_path / "inbox" / "last_week.csv"
-    old.write_text("not a manifest\n", encoding="utf-8")
-    os.utime(old, (0, 0))  # changed long ago: the daily job must not pick it up
     return tmp_path / "inbox"
 
 
@@ -40,7 +37,7 @@ def test_daily_run_writes_mails_and_alerts(tmp_path: Path, inbox: Path) -> None:
     today = date.today().isoformat()
     assert res.returncode == 3, res.stderr
     assert res.stdout == ""
-    assert "ingesting 1 file(s)" in res.stderr
+    assert "offering 1 file(s) in" in res.stderr
     assert res.stderr.splitlines()[-1] == (f"ALERT: calls at or above high in the last 4d; "
                                            f"see {tmp_path}/reports/piu-report-{today}.md")
     report = (tmp_path / "reports" / f"piu-report-{today}.md").read_text(encoding="utf-8")
@@ -66,7 +63,7 @@ def test_quiet_day_exits_0(tmp_path: Path) -> None:
         assert done.returncode == 0, done.stderr
     res = run_daily(tmp_path, PIU_MAILER="file")
     assert res.returncode == 0, res.stderr
-    assert "no new manifests" in res.stderr and "ALERT" not in res.stderr
+    assert "no manifests in" in res.stderr and "ALERT" not in res.stderr
     mail = next((tmp_path / "reports" / "outbox").glob("*.eml")).read_text(encoding="utf-8")
     assert mail.startswith("To: (not set)\nSubject: PIU daily report ")
     assert "Calls received | Persons" in mail
@@ -114,3 +111,25 @@ def test_calls_expected_in_the_next_days_are_in_the_report(tmp_path: Path) -> No
     until = (date.today() + timedelta(days=3)).isoformat()
     assert f"to {until} 23:59 UTC" in report.splitlines()[2]
     assert "| high |" in report
+
+
+def test_a_file_with_an_old_time_is_ingested_and_then_skipped(tmp_path: Path) -> None:
+    """A manifest that lands after a run, or is copied with its old modification time, is not missed:
+    every inbox file is offered to ingest, which skips the ones it stored before."""
+    import os
+    import time
+
+    from piu.store import Store
+
+    info = generate(12, tmp_path / "inbox", seed=4, start=date.today() - timedelta(days=2), days=2)
+    Path(info["truth"]).unlink()  # the answer key is not a manifest
+    old = time.time() - 10 * 86400
+    os.utime(info["manifest"], (old, old))
+    res = run_daily(tmp_path, PIU_MAILER="file")
+    assert res.returncode in (0, 3), res.stderr
+    assert "offering 1 file(s) in" in res.stderr
+    stored = Store(tmp_path / "store").files("calls")
+    assert stored
+    again = run_daily(tmp_path, PIU_MAILER="file")
+    assert again.returncode in (0, 3), again.stderr
+    assert Store(tmp_path / "store").files("calls") == stored  # the same file: nothing stored twice
