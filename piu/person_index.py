@@ -96,16 +96,22 @@ def rows_matching(store: Store, dataset: str, *, months: Sequence[str] | None, w
     store.check_version()
     schema = persons_schema() if dataset == "persons" else calls_schema()
     target = pa.schema([schema.field(c) for c in columns])
-    parts = []
-    for data_file in store.files(dataset, months=months):
-        table = _load(store, data_file)
+    def matching(table: pa.Table) -> pa.Table | None:
         mask = None
         for column, values in wanted.items():
             hit = _member(table[column], values)
             mask = hit if mask is None else mask | hit
         rows = np.flatnonzero(mask)
-        if len(rows):
-            parts.append(table.select(list(columns)).take(pa.array(rows)).replace_schema_metadata(None))
+        return table.select(list(columns)).take(pa.array(rows)).replace_schema_metadata(None) if len(rows) else None
+
+    parts = []
+    for data_file in store.files(dataset, months=months):
+        try:
+            part = matching(_load(store, data_file))
+        except (OSError, ValueError, IndexError):  # an index damaged in place that its file times hide
+            part = matching(_rebuilt(store, data_file))
+        if part is not None:
+            parts.append(part)
     if not parts:
         return target.empty_table()
     # the files' own dictionaries, decoded once per column for all of them
@@ -169,12 +175,22 @@ def _load(store: Store, data_file: Path) -> pa.Table:
     meta = _meta(data_file)
     table = _read(path, meta, run)
     if table is None:
-        table = build(store, data_file).replace_schema_metadata(meta)
-        if run is None:
-            _save(path, table)
-        else:
-            run.pending[path] = table
+        return _rebuilt(store, data_file)
     if run is not None:
+        run.loaded[path] = table
+    return table
+
+
+def _rebuilt(store: Store, data_file: Path) -> pa.Table:
+    """The index of a data file built again from it (its index file could not be used), saved as _load
+    saves what it builds."""
+    path = index_path(store, data_file)
+    table = build(store, data_file).replace_schema_metadata(_meta(data_file))
+    run = _RUN.get()
+    if run is None:
+        _save(path, table)
+    else:
+        run.pending[path] = table
         run.loaded[path] = table
     return table
 

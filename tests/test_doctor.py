@@ -44,6 +44,9 @@ def test_damaged_file_is_found_and_repaired(tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["--home", str(tmp_path), "doctor", "--repair"])
     assert res.exit_code == 0
     assert "(repaired)" in res.stderr
+    assert res.stderr.splitlines()[-3:] == [
+        f"ingest again: (unknown: {victim.name} is damaged)",
+        "then `piu score --rescore --since D --until D` over the days of the removed calls", "store OK"]
     assert store.read("ingests", ingests_schema())["source_file"].to_pylist() == ["a.csv"]
     assert CliRunner().invoke(app, ["--home", str(tmp_path), "doctor"]).exit_code == 0
 

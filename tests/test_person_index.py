@@ -318,3 +318,24 @@ def test_ingest_indexes_the_small_files_it_writes(tmp_path: Path, monkeypatch: p
     ingest_files(store, [info["manifest"]])
     new = [f for f in store.files("calls") + store.files("persons") if f not in files]
     assert new and not any(index_path(store, f).exists() for f in new)
+
+
+def test_an_index_that_fails_when_read_is_built_again(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An index damaged in place can pass unnoticed until Arrow fails on it: the file's index is built
+    again from its data file, and the lookup gives the rows it would have."""
+    docs = texts(["P0000003", "P0000007"])
+    want = filtered_read(store, None, docs, texts([]))
+    persons_matching(store, months=None, doc_numbers=docs, version_ids=texts([]))  # built and saved
+    first = store.files("persons")[0]
+    real_member, real_build, failed, built = person_index._member, person_index.build, [], []
+
+    def member(column: pa.ChunkedArray, values: pa.Array) -> object:
+        if not failed:
+            failed.append(1)
+            raise OSError("Invalid: index out of bounds")
+        return real_member(column, values)
+    monkeypatch.setattr(person_index, "_member", member)
+    monkeypatch.setattr(person_index, "build", lambda st, f: built.append(f) or real_build(st, f))
+    with person_index.saved_on_success():
+        got = persons_matching(store, months=None, doc_numbers=docs, version_ids=texts([]))
+    assert got.equals(want) and built == [first]

@@ -46,6 +46,8 @@ def doctor(
         if report.reingest:
             verb = "ingest again" if report.repaired else "after `piu doctor --repair`, ingest again"
             render.info(f"{verb}: {', '.join(report.reingest)}")
+        if report.repaired:  # other calls' history hits may have named the removed data
+            render.info("then `piu score --rescore --since D --until D` over the days of the removed calls")
         # --repair only retracts damaged files: suggest it only when it would help
         repairable = any((p.kind == "damaged-file" and p.txn not in report.repaired)
                          or (p.kind == "damaged-index" and not p.fixed) for p in report.problems)

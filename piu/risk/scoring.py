@@ -491,6 +491,7 @@ def _score_store(store: Store, config: RulesConfig, *, ports: list[str] | None, 
         return ScoreRun(version, 0, 0, notes)
     own: str | None = None
     relied: set[str] = set()  # scores committed after the snapshot that this run's scores leave out
+    skipped = 0  # calls scored here that another run stored meanwhile (not stored twice: counted as reused)
     new = prior = None
     if len(todo):
         todo = todo.reset_index(drop=True)
@@ -549,7 +550,9 @@ def _score_store(store: Store, config: RulesConfig, *, ports: list[str] | None, 
 
                 done_now = _already_scored(store, version, todo, snapshot | relied)
                 if len(done_now):
-                    table = table.filter(pc.invert(pc.is_in(table["version_id"], value_set=done_now)))
+                    keep = pc.invert(pc.is_in(table["version_id"], value_set=done_now))
+                    skipped = table.num_rows - pc.sum(keep.cast("int64")).as_py()
+                    table = table.filter(keep)
             txn.write("scores", table)
             own = txn.id
     if whole:  # after the commit: the mark never says more than the store holds
@@ -586,8 +589,9 @@ def _score_store(store: Store, config: RulesConfig, *, ports: list[str] | None, 
         rank = {b: i for i, b in enumerate(BANDS)}  # one lookup per column, as piu.report.band_rank ranks them
         before = news["version_id"].map(prior).map(rank)
         news = news[before.isna() | (news["band"].map(rank) > before)].reset_index(drop=True)
-    reused = selected - len(todo) if selected is not None else lambda: len(light_calls()) - len(todo)
-    return ScoreRun(version, len(todo), reused, notes, build, new=news)
+    scored = len(todo) - skipped
+    reused = selected - scored if selected is not None else lambda: len(light_calls()) - scored
+    return ScoreRun(version, scored, reused, notes, build, new=news)
 
 
 # What deciding which calls to score reads of the selection (current versions, partitions, ids).

@@ -63,7 +63,7 @@ def test_a_mark_does_not_rely_on_a_score_it_does_not_record(tmp_path: Path, monk
     other = _concurrently(monkeypatch, st)
     run = score_store(st, defaults(), now=NOW)  # scores b, but stores nothing: the other run did
     monkeypatch.undo()
-    assert (run.scored, other[0] in st.visible_txns()) == (1, True)
+    assert (run.scored, run.reused, other[0] in st.visible_txns()) == (0, 2, True)  # b: the other run's
     import json
 
     mark = json.loads(st.home.joinpath(*scoring.MARK_DIR, f"{run.ruleset_version}-all.json").read_text())

@@ -249,7 +249,8 @@ def test_two_scores_at_once_store_each_call_once(tmp_path: Path, monkeypatch: py
 
     monkeypatch.setattr(Store, "transaction", meanwhile)
     run = score_store(st, defaults(), now=NOW)
-    assert (other[0].scored, run.scored) == (2, 2)
+    # the second stores nothing, and says so: both calls were already scored when it came to write
+    assert (other[0].scored, run.scored, run.reused) == (2, 0, 2)
     rows = st.read("scores", scores_schema(), columns=["version_id"])["version_id"].to_pylist()
     assert sorted(rows) == sorted([a["version_id"], b["version_id"]])
     assert run.frame["score"].tolist() == other[0].frame["score"].tolist() == [3, 0]
