@@ -69,10 +69,41 @@ def current_calls(store: Store, *, ports: Iterable[str] | None = None,
         columns = list(dict.fromkeys(["call_id", "ingest_id", *columns]))
     table = latest_rows(store.read("calls", calls_schema(), ports=ports, months=_months(since, until),
                                    columns=columns, filter=_time_filter(since, until), txns=txns))
+    if since is not None or until is not None:
+        table = _without_moved_out(store, table, ports=ports, since=since, until=until, txns=txns)
     if table.num_rows > 1:
         keys = ["call_time", "call_id"] if "call_time" in table.column_names else ["call_id", "ingest_id"]
         table = table.take(pc.sort_indices(table, [(k, "ascending") for k in keys]))
     return table.to_pandas()
+
+
+def _without_moved_out(store: Store, table: pa.Table, *, ports: Iterable[str] | None, since: datetime | None,
+                       until: datetime | None, txns: set[str] | None) -> pa.Table:
+    """The period's current call versions without those superseded by a version outside the period (an
+    amendment that moved the call's time out of it). A call's versions share its local day (its id
+    names the day), so they lie within two days of each other: only those months are read, and only
+    the ids and ingest ids of the versions outside the period."""
+    from datetime import timedelta
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.dataset as ds
+
+    if table.num_rows == 0:
+        return table
+    pad = timedelta(days=2)
+    months = _months(since - pad if since is not None else None, until + pad if until is not None else None)
+    outside = store.read("calls", calls_schema(), ports=ports, months=months, columns=["call_id", "ingest_id"],
+                         filter=ds.field("call_id").isin(pc.unique(table["call_id"])) & ~_time_filter(since, until),
+                         txns=txns)
+    if outside.num_rows == 0:
+        return table
+    both = pa.concat_tables([
+        table.select(["call_id", "ingest_id"]).append_column("inside", pa.array([True] * table.num_rows)),
+        outside.select(["call_id", "ingest_id"]).append_column("inside", pa.array([False] * outside.num_rows))])
+    latest = latest_rows(both)
+    moved = latest.filter(pc.invert(latest["inside"]))["call_id"]
+    return table.filter(pc.invert(pc.is_in(table["call_id"], value_set=moved)))
 
 
 def latest_rows(table: pa.Table) -> pa.Table:

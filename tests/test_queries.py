@@ -97,3 +97,30 @@ def test_score_files_tell_trial_runs_apart(store: Store) -> None:
     assert (len(configured), len(trials)) == (1, 1)
     marked = read_scores_marked(store, columns=["score"])
     assert sorted(zip(marked["score"], marked["trial"])) == [(4, True), (8, False)]
+
+
+@pytest.mark.parametrize(("first", "moved", "period"), [
+    ("2026-11-20 01:00", "2026-11-20 13:00", ("2026-11-19", "2026-11-20 06:00")),   # later the same day
+    ("2026-11-30 23:00", "2026-12-01 02:00", ("2026-11-01", "2026-11-30 23:59")),   # into the next month
+    ("2026-12-01 02:00", "2026-11-30 23:00", ("2026-12-01", "2026-12-31 23:59")),   # into the month before
+])
+def test_a_call_an_amendment_moved_out_of_a_period_is_not_shown_there(tmp_path: Path, first: str, moved: str,
+                                                                       period: tuple[str, str]) -> None:
+    """The current version of a call is chosen among all its versions, then the period applies: the
+    superseded version is not shown (with its old score) in a period only it falls in (found by a new
+    analyst's walkthrough: a departure moved from 08:00 to 20:00 local showed at 08:00 in the morning report)."""
+    from piu.queries import current_calls
+
+    def at(text: str) -> datetime:
+        return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+
+    st = Store(tmp_path)
+    v1 = call(call_time=first, ingest_id="20261120T000000000000Z-aaaaaa")
+    v2 = call(call_time=moved, call_id=v1["call_id"], ingest_id="20261121T000000000000Z-bbbbbb", year_built=1980)
+    write(st, [v1], [])
+    write(st, [v2], [])
+    assert current_calls(st, since=at(period[0]), until=at(period[1]))["version_id"].tolist() == []
+    assert current_calls(st, since=at("2026-11-01"), until=at("2026-12-31"))["version_id"].tolist() == [v2["version_id"]]
+    assert current_calls(st, since=at(moved) - pd.Timedelta(hours=1))["version_id"].tolist() == [v2["version_id"]]
+    run = score_store(st, rconfig.defaults(), since=at(period[0]), until=at(period[1]))
+    assert (run.scored, run.reused) == (0, 0)
