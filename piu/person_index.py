@@ -135,7 +135,7 @@ def index_written(store: Store, paths: Sequence[Path]) -> None:
         try:
             if _dataset(store, path) not in INDEXED or pq.read_metadata(path).num_rows > INDEX_ON_WRITE_ROWS:
                 continue
-            _save(index_path(store, path), build(store, path).replace_schema_metadata(_meta(path)))
+            _rebuilt(store, path)  # (outside a scoring run: saved at once)
         except (OSError, ValueError, StoreError):  # (pyarrow's errors are OSError or ValueError subclasses)
             continue
 

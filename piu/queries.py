@@ -98,9 +98,8 @@ def _without_moved_out(store: Store, table: pa.Table, *, ports: Iterable[str] | 
                          txns=txns)
     if outside.num_rows == 0:
         return table
-    both = pa.concat_tables([
-        table.select(["call_id", "ingest_id"]).append_column("inside", pa.array([True] * table.num_rows)),
-        outside.select(["call_id", "ingest_id"]).append_column("inside", pa.array([False] * outside.num_rows))])
+    both = pa.concat_tables([table.select(["call_id", "ingest_id"]).append_column("inside", pa.repeat(True, table.num_rows)),
+                             outside.append_column("inside", pa.repeat(False, outside.num_rows))])
     latest = latest_rows(both)
     moved = latest.filter(pc.invert(latest["inside"]))["call_id"]
     return table.filter(pc.invert(pc.is_in(table["call_id"], value_set=moved)))
