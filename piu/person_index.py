@@ -47,7 +47,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from piu.store import Store
 
-FORMAT = b"2"
+FORMAT = b"3"
 INDEXED = ("persons", "calls")  # the datasets whose files get an index (HOME/_index/<dataset>/)
 # after the Arrow IPC bytes: a magic word, their CRC-32 and their length
 _TRAILER = struct.Struct("<8sIQ")
@@ -62,6 +62,12 @@ COLUMNS = ("version_id", "role", "name_key", "date_of_birth", "doc_number", "doc
 # ... and of calls: what history rules read of other calls (scoring.HISTORY_CALL_COLUMNS)
 CALL_COLUMNS = ("call_id", "version_id", "ingest_id", "port", "direction", "call_time", "vessel_name",
                 "vessel_name_key", "imo", "mmsi", "flag")
+# the columns rows are looked up by (rows_matching's `wanted`): their dictionaries are stored sorted, as
+# fixed-width bytes, so that a few wanted values are found by binary search (numpy) instead of hashing
+# every distinct value of the file, as an Arrow is_in over the dictionary does (~1.5 ms per 100,000)
+SEARCHED = {"persons": ("version_id", "doc_number"), "calls": ("call_id", "imo", "mmsi", "vessel_name_key")}
+# ... unless a value is longer than this many bytes (the dictionary stays text, searched with is_in)
+KEY_WIDTH_MAX = 96
 
 
 def _dataset(store: Store, data_file: Path) -> str:
@@ -102,7 +108,10 @@ def rows_matching(store: Store, dataset: str, *, months: Sequence[str] | None, w
             hit = _member(table[column], values)
             mask = hit if mask is None else mask | hit
         rows = np.flatnonzero(mask)
-        return table.select(list(columns)).take(pa.array(rows)).replace_schema_metadata(None) if len(rows) else None
+        if not len(rows):
+            return None
+        picked = table.select(list(columns)).take(pa.array(rows)).replace_schema_metadata(None)
+        return pa.table({c: _as_text(picked[c]) for c in columns})
 
     parts = []
     for data_file in store.files(dataset, months=months):
@@ -143,6 +152,7 @@ def index_written(store: Store, paths: Sequence[Path]) -> None:
 def _member(column: pa.ChunkedArray, values: pa.Array) -> Any:
     """Per row of a dictionary-encoded index column: is its value one of `values`? (numpy bool)"""
     import numpy as np
+    import pyarrow as pa
     import pyarrow.compute as pc
 
     out = []
@@ -151,9 +161,109 @@ def _member(column: pa.ChunkedArray, values: pa.Array) -> Any:
             out.append(np.zeros(len(chunk), dtype=bool))
             continue
         # the few wanted values against the dictionary, then one gather per row: no row's text is read
-        wanted = pc.is_in(chunk.dictionary, value_set=values).fill_null(False).to_numpy(zero_copy_only=False)
+        if pa.types.is_fixed_size_binary(chunk.dictionary.type):
+            wanted = _sorted_member(chunk.dictionary, values)
+        else:
+            wanted = pc.is_in(chunk.dictionary, value_set=values).fill_null(False).to_numpy(zero_copy_only=False)
         out.append(wanted[chunk.indices.to_numpy()])
     return np.concatenate(out) if len(out) != 1 else out[0]
+
+
+def _sorted_member(keys: pa.FixedSizeBinaryArray, values: pa.Array) -> Any:
+    """Per entry of a searchable dictionary (`_sorted_keys`): is it one of `values`? Binary search of the
+    values' keys (their cost, not the dictionary's size); a null value finds the null entry."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    size = keys.type.byte_width
+    known = len(keys) - keys.null_count  # the null entry, if any, is last
+    table = np.frombuffer(keys.buffers()[1], dtype=f"S{size}", count=keys.offset + known)[keys.offset:]
+    text = (values.cast(pa.string()) if values.type != pa.string() else values).drop_null()
+    # a value with a zero byte is in no searchable dictionary; padded, it could equal another value
+    text = text.filter(pc.invert(pc.match_substring(text, "\x00")))
+    needles, _hashes, fits = _keys(text, size - 8)
+    needles = needles[fits]
+    wanted = np.zeros(len(keys), dtype=bool)
+    if len(needles) and known:
+        at = np.minimum(np.searchsorted(table, needles), known - 1)
+        wanted[at[table[at] == needles]] = True
+    if values.null_count:
+        wanted[known:] = True
+    return wanted
+
+
+def _keys(text: pa.StringArray, width: int) -> tuple[Any, Any, Any]:
+    """Search keys of text values (no nulls): 8 bytes of a 64-bit hash (big-endian), then the value's
+    bytes zero-padded to `width`, as numpy `S<8 + width>` (compared byte by byte, as numpy sorts and
+    searches them); the hashes; and whether each value fits in `width` bytes (a longer one is cut: it
+    is no dictionary's value)."""
+    import numpy as np
+
+    n = len(text)
+    words = -(-width // 8)
+    grid = np.zeros((n, words * 8), dtype=np.uint8)
+    offsets = np.frombuffer(text.buffers()[1], dtype=np.int32)[text.offset:text.offset + n + 1].astype(np.int64)
+    lengths = np.diff(offsets)
+    if n and offsets[-1] > offsets[0]:
+        data = np.frombuffer(text.buffers()[2], dtype=np.uint8)
+        cut = np.minimum(lengths, width)
+        for size in np.unique(cut).tolist():  # the values of one length at a time: one 2-D gather each
+            rows = np.flatnonzero(cut == size)
+            if size:
+                grid[rows, :size] = data[offsets[rows][:, None] + np.arange(size)]
+    # FNV-style mixing of the 8-byte words (uint64 arithmetic wraps around)
+    hashes = np.full(n, 0xCBF29CE484222325, dtype=np.uint64)
+    for word in grid.view("<u8").T:
+        hashes ^= word
+        hashes *= np.uint64(0x100000001B3)
+        hashes ^= hashes >> np.uint64(29)
+    out = np.empty((n, 8 + width), dtype=np.uint8)
+    out[:, :8] = hashes.astype(">u8").view(np.uint8).reshape(n, 8)
+    out[:, 8:] = grid[:, :width]
+    return out.view(f"S{8 + width}").reshape(n), hashes, lengths <= width
+
+
+def _sorted_keys(column: pa.DictionaryArray) -> pa.DictionaryArray | None:
+    """A dictionary-encoded text column with its dictionary made searchable: each entry's `_keys` (hash,
+    then value), sorted, as fixed-width bytes, the null entry last; None when a value is too long for
+    that (KEY_WIDTH_MAX) or holds a zero byte (which the padding could not tell apart)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    dictionary = column.dictionary
+    present = dictionary.drop_null()
+    width = max(1, pc.max(pc.binary_length(present)).as_py() or 0)
+    if width > KEY_WIDTH_MAX or (len(present) and pc.any(pc.match_substring(present, "\x00")).as_py()):
+        return None
+    keys, hashes, _ = _keys(present, width)
+    order = np.argsort(hashes, kind="stable")  # numbers sort faster than text; by the hash bytes, then
+    ordered = hashes[order]
+    if len(order) > 1 and (ordered[1:] == ordered[:-1]).any():  # two values, one hash: by the whole key
+        order = np.argsort(keys, kind="stable")
+    valid = dictionary.is_valid().to_numpy(zero_copy_only=False)
+    new_code = np.empty(len(dictionary), dtype=np.int64)
+    new_code[np.flatnonzero(valid)[order]] = np.arange(len(order))
+    new_code[~valid] = len(order)  # the null entry (null_encoding="encode": at most one)
+    kind = pa.binary(8 + width)
+    searchable = pa.FixedSizeBinaryArray.from_buffers(kind, len(order), [None, pa.py_buffer(keys[order].tobytes())])
+    if not valid.all():
+        searchable = pa.concat_arrays([searchable, pa.nulls(1, kind)])
+    return pa.DictionaryArray.from_arrays(pa.array(new_code[column.indices.to_numpy()]), searchable)
+
+
+def _as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """An index column as rows_matching gives it: searchable keys back to text (the hash and the zero
+    padding removed); other columns as they are."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not (pa.types.is_dictionary(column.type) and pa.types.is_fixed_size_binary(column.type.value_type)):
+        return column
+    width = column.type.value_type.byte_width  # (an explicit stop: pyarrow 26 fails without one on arrays without nulls)
+    raw = pc.binary_slice(column.cast(column.type.value_type).cast(pa.binary()), 8, width)
+    return pc.utf8_rtrim(raw.cast(pa.string()), characters="\x00")
 
 
 class _Run:
@@ -307,11 +417,13 @@ def build(store: Store, data_file: Path) -> pa.Table:
         table = store.read_files("calls", [data_file], calls_schema(), columns=list(CALL_COLUMNS))
     else:
         table = store.read_files("persons", [data_file], persons_schema(), columns=list(COLUMNS))
+    searched = SEARCHED[_dataset(store, data_file)]
     columns = {}
     for field in table.schema:
         column = table[field.name].combine_chunks()
         if pa.types.is_string(field.type):
-            column = _narrow(column.dictionary_encode(null_encoding="encode"))
+            column = column.dictionary_encode(null_encoding="encode")
+            column = _narrow((_sorted_keys(column) if field.name in searched else None) or column)
         columns[field.name] = column
     return pa.table(columns)
 

@@ -339,3 +339,38 @@ def test_an_index_that_fails_when_read_is_built_again(store: Store, monkeypatch:
     with person_index.saved_on_success():
         got = persons_matching(store, months=None, doc_numbers=docs, version_ids=texts([]))
     assert got.equals(want) and built == [first]
+
+
+AWKWARD = ["AB", "ABC", "AB ", " AB", "", "ÁB", "ស១២៣", "ทด 123", "A\x00B", "Z" * (person_index.KEY_WIDTH_MAX + 5),
+           "A" * person_index.KEY_WIDTH_MAX, None, "ab", "A-B/1"]
+
+
+@pytest.mark.parametrize("long_values", [False, True])
+def test_sorted_keys_find_exactly_what_a_filtered_read_finds(tmp_path: Path, long_values: bool) -> None:
+    """Looked-up columns keep their dictionary sorted as fixed-width bytes (binary search instead of
+    hashing every distinct value): prefixes, padding, spaces, non-ASCII text, empty text and nulls find
+    exactly their own rows; a file with a value too long for that, or a zero byte, keeps a text
+    dictionary and is searched as before."""
+    from piu.person_index import _load, rows_matching
+
+    st = Store(tmp_path / "home")
+    docs = [d for d in AWKWARD if long_values or (d is None or (len(d) < 40 and "\x00" not in d))]
+    calls, persons = [], []
+    for i, doc in enumerate(docs * 2):
+        c = call(call_time=datetime(2026, 11, 1, 3, 0, tzinfo=UTC) + timedelta(hours=i), imo=f"90{i:05d}", tag="aaaaaa")
+        calls.append(c)
+        persons.append(person(c, source_row=2 + i, doc_number=doc))
+    write(st, calls, persons)
+    [data_file] = st.files("persons")
+    kind = _load(st, data_file)["doc_number"].type.value_type
+    assert pa.types.is_string(kind) if long_values else kind == pa.binary(8 + max(len(d.encode()) for d in docs if d))
+    wanted_sets = [[d] for d in AWKWARD] + [AWKWARD, ["AB", "ZZ", "A" * 200], ["AB\x00"], []]
+    for wanted in wanted_sets:
+        values = pa.array(wanted, type=pa.string())
+        got = rows_matching(st, "persons", months=None, wanted={"doc_number": values}, columns=COLUMNS)
+        want = st.read("persons", persons_schema(), columns=COLUMNS,
+                       filter=ds.field("doc_number").isin(values.drop_null())
+                       | (ds.field("doc_number").is_null() if values.null_count else ds.scalar(False)))
+        assert got.schema == want.schema
+        assert got.to_pylist() == want.to_pylist(), wanted
+        assert got.num_rows == 2 * sum(1 for d in docs if d in wanted or (d is None and None in wanted))

@@ -20,8 +20,6 @@ from piu.risk.config import SCORE_CAP, RulesConfig
 from piu.risk.registry import RuleData
 
 if TYPE_CHECKING:  # pragma: no cover
-    from concurrent.futures import Future
-
     import pandas as pd
 
     from piu.store import Store
@@ -112,15 +110,15 @@ def reference_digest(reference: dict[str, Any], config: RulesConfig) -> str:
     return flags.digest(reference["flag_ratings"]) + listed
 
 
-def evaluate(data: RuleData, config: RulesConfig, *, history: bool | None = None) -> pd.DataFrame:
-    """Every enabled rule over the data: hits with version_id, rule, title, weight, evidence, persons.
-    `history`: True for the history rules only, False for the others (default: all that the data allows)."""
+def evaluate(data: RuleData, config: RulesConfig) -> pd.DataFrame:
+    """Every enabled rule over the data (history rules when it has history): hits with version_id,
+    rule, title, weight, evidence, persons."""
     import numpy as np
     import pandas as pd
 
     frames, hit = [], []
     for s in config.active():
-        if (s.rule.history and data.history_calls is None) or (history is not None and s.rule.history != history):
+        if s.rule.history and data.history_calls is None:
             continue
         hits = s.rule.func(data, s.params)
         if len(hits) == 0:
@@ -227,43 +225,16 @@ def _json_rows(persons: pd.Series) -> pd.Series:
 
 def score_frames(calls: pd.DataFrame, persons: pd.DataFrame, config: RulesConfig, *,
                  history_calls: pd.DataFrame | None = None, history_persons: pd.DataFrame | None = None,
-                 reference: dict[str, Any] | None = None,
-                 history: Future[tuple[pd.DataFrame, pd.DataFrame]] | None = None,
-                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Score call versions given as DataFrames: (summary per call, hits).
-
-    `history`, instead of history_calls and history_persons: their reading (`load_history`) under way
-    on another thread (see `_score_store`). The features and the rules without history are computed
-    meanwhile - its reads run in Arrow, which releases the GIL - and the history rules once it is done.
-    """
+                 reference: dict[str, Any] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Score call versions given as DataFrames: (summary per call, hits)."""
     reference = reference if reference is not None else reference_tables(None, config)
     features, pfeat = feat.build(calls, persons)
-    first = None
-    if history is not None:
-        first = evaluate(RuleData(calls=features, persons=pfeat, reference=reference), config, history=False)
-        history_calls, history_persons = history.result()
     if history_calls is not None and "vessel_key" not in history_calls.columns:
         history_calls = _with_vessel_key(history_calls)
     data = RuleData(calls=features, persons=pfeat, history_calls=history_calls, history_persons=history_persons,
                     reference=reference)
-    if first is None:
-        hits = evaluate(data, config)
-    else:
-        hits = _in_rule_order(first, evaluate(data, config, history=True), config)
+    hits = evaluate(data, config)
     return summarise(features, hits, config), hits
-
-
-def _in_rule_order(a: pd.DataFrame, b: pd.DataFrame, config: RulesConfig) -> pd.DataFrame:
-    """Two `evaluate` results as one, in the order of the rule set (as one `evaluate` gives them)."""
-    import numpy as np
-    import pandas as pd
-
-    if len(b) == 0 or len(a) == 0:
-        return (a if len(b) == 0 else b).reset_index(drop=True)
-    both = pd.concat([a, b], ignore_index=True)
-    rank = {s.rule.id: i for i, s in enumerate(config.active())}
-    order = np.argsort(both["rule"].map(rank).to_numpy(dtype=np.int64), kind="stable")
-    return both.iloc[order].reset_index(drop=True)
 
 
 def _with_vessel_key(calls: pd.DataFrame, known: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -294,7 +265,7 @@ def _history_days(config: RulesConfig) -> int:
     return max(days)
 
 
-def _related_calls(store: Store, calls: pd.DataFrame, persons: Callable[[], pd.DataFrame], since: datetime,
+def _related_calls(store: Store, calls: pd.DataFrame, persons: pd.DataFrame, since: datetime,
                    until: datetime) -> tuple[pd.DataFrame, pd.DataFrame, Any]:
     """Current versions of the window's calls that share a vessel identifier or a document with `calls`;
     the window's persons that share a document with `calls` or belong to a call of the same vessel
@@ -319,8 +290,7 @@ def _related_calls(store: Store, calls: pd.DataFrame, persons: Callable[[], pd.D
     matched = in_window(rows_matching(store, "calls", months=months, columns=["call_id", "version_id", "call_time"],
                                       wanted={"imo": arr(calls["imo"]), "mmsi": arr(calls["mmsi"]),
                                               "vessel_name_key": arr(calls["vessel_name_key"])}))
-    found = persons()  # (the persons of `calls`, read meanwhile on the main thread)
-    docs = arr(found.loc[feat.present(found["doc_number"]), "doc_number"])
+    docs = arr(persons.loc[feat.present(persons["doc_number"]), "doc_number"])
     matched_versions = matched.column("version_id").combine_chunks().cast(pa.string())
     candidates = persons_matching(store, months=months, doc_numbers=docs, version_ids=matched_versions,
                                   columns=HISTORY_PERSON_COLUMNS).to_pandas(date_as_object=False)
@@ -336,10 +306,10 @@ def _related_calls(store: Store, calls: pd.DataFrame, persons: Callable[[], pd.D
     return latest_versions(versions), candidates, matched_versions
 
 
-def load_history(store: Store, calls: pd.DataFrame, persons: pd.DataFrame | Callable[[], pd.DataFrame],
+def load_history(store: Store, calls: pd.DataFrame, persons: pd.DataFrame,
                  config: RulesConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """History for the calls being scored: calls in the window, and persons that can matter. `persons`
-    (of the calls) may be a function that gives them: called once the calls of the window are found."""
+    """History for the calls being scored (and `persons`, theirs): calls in the window, and persons
+    that can matter."""
     import numpy as np
     import pandas as pd
     import pyarrow.compute as pc
@@ -352,13 +322,11 @@ def load_history(store: Store, calls: pd.DataFrame, persons: pd.DataFrame | Call
     since = times.min().to_pydatetime() - timedelta(days=days)
     until = times.max().to_pydatetime() + timedelta(days=days)
     candidates = matched = None
-    given = persons if callable(persons) else lambda: persons
     if len(calls) <= TARGETED_MAX:
-        related_calls, candidates, matched = _related_calls(store, calls, given, since, until)
+        related_calls, candidates, matched = _related_calls(store, calls, persons, since, until)
         hcalls = _with_vessel_key(related_calls, calls)
     else:  # scoring much of the store: reading the whole window is cheaper than long filters
         hcalls = _with_vessel_key(_window_calls(store, since, until, calls), calls)
-    persons = given()
     keys = (calls["vessel_key"] if "vessel_key" in calls.columns else feat.vessel_key(calls)).dropna().unique()
     related = hcalls.loc[feat.isin(hcalls["vessel_key"], keys), "version_id"]
     # crew are matched by name only inside related calls, which the filter already keeps
@@ -499,40 +467,19 @@ def _score_store(store: Store, config: RulesConfig, *, ports: list[str] | None, 
             from piu.risk.engine_dask import score_calls
             summary = score_calls(store, todo, config, reference=reference, scheduler=scheduler)
         else:
-            import contextlib
-            import contextvars
-            from concurrent.futures import Future, ThreadPoolExecutor
-
             t0, t1 = todo["call_time"].min().to_pydatetime(), todo["call_time"].max().to_pydatetime()
             todo = todo.assign(vessel_key=feat.vessel_key(todo))  # once, for the history and the features
-            wanted = any(s.rule.history for s in config.active())
-            with contextlib.ExitStack() as stack:
-                history = found = None
-                if wanted and len(todo) <= TARGETED_MAX:
-                    # a short read, started now on a second thread (the calls first: it waits for the persons
-                    # read below), beside the persons read, the features and the rules without history. An
-                    # error or Ctrl-C meanwhile waits for it to finish. The context goes along: indexes the
-                    # reads build are saved with the score (piu.person_index).
-                    pool = stack.enter_context(ThreadPoolExecutor(1, thread_name_prefix="piu-history"))
-                    found = Future()
-                    history = pool.submit(contextvars.copy_context().run, load_history, store, todo, found.result,
-                                          config)
-                try:
-                    persons = persons_of(store, todo["version_id"], ports=sorted(todo["port"].dropna().unique()),
-                                         since=t0, until=t1, columns=feat.PERSON_COLUMNS, compute=True,
-                                         ingest_ids=(todo["ingest_id"].unique()
-                                                     if not rescore and todo["ingest_id"].notna().all() else None))
-                except BaseException as exc:
-                    if found is not None:
-                        found.set_exception(exc)
-                    raise
-                hc = hp = None
-                if found is not None:
-                    found.set_result(persons)
-                elif wanted:  # a long read (the whole window) first, so that Ctrl-C does not wait for it
-                    hc, hp = load_history(store, todo, persons, config)
-                summary, _hits = score_frames(todo, persons, config, reference=reference, history=history,
-                                              history_calls=hc, history_persons=hp)
+            persons = persons_of(store, todo["version_id"], ports=sorted(todo["port"].dropna().unique()),
+                                 since=t0, until=t1, columns=feat.PERSON_COLUMNS, compute=True,
+                                 ingest_ids=(todo["ingest_id"].unique()
+                                             if not rescore and todo["ingest_id"].notna().all() else None))
+            # history rules see the whole store: the calls and persons that can matter to these calls
+            # (few calls: looked up in the indexes, piu.person_index; many: the window read whole)
+            hc = hp = None
+            if any(s.rule.history for s in config.active()):
+                hc, hp = load_history(store, todo, persons, config)
+            summary, _hits = score_frames(todo, persons, config, reference=reference, history_calls=hc,
+                                          history_persons=hp)
         stamp = now or datetime.now(timezone.utc)
         new = todo[["call_id", "version_id", "port", "call_time", "month"]].merge(summary, on="version_id")
         new["ruleset_version"] = version
