@@ -38,6 +38,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from piu.io.identifiers import imo_check_digit_ok
+
 if TYPE_CHECKING:  # pragma: no cover
     from piu.io.ports import PortTable
 
@@ -595,14 +597,6 @@ _PLACEHOLDERS = frozenset({"N A", "NA", "NIL", "NONE", "NULL", "0", "0000000", "
 _RE_IMO_PREFIX = re.compile(r"^IMO\s*(?:NO|NR|NUMBER|NUM)?\.?\s*[:#.\-]?\s*", re.IGNORECASE)
 _RE_MMSI_PREFIX = re.compile(r"^MMSI\s*(?:NO|NR|NUMBER)?\.?\s*[:#.\-]?\s*", re.IGNORECASE)
 _RE_FLOAT_ZERO = re.compile(r"\.0+$")
-
-
-def imo_check_digit_ok(number: str) -> bool:
-    """True when a 7-digit IMO ship number's last digit matches its check digit."""
-    if len(number) != 7 or not number.isdigit():
-        return False
-    total = sum(int(d) * w for d, w in zip(number[:6], range(7, 1, -1)))
-    return total % 10 == int(number[6])
 
 
 @functools.lru_cache(maxsize=1 << 16)  # a vessel's number repeats in every batch of a big file

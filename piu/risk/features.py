@@ -330,6 +330,14 @@ def imo_status(imo: pd.Series) -> pd.Series:
 @lru_cache(maxsize=65536)
 def _imo_status_one(text: str) -> str | None:
     """The status of one IMO text (memoised: calls and history calls share most vessels)."""
+    if len(text) == 7 and text.isascii() and text.isdigit():  # as stored for a number ingest could read
+        # what the normaliser decides for 7 plain digits, without loading it: all zeros is a placeholder
+        # (missing); a leading zero or a wrong check digit is invalid
+        if text == "0000000":
+            return None
+        from piu.io.identifiers import imo_check_digit_ok
+
+        return "ok" if text[0] != "0" and imo_check_digit_ok(text) else "check"
     from piu.io.normalise import _imo_one
 
     number, valid = _imo_one(text)
@@ -352,6 +360,8 @@ def mmsi_status(mmsi: pd.Series) -> pd.Series:
 @lru_cache(maxsize=65536)
 def _mmsi_status_one(text: str) -> str | None:
     """The status of one MMSI text (memoised like `_imo_status_one`)."""
+    if len(text) == 9 and text.isascii() and text.isdigit():  # as stored: the normaliser's verdict, unloaded
+        return None if text == "000000000" else "ok" if 201 <= int(text[:3]) <= 775 else "mid"
     from piu.io.normalise import _mmsi_one
 
     digits, valid, _country = _mmsi_one(text)

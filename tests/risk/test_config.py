@@ -274,3 +274,26 @@ def test_is_trial_compares_with_the_configured_rules(tmp_path: Path, monkeypatch
     assert is_trial(load(str(trial)), home)
     (tmp_path / "env.toml").write_text("[bands]\nmedium = 'x'\n", encoding="utf-8")  # unreadable configured rules
     assert is_trial(load(str(trial)), home)
+
+
+def test_a_norms_file_is_checked_and_read(tmp_path: Path) -> None:
+    """An analyst's norms file: a missing column or an unreadable max_persons is a rules-file problem;
+    a readable one has open bounds where gt_from/gt_to are empty (0 and no upper bound)."""
+    from piu.risk.rules.capacity import load_norms
+
+    missing = tmp_path / "missing.csv"
+    missing.write_text("vessel_category,gt_from,max_persons\nfishing,0,10\n", encoding="utf-8")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("vessel_category,gt_from,gt_to,max_persons\nfishing,0,25,ten\n", encoding="utf-8")
+    good = tmp_path / "good.csv"
+    good.write_text("\ufeffvessel_category,gt_to,gt_from,max_persons,note\nfishing,25,,8,small\ncargo,,500, 40 ,\n",
+                    encoding="utf-8")
+    columns = "columns: vessel_category, gt_from, gt_to, max_persons"
+    for f, kind in ((missing, "KeyError"), (bad, "ValueError")):
+        assert problems(f'[rules.overcapacity]\nnorms_file = "{f}"\n') == [
+            f"line 2: overcapacity: norms_file file {f.name} is not a norms table ({kind}); {columns}"]
+    assert parse(f'[rules.overcapacity]\nnorms_file = "{good}"\n').settings["overcapacity"].params["norms_file"] == str(good)
+    norms = load_norms(str(good))
+    assert list(norms.columns) == ["vessel_category", "gt_from", "gt_to", "max_persons"]
+    assert norms.to_dict(orient="list") == {"vessel_category": ["fishing", "cargo"], "gt_from": [0.0, 500.0],
+                                            "gt_to": [25.0, float("inf")], "max_persons": [8, 40]}

@@ -21,14 +21,30 @@ NORM_COLUMNS = ("vessel_category", "gt_from", "gt_to", "max_persons")
 
 def load_norms(path: str = "") -> pd.DataFrame:
     """Persons-aboard norms by vessel category and tonnage band (shipped, or an analyst's CSV)."""
+    import csv
+
     import pandas as pd
 
-    frame = pd.read_csv(path or NORMS, dtype="str", keep_default_na=False)
-    frame = frame[list(NORM_COLUMNS)].copy()
-    frame["gt_from"] = pd.to_numeric(frame["gt_from"], errors="coerce").fillna(0.0)
-    frame["gt_to"] = pd.to_numeric(frame["gt_to"].replace("", None), errors="coerce").fillna(float("inf"))
-    frame["max_persons"] = pd.to_numeric(frame["max_persons"], errors="raise").astype("int64")
-    return frame
+    def number(text: str, missing: float) -> float:  # an empty or unreadable bound is open
+        try:
+            value = float(text)
+        except ValueError:
+            return missing
+        return missing if value != value else value
+
+    # a few dozen rows: read in Python (pandas' CSV reader costs more to start than to read them)
+    with open(path or NORMS, newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        rows = list(reader)
+        missing = [c for c in NORM_COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:  # (as a missing column of a DataFrame: _check_norms_file reports it)
+        raise KeyError(", ".join(missing))
+    columns = {c: [r.get(c) or "" for r in rows] for c in NORM_COLUMNS}
+    return pd.DataFrame({"vessel_category": pd.array(columns["vessel_category"], dtype="str"),
+                         "gt_from": [number(v, 0.0) for v in columns["gt_from"]],
+                         "gt_to": [number(v, float("inf")) for v in columns["gt_to"]],
+                         "max_persons": pd.array([int(float(v)) for v in columns["max_persons"]], dtype="int64")},
+                        columns=list(NORM_COLUMNS))
 
 
 def _check_norms_file(value: Any) -> str | None:
