@@ -102,9 +102,11 @@ def rows_matching(store: Store, dataset: str, *, months: Sequence[str] | None, w
     store.check_version()
     schema = persons_schema() if dataset == "persons" else calls_schema()
     target = pa.schema([schema.field(c) for c in columns])
+    sought = {column: _Sought(values) for column, values in wanted.items()}  # (their keys made once)
+
     def matching(table: pa.Table) -> pa.Table | None:
         mask = None
-        for column, values in wanted.items():
+        for column, values in sought.items():
             hit = _member(table[column], values)
             mask = hit if mask is None else mask | hit
         rows = np.flatnonzero(mask)
@@ -128,6 +130,21 @@ def rows_matching(store: Store, dataset: str, *, months: Sequence[str] | None, w
     return pa.table([picked[c].cast(target.field(c).type) for c in columns], schema=target)
 
 
+def files_holding(store: Store, dataset: str, files: Sequence[Path], column: str, values: pa.Array) -> list[Path]:
+    """The data files among `files` (of an indexed dataset) that hold one of `values` in `column`, by
+    their indexes: a read of a few calls' rows opens only their files, not every file of their months."""
+    sought = _Sought(values)
+    out = []
+    for data_file in files:
+        try:
+            index = _load(store, data_file)
+        except (OSError, ValueError, IndexError):  # as rows_matching: an index damaged in place is rebuilt
+            index = _rebuilt(store, data_file)
+        if _member(index[column], sought).any():
+            out.append(data_file)
+    return out
+
+
 # files of at most this many rows get their index when they are written (a day's manifests: a few
 # milliseconds); bigger ones (a bulk load) when a score first needs it
 INDEX_ON_WRITE_ROWS = 20_000
@@ -149,12 +166,37 @@ def index_written(store: Store, paths: Sequence[Path]) -> None:
             continue
 
 
-def _member(column: pa.ChunkedArray, values: pa.Array) -> Any:
-    """Per row of a dictionary-encoded index column: is its value one of `values`? (numpy bool)"""
+class _Sought:
+    """Values looked for in a column, with their search keys per key width (made once per lookup)."""
+
+    def __init__(self, values: pa.Array) -> None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        self.values = values
+        text = (values.cast(pa.string()) if values.type != pa.string() else values).drop_null()
+        # a value with a zero byte is in no searchable dictionary; padded, it could equal another value
+        self.text = text.filter(pc.invert(pc.match_substring(text, "\x00")))
+        self._keys: dict[int, Any] = {}
+
+    def keys(self, width: int) -> Any:
+        """`_keys` and hashes of the values that fit in `width` bytes, in hash order."""
+        import numpy as np
+
+        if width not in self._keys:
+            needles, hashes, fits = _keys(self.text, width)
+            order = np.argsort(hashes[fits])  # (searched in order: fewer cache misses)
+            self._keys[width] = needles[fits][order], hashes[fits][order]
+        return self._keys[width]
+
+
+def _member(column: pa.ChunkedArray, sought: _Sought) -> Any:
+    """Per row of a dictionary-encoded index column: is its value one of the values sought? (numpy bool)"""
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    values = sought.values
     out = []
     for chunk in column.chunks:
         if len(values) == 0 or len(chunk) == 0:
@@ -162,33 +204,35 @@ def _member(column: pa.ChunkedArray, values: pa.Array) -> Any:
             continue
         # the few wanted values against the dictionary, then one gather per row: no row's text is read
         if pa.types.is_fixed_size_binary(chunk.dictionary.type):
-            wanted = _sorted_member(chunk.dictionary, values)
+            wanted = _sorted_member(chunk.dictionary, sought)
         else:
             wanted = pc.is_in(chunk.dictionary, value_set=values).fill_null(False).to_numpy(zero_copy_only=False)
         out.append(wanted[chunk.indices.to_numpy()])
     return np.concatenate(out) if len(out) != 1 else out[0]
 
 
-def _sorted_member(keys: pa.FixedSizeBinaryArray, values: pa.Array) -> Any:
-    """Per entry of a searchable dictionary (`_sorted_keys`): is it one of `values`? Binary search of the
-    values' keys (their cost, not the dictionary's size); a null value finds the null entry."""
+def _sorted_member(keys: pa.FixedSizeBinaryArray, sought: _Sought) -> Any:
+    """Per entry of a searchable dictionary (`_sorted_keys`): is it one of the values sought? Binary
+    search of their keys (their cost, not the dictionary's size); a null value finds the null entry."""
     import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
 
     size = keys.type.byte_width
     known = len(keys) - keys.null_count  # the null entry, if any, is last
     table = np.frombuffer(keys.buffers()[1], dtype=f"S{size}", count=keys.offset + known)[keys.offset:]
-    text = (values.cast(pa.string()) if values.type != pa.string() else values).drop_null()
-    # a value with a zero byte is in no searchable dictionary; padded, it could equal another value
-    text = text.filter(pc.invert(pc.match_substring(text, "\x00")))
-    needles, _hashes, fits = _keys(text, size - 8)
-    needles = needles[fits]
+    needles, hashes = sought.keys(size - 8)
     wanted = np.zeros(len(keys), dtype=bool)
     if len(needles) and known:
-        at = np.minimum(np.searchsorted(table, needles), known - 1)
-        wanted[at[table[at] == needles]] = True
-    if values.null_count:
+        # by the hash first (numbers: faster than comparing byte strings), each found key checked whole
+        sorted_hashes = np.ndarray((known,), dtype=">u8", buffer=keys.buffers()[1], offset=keys.offset * size,
+                                   strides=(size,)).astype(np.uint64)
+        at = np.minimum(np.searchsorted(sorted_hashes, hashes), known - 1)
+        same = table[at] == needles
+        shared = ~same & (sorted_hashes[at] == hashes)
+        if shared.any():  # another value with the same hash sorts first (keys sort by hash, then value)
+            at[shared] = np.minimum(np.searchsorted(table, needles[shared]), known - 1)
+            same[shared] = table[at[shared]] == needles[shared]
+        wanted[at[same]] = True
+    if sought.values.null_count:
         wanted[known:] = True
     return wanted
 
@@ -212,16 +256,24 @@ def _keys(text: pa.StringArray, width: int) -> tuple[Any, Any, Any]:
             rows = np.flatnonzero(cut == size)
             if size:
                 grid[rows, :size] = data[offsets[rows][:, None] + np.arange(size)]
-    # FNV-style mixing of the 8-byte words (uint64 arithmetic wraps around)
-    hashes = np.full(n, 0xCBF29CE484222325, dtype=np.uint64)
-    for word in grid.view("<u8").T:
-        hashes ^= word
-        hashes *= np.uint64(0x100000001B3)
-        hashes ^= hashes >> np.uint64(29)
+    hashes = _hashed(grid)
     out = np.empty((n, 8 + width), dtype=np.uint8)
     out[:, :8] = hashes.astype(">u8").view(np.uint8).reshape(n, 8)
     out[:, 8:] = grid[:, :width]
     return out.view(f"S{8 + width}").reshape(n), hashes, lengths <= width
+
+
+def _hashed(grid: Any) -> Any:
+    """A 64-bit hash of each row of zero-padded bytes (a multiple of 8 wide): FNV-style mixing of its
+    8-byte words (uint64 arithmetic wraps around). Equal values, equal hashes; others rarely."""
+    import numpy as np
+
+    hashes = np.full(len(grid), 0xCBF29CE484222325, dtype=np.uint64)
+    for word in grid.view("<u8").T:
+        hashes ^= word
+        hashes *= np.uint64(0x100000001B3)
+        hashes ^= hashes >> np.uint64(29)
+    return hashes
 
 
 def _sorted_keys(column: pa.DictionaryArray) -> pa.DictionaryArray | None:

@@ -126,7 +126,7 @@ def latest_rows(table: pa.Table) -> pa.Table:
 def persons_of(store: Store, version_ids: Iterable[str], *, ports: Iterable[str] | None = None,
                since: datetime | None = None, until: datetime | None = None,
                columns: list[str] | None = None, ingest_ids: Iterable[str] | None = None,
-               compute: bool = False) -> pd.DataFrame:
+               compute: bool = False, indexed: bool = False) -> pd.DataFrame:
     """The persons listed in the given call versions (pass the same period to prune partitions).
 
     `ingest_ids`: the ingests that wrote these versions (a person row carries its call version's
@@ -134,6 +134,8 @@ def persons_of(store: Store, version_ids: Iterable[str], *, ports: Iterable[str]
     `compute`: laid out for computing on (scoring): dates (birth, document expiry) as datetime64
     instead of Python dates (converting 10^6 Python dates costs more than the read), and each column
     one contiguous array (pandas concatenates a column of many chunks again in every row selection).
+    `indexed`: only the files whose persons index (piu.person_index) holds one of the versions are read
+    (scoring: the indexes are read anyway for the history; a month holds a file per ingest).
     """
     import pyarrow.dataset as ds
 
@@ -144,8 +146,13 @@ def persons_of(store: Store, version_ids: Iterable[str], *, ports: Iterable[str]
     if ingest_ids is not None:
         flt = ds.field("ingest_id").isin(_unique_text(ingest_ids)) & flt
     # persons are partitioned by their call's port and month, so the same period prunes them
-    table = store.read("persons", persons_schema(), ports=ports, months=_months(since, until),
-                       columns=columns, filter=flt)
+    store.check_version()
+    files = store.files("persons", ports=ports, months=_months(since, until))
+    if indexed:
+        from piu.person_index import files_holding
+
+        files = files_holding(store, "persons", files, "version_id", ids)
+    table = store.read_files("persons", files, persons_schema(), columns=columns, filter=flt)
     if compute:
         return table.combine_chunks().to_pandas(date_as_object=False)
     return table.to_pandas()

@@ -393,6 +393,8 @@ def vessel_key(calls: pd.DataFrame) -> pd.Series:
     """The vessel of a call: 'IMO:n' when the IMO is valid, else 'MMSI:n', else 'NAME:key'."""
     import pandas as pd
 
+    if len(calls) <= SMALL_KEYS:
+        return _vessel_key_small(calls)
     imo_ok = imo_status(calls["imo"]) == "ok"
     mmsi_ok = mmsi_status(calls["mmsi"]) == "ok"
     key = pd.Series("NAME:", index=calls.index, dtype="str") + calls["vessel_name_key"].astype("str")
@@ -400,6 +402,31 @@ def vessel_key(calls: pd.DataFrame) -> pd.Series:
     key = key.mask(mmsi_ok, "MMSI:" + calls["mmsi"].astype("str"))
     key = key.mask(imo_ok, "IMO:" + calls["imo"].astype("str").str.strip().str.upper().str.removeprefix("IMO").str.strip())
     return key.astype("str")
+
+
+# up to this many calls, vessel_key is worked out in Python (the same keys): fewer than the column
+# operations' fixed costs on the few calls of an incremental score and their history
+SMALL_KEYS = 2000
+
+
+def _vessel_key_small(calls: pd.DataFrame) -> pd.Series:
+    """vessel_key of a few calls, value by value."""
+    import pandas as pd
+
+    def given(v: Any) -> bool:
+        return isinstance(v, str) or not pd.isna(v)
+
+    keys: list[str | None] = []
+    for imo, mmsi, name in zip(calls["imo"].tolist(), calls["mmsi"].tolist(), calls["vessel_name_key"].tolist()):
+        if given(imo) and _imo_status_one(str(imo)) == "ok":
+            keys.append("IMO:" + str(imo).strip().upper().removeprefix("IMO").strip())
+        elif given(mmsi) and _mmsi_status_one(str(mmsi)) == "ok":
+            keys.append("MMSI:" + str(mmsi))
+        elif given(name) and str(name).strip() != "":
+            keys.append("NAME:" + str(name))
+        else:
+            keys.append(None)
+    return pd.Series(keys, index=calls.index, dtype="str")
 
 
 def _call_dates(calls: pd.DataFrame) -> pd.Series:

@@ -143,22 +143,27 @@ def get_rule(rule_id: str) -> Rule | None:
 
 
 def hits_frame(version_id: Any, evidence: Any, persons: Any = None, weight: Any = None) -> pd.DataFrame:
-    """A rule's result: one row per hit call (persons: list of source rows or None)."""
+    """A rule's result: one row per hit call (persons: list of source rows or None). The arguments are
+    taken by position (a Series' index is ignored)."""
+    import numpy as np
     import pandas as pd
 
-    frame = pd.DataFrame({"version_id": pd.Series(version_id, dtype="str").reset_index(drop=True),
-                          "evidence": pd.Series(evidence, dtype="str").reset_index(drop=True)})
-    n = len(frame)
-    if persons is None:
-        frame["persons"] = pd.Series([None] * n, dtype="object")
-    else:
+    def text(values: Any) -> Any:
+        series = values if isinstance(values, pd.Series) and values.dtype == "str" else pd.Series(values, dtype="str")
+        return series.array
+
+    ids = text(version_id)
+    n = len(ids)
+    rows = np.empty(n, dtype=object)  # (filled one by one: numpy would make lists of equal length a 2-D array)
+    if persons is not None:
         # a missing list (NaN from a reindex) becomes None
-        frame["persons"] = pd.Series([v if isinstance(v, list) else None for v in persons], dtype="object")
-    if weight is None:
-        frame["weight"] = pd.array([pd.NA] * n, dtype="Int64")
-    else:
-        frame["weight"] = pd.Series(weight).reset_index(drop=True).astype("Int64")
-    return frame
+        for i, v in enumerate(persons.tolist() if isinstance(persons, pd.Series) else persons):
+            rows[i] = v if isinstance(v, list) else None
+    weights = (pd.array(np.full(n, pd.NA, dtype=object), dtype="Int64") if weight is None
+               else pd.Series(weight).astype("Int64").array)
+    # one construction from arrays: no index to align, no column added one at a time
+    return pd.DataFrame({"version_id": ids, "evidence": text(evidence), "persons": rows, "weight": weights},
+                        copy=False)
 
 
 def no_hits() -> pd.DataFrame:

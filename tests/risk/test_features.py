@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
+import pytest
 import pandas as pd
 
 from piu.queries import persons_of
@@ -179,3 +180,24 @@ def test_plain_digit_identifiers_are_judged_as_the_normaliser_judges_them() -> N
     # other text still goes through the normaliser: Unicode digits, prefixes, spaces
     assert [features._imo_status_one(t) for t in ["IMO 9074729", "９０７４７２９", "907 4729"]] == [
         imo_reference(t) for t in ["IMO 9074729", "９０７４７２９", "907 4729"]]
+
+
+def test_vessel_keys_of_a_few_calls_are_those_of_the_column_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """vessel_key works a few calls out in Python: the same keys as the column operations give."""
+    import random
+
+    from piu.risk import features
+
+    rng = random.Random(9)
+    imos = [None, "", "  ", "9074729", "9074728", "0000000", "IMO 9074729", " imo9074729 ", "907472", "X", "9876543"]
+    mmsis = [None, "", "514123000", "000000000", "123456789", "51412300", "MMSI 514123000", "abc"]
+    names = [None, "", "  ", "SEA PEARL", " SEA  PEARL ", "ស៊ី", "N/A"]
+    calls = pd.DataFrame({"imo": pd.array([rng.choice(imos) for _ in range(600)], dtype="str"),
+                          "mmsi": pd.array([rng.choice(mmsis) for _ in range(600)], dtype="str"),
+                          "vessel_name_key": pd.array([rng.choice(names) for _ in range(600)], dtype="str")},
+                         index=range(100, 700))
+    small = features.vessel_key(calls)
+    monkeypatch.setattr(features, "SMALL_KEYS", 0)
+    columns = features.vessel_key(calls)
+    pd.testing.assert_series_equal(small, columns)
+    assert {k.split(":")[0] for k in small.dropna()} == {"IMO", "MMSI", "NAME"} and small.isna().any()

@@ -180,3 +180,37 @@ def test_parameters_change_thresholds() -> None:
     config = parse("[rules.vessel-age]\nmax_age = 20\n[rules.minor-in-crew]\nmin_age_other = 16\n")
     assert run("vessel-age", {"year_built": 2005}, [], config)[0] == "built 2005, 21 years old on the call date (limit 20)"
     assert run("minor-in-crew", {}, [{"date_of_birth": date(2009, 1, 1)}], config)[0] is None
+
+
+def test_calls_over_their_norm_are_those_a_merge_with_the_norms_gives() -> None:
+    """overcapacity's norm check, norm by norm in numpy: the rows (and limits) of an inner merge on the
+    category kept within the band; overlapping bands of an analyst's file give a row per band."""
+    import random
+
+    import numpy as np
+
+    import pandas as pd
+
+    from piu.risk.rules.capacity import _over_norm, load_norms
+
+    rng = random.Random(3)
+    shipped = load_norms()
+    overlapping = pd.concat([shipped, pd.DataFrame({"vessel_category": ["fishing"], "gt_from": [50.0],
+                                                    "gt_to": [150.0], "max_persons": [12]})], ignore_index=True)
+    for norms in (shipped, overlapping):
+        for factor in (1.0, 0.5, 1.5):
+            calls = pd.DataFrame({
+                "version_id": pd.array([f"v{i}" for i in range(300)], dtype="str"),
+                "vessel_category": pd.array([rng.choice(["fishing", "cargo", "tanker", "other", "passenger"])
+                                             for _ in range(300)], dtype="str"),
+                "gross_tonnage": [rng.choice([np.nan, 0.0, 25.0, 99.9, 100.0, 300.0, rng.uniform(0, 5000)])
+                                  for _ in range(300)],
+                "persons_aboard": pd.array([rng.randint(0, 80) for _ in range(300)], dtype="Int64")})
+            got = _over_norm(calls, norms, factor)
+            m = calls.merge(norms, on="vessel_category", how="inner")
+            m = m[(m["gross_tonnage"] >= m["gt_from"]) & (m["gross_tonnage"] < m["gt_to"])]
+            limit = (m["max_persons"] * factor).round().astype("int64")
+            want = m.assign(limit=limit)[m["persons_aboard"] > limit]
+            assert got["version_id"].tolist() == want["version_id"].tolist()
+            assert got["limit"].tolist() == want["limit"].tolist()
+            assert len(got) > 10

@@ -91,19 +91,41 @@ def overcapacity(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
         out.append(hits_frame(cc["version_id"], cc["persons_aboard"].astype("str") + " persons aboard, certified for "
                               + cc["capacity"].astype("str")))
     norms = load_norms(p["norms_file"]) if p["norms_file"] else d.reference.get("vessel_norms")
-    rest = c[~cap_known & aboard.notna() & c["gross_tonnage"].notna() & c["vessel_category"].notna()]
-    if norms is not None and len(rest):
-        m = rest[["version_id", "vessel_category", "gross_tonnage", "persons_aboard"]].merge(
-            norms, on="vessel_category", how="inner")
-        m = m[(m["gross_tonnage"] >= m["gt_from"]) & (m["gross_tonnage"] < m["gt_to"])]
-        limit = (m["max_persons"] * float(p["norm_factor"])).round().astype("int64")
-        m = m.assign(limit=limit)[m["persons_aboard"] > limit]
+    judged = (~cap_known & aboard.notna() & c["gross_tonnage"].notna() & c["vessel_category"].notna()).to_numpy(dtype=bool)
+    if norms is not None and judged.any():
+        # (the few columns first: the call features are many)
+        rest = c[["version_id", "vessel_category", "gross_tonnage", "persons_aboard"]][judged]
+        m = _over_norm(rest, norms, float(p["norm_factor"]))
         if len(m):
             ev = (m["persons_aboard"].astype("str") + " persons aboard a " + _num_text(m["gross_tonnage"]) + " GT "
                   + vessel_words(m["vessel_category"]).str.removeprefix("a ") + "; norm for its size is "
                   + m["limit"].astype("str"))
             out.append(hits_frame(m["version_id"], ev))
     return pd.concat(out, ignore_index=True) if out else no_hits()
+
+
+def _over_norm(calls: pd.DataFrame, norms: pd.DataFrame, factor: float) -> pd.DataFrame:
+    """The calls above the norm of their category and tonnage band (times `factor`), with `limit`: the
+    rows an inner merge of the calls with the norms on the category, kept within the band, gives. Norm
+    by norm (a few dozen) with numpy when no call falls in two bands; else by that merge."""
+    import numpy as np
+
+    category = calls["vessel_category"].to_numpy(dtype=object)
+    tonnage = calls["gross_tonnage"].to_numpy(dtype=float, na_value=np.nan)
+    limit = np.zeros(len(calls), dtype=np.int64)
+    bands = np.zeros(len(calls), dtype=np.int64)
+    for cat, low, high, most in zip(norms["vessel_category"].tolist(), norms["gt_from"].tolist(),
+                                    norms["gt_to"].tolist(), norms["max_persons"].tolist()):
+        inside = (category == cat) & (tonnage >= low) & (tonnage < high)
+        limit[inside] = np.round(most * factor)
+        bands += inside
+    if (bands > 1).any():  # overlapping bands (an analyst's norms file): one row per band, as merged
+        m = calls.merge(norms, on="vessel_category", how="inner")
+        m = m[(m["gross_tonnage"] >= m["gt_from"]) & (m["gross_tonnage"] < m["gt_to"])]
+        limit = (m["max_persons"] * factor).round().astype("int64")
+        return m.assign(limit=limit)[m["persons_aboard"] > limit]
+    over = (bands == 1) & (calls["persons_aboard"].to_numpy(dtype=float, na_value=np.nan) > limit)
+    return calls[over].assign(limit=limit[over])
 
 
 @rule(id="passengers-on-non-passenger-vessel", title="Passengers on a vessel not licensed for them",
@@ -130,12 +152,13 @@ def passengers_on_non_passenger_vessel(d: RuleData, p: Mapping[str, Any]) -> pd.
     hit = hit.astype(bool)
     if not hit.any():
         return no_hits()
-    cc = c[hit]
+    cc = c[["version_id", "vessel_category"]][hit]  # (the few columns first: the call features are many)
     how = pd.Series(" listed", index=cc.index).where(listed[hit] >= declared[hit], " declared")
     word = count[hit].map(lambda k: " passenger" if k == 1 else " passengers").astype("str")
     ev = (count[hit].astype("str") + word + how + " on " + vessel_words(cc["vessel_category"])
           + " (allowed: " + limit[hit].astype("str") + ")")
-    pax = d.persons[(d.persons["role"] == "passenger") & d.persons["version_id"].isin(cc["version_id"])]
+    pax = d.persons[["version_id", "source_row"]][((d.persons["role"] == "passenger")
+                                                   & d.persons["version_id"].isin(cc["version_id"])).to_numpy(dtype=bool)]
     lists, _ = group_rows(pax) if len(pax) else (pd.Series(dtype="object"), None)
     persons = cc["version_id"].map(lists)
     return hits_frame(cc["version_id"], ev, persons.where(persons.notna(), None))
