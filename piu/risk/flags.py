@@ -125,9 +125,10 @@ def select(ratings: pd.DataFrame, regimes: list[str], list_year: int = 0) -> pd.
 
     # reference data (a few hundred rows at most): walked row by row, which beats a dozen table
     # operations per edition
-    year = [None if pd.isna(y) else int(y) for y in ratings["list_year"]]
-    rows = list(zip(range(len(ratings)), ratings["regime"], year, ratings["iso3"], ratings["list"],
-                    ratings["completeness"]))
+    # (as lists: iterating the columns value by value is slow)
+    year = [None if pd.isna(y) else int(y) for y in ratings["list_year"].tolist()]
+    rows = list(zip(range(len(ratings)), ratings["regime"].tolist(), year, ratings["iso3"].tolist(),
+                    ratings["list"].tolist(), ratings["completeness"].tolist()))
     picked: list[int] = []
     for regime in regimes:
         mine = [r for r in rows if r[1] == regime and r[2] is not None and (not list_year or r[2] <= list_year)]

@@ -279,8 +279,8 @@ def _related_calls(store: Store, calls: pd.DataFrame, persons: pd.DataFrame, sin
     from piu.queries import latest_versions
     from piu.timeparse import months_between
 
-    def arr(values: Any) -> Any:
-        return pa.array(sorted({str(v) for v in values if isinstance(v, str) and v.strip()}), type=pa.string())
+    def arr(values: Any) -> Any:  # (tolist: iterating an Arrow-backed column value by value is slow)
+        return pa.array(sorted({str(v) for v in values.tolist() if isinstance(v, str) and v.strip()}), type=pa.string())
 
     def in_window(table: Any) -> Any:  # as a read filtered on call_time: a missing time is outside
         return table.filter(pc.and_(pc.greater_equal(table["call_time"], pa.scalar(since, table.schema.field("call_time").type)),

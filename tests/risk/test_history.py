@@ -210,9 +210,10 @@ def test_previous_calls_are_the_pairs_merge_asof_gives(same_port: bool, monkeypa
                 "call_time": pd.Series([pd.Timestamp("2026-09-01", tz="UTC") + pd.Timedelta(minutes=m)
                                         for m in minutes], dtype="datetime64[us, UTC]")})
         h, targets = calls(rng.randint(0, 25), "H"), calls(rng.randint(0, 10), "T")
+        cache: dict = {}  # one RuleData's: shared by every pairing of the same two tables
         for direction in (None, "arrival"):
             days = rng.choice([1, 30])
-            got = _previous_calls(targets, h, same_port=same_port, direction=direction, max_days=days)
+            got = _previous_calls(targets, h, same_port=same_port, direction=direction, max_days=days, cache=cache)
             # the definition: a backward merge_asof (what a full score runs)
             want = _previous_calls_merged(targets, h, same_port=same_port, direction=direction, max_days=days)
             cols = ["version_id", "call_id", "call_time", "prev_call_id", "prev_version_id", "prev_time"]
@@ -223,7 +224,7 @@ def test_previous_calls_are_the_pairs_merge_asof_gives(same_port: bool, monkeypa
             # the same pairs when rows are chosen by masks instead of by copies of the frames
             where, h_where = (np.array([rng.random() < 0.7 for _ in range(len(f))], dtype=bool) for f in (targets, h))
             masked = _previous_calls(targets, h, same_port=same_port, direction=direction, max_days=days,
-                                     where=where, h_where=h_where)
+                                     where=where, h_where=h_where, cache=cache)
             copied = _previous_calls_merged(targets[where], h[h_where], same_port=same_port, direction=direction,
                                             max_days=days)
             assert masked[cols].astype("str").values.tolist() == copied[cols].astype("str").values.tolist()

@@ -293,14 +293,16 @@ def person_on_two_vessels(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
 
 
 def _previous_calls(targets: pd.DataFrame, h: pd.DataFrame, *, same_port: bool, direction: str | None,
-                    max_days: int, where: Any = None, h_where: Any = None) -> pd.DataFrame:
+                    max_days: int, where: Any = None, h_where: Any = None,
+                    cache: dict[Any, Any] | None = None) -> pd.DataFrame:
     """For each target call (the rows of `targets` where `where`, default all), the latest earlier call
     of the same vessel (and port when `same_port`; of that `direction` when given) among the rows of `h`
     where `h_where` at most `max_days` before it, unless that call is the target call itself (another
     version of it): the pairs a backward `merge_asof` with that tolerance and no exact matches gives,
     found with sorted integer keys on the few columns needed (a few calls each time: no per-operation
     costs). Columns: version_id, call_id (and port when `same_port`), call_time, prev_call_id,
-    prev_version_id, prev_time; in call-time order."""
+    prev_version_id, prev_time; in call-time order. `cache` (a RuleData's): what does not depend on the
+    arguments after `h` is worked out once for the rules that pair the same calls."""
     import numpy as np
     import pandas as pd
 
@@ -309,30 +311,26 @@ def _previous_calls(targets: pd.DataFrame, h: pd.DataFrame, *, same_port: bool, 
                                       h if h_where is None else h[np.asarray(h_where, dtype=bool)],
                                       same_port=same_port, direction=direction, max_days=max_days)
     by = ["vessel_key", "port"] if same_port else ["vessel_key"]
-    cmask = np.array(present(h["vessel_key"]), dtype=bool)  # (a copy: it is changed below)
+    base = _pairing_base(targets, h, {} if cache is None else cache)
+    cmask = base["h_present"].copy()  # (changed below)
     if h_where is not None:
         cmask &= np.asarray(h_where, dtype=bool)
     if direction is not None:
         cmask &= (h["direction"] == direction).fillna(False).to_numpy(dtype=bool)
-    lmask = np.array(present(targets["vessel_key"]), dtype=bool)
+    lmask = base["targets_present"].copy()
     if where is not None:
         lmask &= np.asarray(where, dtype=bool)
-    cand, left = np.flatnonzero(cmask), np.flatnonzero(lmask)
     out_columns = ["version_id", "call_id", *by[1:], "call_time", "prev_call_id", "prev_version_id", "prev_time"]
-    ctime, ltime = _utc(h["call_time"]).dt.as_unit("ns"), _utc(targets["call_time"]).dt.as_unit("ns")
-    cns, lns = ctime.array.asi8, ltime.array.asi8
-    cand = cand[~np.isnat(ctime.to_numpy(dtype="datetime64[ns]")[cand])]
-    left = left[~np.isnat(ltime.to_numpy(dtype="datetime64[ns]")[left])]
+    ctime, ltime, cns, lns = base["ctime"], base["ltime"], base["cns"], base["lns"]
+    cand, left = np.flatnonzero(cmask & base["h_timed"]), np.flatnonzero(lmask & base["targets_timed"])
     if not (len(cand) and len(left)):
         return pd.DataFrame({c: pd.Series(dtype="object") for c in out_columns})
     # one integer per vessel (and port) over both sides, as merge_asof's `by` compares them (a
     # missing port is a value of its own)
-    code = np.zeros(len(cand) + len(left), dtype=np.int64)
+    ccode, lcode = np.zeros(len(cand), dtype=np.int64), np.zeros(len(left), dtype=np.int64)
     for c in by:
-        values = pd.concat([h[c].take(cand), targets[c].take(left)], ignore_index=True)
-        codes, uniques = pd.factorize(values, use_na_sentinel=False)
-        code = code * (len(uniques) + 1) + codes
-    ccode, lcode = code[:len(cand)], code[len(cand):]
+        hc_codes, t_codes, width = base["codes", c]
+        ccode, lcode = ccode * width + hc_codes[cand], lcode * width + t_codes[left]
     # candidates sorted by (vessel, time), original order among equals; a target's match is the last
     # candidate before it in that order, if of its vessel and strictly earlier
     order = np.lexsort((cand, cns[cand], ccode))
@@ -362,6 +360,29 @@ def _previous_calls(targets: pd.DataFrame, h: pd.DataFrame, *, same_port: bool, 
 
 # up to this many target calls, _previous_calls pairs them with sorted integer keys; more, with merge_asof
 SMALL_PAIRS = 2000
+
+
+def _pairing_base(targets: pd.DataFrame, h: pd.DataFrame, cache: dict[Any, Any]) -> dict[Any, Any]:
+    """What _previous_calls reads of two call tables whatever it pairs: which calls have a vessel and a
+    time, times as integers, and integer codes of vessel_key and port over both tables together (equal
+    values, equal codes; a missing value is a value of its own, as merge_asof's `by` compares them)."""
+    import numpy as np
+    import pandas as pd
+
+    key = ("pairing", id(targets), id(h))
+    if key not in cache:
+        ctime, ltime = _utc(h["call_time"]).dt.as_unit("ns"), _utc(targets["call_time"]).dt.as_unit("ns")
+        base: dict[Any, Any] = {
+            "h_present": np.array(present(h["vessel_key"]), dtype=bool),
+            "targets_present": np.array(present(targets["vessel_key"]), dtype=bool),
+            "ctime": ctime, "ltime": ltime, "cns": ctime.array.asi8, "lns": ltime.array.asi8,
+            "h_timed": ~np.isnat(ctime.to_numpy(dtype="datetime64[ns]")),
+            "targets_timed": ~np.isnat(ltime.to_numpy(dtype="datetime64[ns]"))}
+        for c in ("vessel_key", "port"):
+            codes, uniques = pd.factorize(pd.concat([h[c], targets[c]], ignore_index=True), use_na_sentinel=False)
+            base["codes", c] = (codes[:len(h)], codes[len(h):], len(uniques) + 1)
+        cache[key] = (targets, h, base)  # (the tables kept with it: their ids stay theirs)
+    return cache[key][2]
 
 
 def _previous_calls_merged(targets: pd.DataFrame, h: pd.DataFrame, *, same_port: bool, direction: str | None,
@@ -469,7 +490,7 @@ def crew_missing_on_departure(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame
         return no_hits()
     deps = ((d.calls["direction"] == "departure") & (d.calls["crew_listed"] > 0)).fillna(False).to_numpy(dtype=bool)
     pairs = _previous_calls(d.calls, d.history_calls, same_port=True, direction="arrival", max_days=int(p["max_days"]),
-                            where=deps)
+                            where=deps, cache=d.cache)
     if len(pairs) == 0:
         return no_hits()
     pairs = pairs.reset_index(drop=True)
@@ -531,7 +552,7 @@ def crew_turnover(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
     with_crew[hrow[h_crew]] = True
     targets = (d.calls["crew_listed"] >= int(p["min_crew"])).fillna(False).to_numpy(dtype=bool)
     pairs = _previous_calls(d.calls, hc, same_port=False, direction=None, max_days=int(p["max_days"]),
-                            where=targets, h_where=with_crew)
+                            where=targets, h_where=with_crew, cache=d.cache)
     if len(pairs) == 0:
         return no_hits()
     pairs = pairs.reset_index(drop=True)

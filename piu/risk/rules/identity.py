@@ -150,9 +150,9 @@ def flag_risk(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
     # before Paris; then one lookup per call
     listings: dict[str, list[tuple[str, str]]] = {}
     black: set[str] = set()
-    for regime, kind, year, category, published, iso3 in zip(
-            chosen["regime"], chosen["list"], chosen["list_year"], chosen["category"], chosen["published"],
-            chosen["iso3"]):
+    for regime, kind, year, category, published, iso3 in zip(  # (lists: iterating columns is slow)
+            chosen["regime"].tolist(), chosen["list"].tolist(), chosen["list_year"].tolist(),
+            chosen["category"].tolist(), chosen["published"].tolist(), chosen["iso3"].tolist()):
         if kind not in ("black", "grey"):
             continue
         cat = "" if pd.isna(category) else str(category).replace("_", " ")
