@@ -194,6 +194,8 @@ def crew_joined_last_port(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
     given = embark.notna().to_numpy(dtype=bool)
     row = np.maximum(at, 0)
     joined_all = crew & given & with_last[row] & (embark_code == last_code[row]) & (embark_code >= 0)
+    if not joined_all.any():  # nobody joined at the last port: no share can be too high
+        return no_hits()
     n = len(d.calls)
     counts = pd.DataFrame({"joined": np.bincount(at[joined_all], minlength=n),
                            "with_data": np.bincount(at[crew & given], minlength=n),

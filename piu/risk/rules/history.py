@@ -74,19 +74,26 @@ def identity_change(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
     if h is None or len(h) == 0:
         return no_hits()
     window = pd.Timedelta(days=int(p["window_days"]))
-    cols = ["version_id", "call_id", "call_time", "imo", "mmsi", "flag", "vessel_name", "vessel_name_key"]
-    t = d.calls[cols].assign(imo_ok=d.calls["imo_check"] == "ok", mmsi_ok=d.calls["mmsi_check"] == "ok")
-    t = t.assign(call_time=_utc(t["call_time"]))
-    hh = h[["call_id", "call_time", "port", "imo", "mmsi", "flag", "vessel_name", "vessel_name_key"]]
-    hh = hh.assign(imo_ok=imo_status(hh["imo"]) == "ok", mmsi_ok=mmsi_status(hh["mmsi"]) == "ok",
-                   call_time=_utc(hh["call_time"]))
+    c = d.calls
+    imo_ok = ((c["imo_check"] == "ok").to_numpy(dtype=bool), (imo_status(h["imo"]) == "ok").to_numpy(dtype=bool))
+    mmsi_ok = ((c["mmsi_check"] == "ok").to_numpy(dtype=bool), (mmsi_status(h["mmsi"]) == "ok").to_numpy(dtype=bool))
+    framed: list[pd.DataFrame] = []
+
+    def frames() -> tuple[pd.DataFrame, pd.DataFrame]:  # the calls and their history, for a merge (made once)
+        if not framed:
+            cols = ["version_id", "call_id", "call_time", "imo", "mmsi", "flag", "vessel_name", "vessel_name_key"]
+            framed.append(c[cols].assign(call_time=_utc(c["call_time"])))
+            hh = h[["call_id", "call_time", "port", "imo", "mmsi", "flag", "vessel_name", "vessel_name_key"]]
+            framed.append(hh.assign(call_time=_utc(hh["call_time"])))
+        return framed[0], framed[1]
+
     out = []
     # only an IMO seen with two names, flags or MMSIs (an MMSI with two IMOs) can fire: a vessel's
     # other calls under one identity are dropped before the self-merge, which grows with calls per vessel
-    keep_t, keep_h = _varying([_pair_codes(t["imo"], hh["imo"])],
-                              [_pair_codes(t[c], hh[c]) for c in ("vessel_name_key", "flag", "mmsi")],
-                              t["imo_ok"].to_numpy(dtype=bool), hh["imo_ok"].to_numpy(dtype=bool))
+    keep_t, keep_h = _varying([_pair_codes(c["imo"], h["imo"])],
+                              [_pair_codes(c[col], h[col]) for col in ("vessel_name_key", "flag", "mmsi")], *imo_ok)
     if keep_t.any() and keep_h.any():  # else no merge can find a pair (the common case)
+        t, hh = frames()
         m = t[keep_t].merge(hh[keep_h], on="imo", suffixes=("", "_h"))
         m = m[(m["call_id"] != m["call_id_h"]) & ((m["call_time"] - m["call_time_h"]).abs() <= window)]
         name_d = _diff(m["vessel_name_key"], m["vessel_name_key_h"])
@@ -108,10 +115,10 @@ def identity_change(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
             more = pd.Series(others, index=near.index)
             ev = ev + more.map(lambda k: f" (+{k} other call{'s' if k > 1 else ''} with a different identity)" if k else "").astype("str")
             out.append(hits_frame(near["version_id"], ev))
-    both_t = (t["mmsi_ok"] & t["imo_ok"]).to_numpy(dtype=bool)
-    both_h = (hh["mmsi_ok"] & hh["imo_ok"]).to_numpy(dtype=bool)
-    keep_t, keep_h = _varying([_pair_codes(t["mmsi"], hh["mmsi"])], [_pair_codes(t["imo"], hh["imo"])], both_t, both_h)
+    keep_t, keep_h = _varying([_pair_codes(c["mmsi"], h["mmsi"])], [_pair_codes(c["imo"], h["imo"])],
+                              mmsi_ok[0] & imo_ok[0], mmsi_ok[1] & imo_ok[1])
     if keep_t.any() and keep_h.any():
+        t, hh = frames()
         m = t[keep_t].merge(hh[keep_h], on="mmsi", suffixes=("", "_h"))
         m = m[(m["call_id"] != m["call_id_h"]) & ((m["call_time"] - m["call_time_h"]).abs() <= window)
               & (m["imo"] != m["imo_h"])]
@@ -502,13 +509,17 @@ def crew_missing_on_departure(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame
     is_arrival = np.zeros(len(hc), dtype=bool)
     is_arrival[arrival] = True
     ai = np.flatnonzero((hp["role"] == "crew").to_numpy(dtype=bool) & is_arrival[hrow])
-    arr = pd.DataFrame({"row": ai, "hcall": hrow[ai]}).merge(
-        pd.DataFrame({"hcall": arrival, "pair": np.arange(len(pairs))}), on="hcall")
-    if len(arr) == 0:
+    if len(ai) == 0:
         return no_hits()
+    # each arrival crew row with each pair of its arrival (rows in order, then pairs in order: as an
+    # inner merge on the arrival gives them), by binary search over the pairs sorted by arrival
+    by_arrival = np.argsort(arrival, kind="stable")
+    lo = np.searchsorted(arrival[by_arrival], hrow[ai], side="left")
+    count = np.searchsorted(arrival[by_arrival], hrow[ai], side="right") - lo
+    rows = np.repeat(ai, count)
+    pair = by_arrival[np.repeat(lo, count) + np.arange(len(rows)) - np.repeat(np.cumsum(count) - count, count)]
     dep_pair = _pair_of_persons(d, pairs)
     di = np.flatnonzero((d.persons["role"] == "crew").to_numpy(dtype=bool) & (dep_pair >= 0))
-    rows, pair = arr["row"].to_numpy(), arr["pair"].to_numpy()
     here = _present_in(pair, _codes_at(d, 1, rows), dep_pair[di], _codes_at(d, 0, di))
     port = pairs["port"].to_numpy(dtype=object)[pair]
     signed_off = (hp["disembark_port"].iloc[rows].astype("str").str.upper().to_numpy(dtype=object) == port)

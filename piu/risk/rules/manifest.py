@@ -66,12 +66,13 @@ def duplicate_document(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
     # (integer keys: the call's row and the document's code, so no pair of strings is hashed per row)
     rows = call_rows(persons)
     usable[usable] = repeated(rows[usable], doc_codes[usable])
-    docs = persons[["version_id", "doc_number", "doc_issuer", "source_row"]][usable]
-    # the same number from two different issuers is two documents, not a duplicate
-    issuers = docs.groupby(["version_id", "doc_number"])["doc_issuer"].transform("nunique")
-    docs = docs[issuers <= 1]
     out = []
-    if len(docs):
+    docs = persons[["version_id", "doc_number", "doc_issuer", "source_row"]][usable] if usable.any() else None
+    if docs is not None:  # (no number twice in a call: the common case, no group-by)
+        # the same number from two different issuers is two documents, not a duplicate
+        issuers = docs.groupby(["version_id", "doc_number"])["doc_issuer"].transform("nunique")
+        docs = docs[issuers <= 1]
+    if docs is not None and len(docs):
         docs = docs.assign(issuer=docs.groupby(["version_id", "doc_number"])["doc_issuer"].transform("first"))
         key = docs["version_id"] + "\x1f" + docs["doc_number"]
         lists, texts = group_rows(docs.assign(k=key), "k")
@@ -86,10 +87,12 @@ def duplicate_document(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
     named = (name_codes >= 0) & (dob_codes >= 0)
     # a name and date of birth on both lists appears at least twice in its call: others cannot be on both
     named[named] = repeated(rows[named], name_codes[named], dob_codes[named])
-    named = persons[["version_id", "role", "name_key", "date_of_birth", "source_row"]][named]
-    roles = named.groupby(["version_id", "name_key", "date_of_birth"])["role"].transform("nunique")
-    both = named[roles >= 2]
-    if len(both):
+    both = None
+    if named.any():
+        named = persons[["version_id", "role", "name_key", "date_of_birth", "source_row"]][named]
+        roles = named.groupby(["version_id", "name_key", "date_of_birth"])["role"].transform("nunique")
+        both = named[roles >= 2]
+    if both is not None and len(both):
         key = both["version_id"] + "\x1f" + both["name_key"] + "\x1f" + both["date_of_birth"].astype("str")
         lists, texts = group_rows(both.assign(k=key), "k")
         first = both.assign(k=key).drop_duplicates("k").set_index("k")
