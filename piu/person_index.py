@@ -174,6 +174,8 @@ class _Sought:
         import pyarrow as pa
         import pyarrow.compute as pc
 
+        if isinstance(values, pa.ChunkedArray):  # (as is_in takes them; the keys read one array's buffers)
+            values = values.combine_chunks()
         self.values = values
         text = (values.cast(pa.string()) if values.type != pa.string() else values).drop_null()
         # a value with a zero byte is in no searchable dictionary; padded, it could equal another value
@@ -209,6 +211,8 @@ def _member(column: pa.ChunkedArray, sought: _Sought) -> Any:
         else:
             wanted = pc.is_in(chunk.dictionary, value_set=values).fill_null(False).to_numpy(zero_copy_only=False)
         out.append(wanted[chunk.indices.to_numpy()])
+    if not out:  # a column of no chunks (an index of no rows, as Arrow IPC reads it back)
+        return np.zeros(0, dtype=bool)
     return np.concatenate(out) if len(out) != 1 else out[0]
 
 

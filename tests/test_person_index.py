@@ -399,3 +399,24 @@ def test_files_with_and_without_sorted_keys_are_searched_together(tmp_path: Path
         assert got.to_pylist() == want.to_pylist()
         assert got.num_rows == {1: 2, 2: 2}.get(len(docs), 4)
 
+
+def test_values_sought_may_be_a_chunked_array(store: Store) -> None:
+    """As an Arrow is_in takes them (e.g. a pandas text column of several chunks, scoring._text_array)."""
+    every = store.read("persons", persons_schema(), columns=COLUMNS)
+    docs = sorted({d for d in every["doc_number"].to_pylist() if d})[:6]
+    versions = sorted(set(every["version_id"].to_pylist()))[:3]
+    chunked = (pa.chunked_array([texts(docs[:2]), texts(docs[2:])]), pa.chunked_array([texts(versions[:1]), texts(versions[1:])]))
+    got = persons_matching(store, months=None, doc_numbers=chunked[0], version_ids=chunked[1])
+    want = filtered_read(store, None, texts(docs), texts(versions))
+    assert got.to_pylist() == want.to_pylist()
+    assert got.num_rows == 12
+
+
+def test_an_index_column_of_no_chunks_matches_no_row() -> None:
+    """Arrow IPC reads an index of no rows back as columns of no chunks (files_holding searches it
+    outside the rebuild that rows_matching's error handling does)."""
+    from piu.person_index import _member, _Sought
+
+    for kind in (pa.dictionary(pa.int8(), pa.binary(9)), pa.dictionary(pa.int8(), pa.string())):
+        hit = _member(pa.chunked_array([], type=kind), _Sought(texts(["A"])))
+        assert hit.dtype == bool and hit.tolist() == []
