@@ -103,6 +103,7 @@ def rows_matching(store: Store, dataset: str, *, months: Sequence[str] | None, w
     schema = persons_schema() if dataset == "persons" else calls_schema()
     target = pa.schema([schema.field(c) for c in columns])
     sought = {column: _Sought(values) for column, values in wanted.items()}  # (their keys made once)
+    searched = SEARCHED[dataset]
 
     def matching(table: pa.Table) -> pa.Table | None:
         mask = None
@@ -113,7 +114,7 @@ def rows_matching(store: Store, dataset: str, *, months: Sequence[str] | None, w
         if not len(rows):
             return None
         picked = table.select(list(columns)).take(pa.array(rows)).replace_schema_metadata(None)
-        return pa.table({c: _as_text(picked[c]) for c in columns})
+        return pa.table({c: _as_text(picked[c], c in searched) for c in columns})
 
     parts = []
     for data_file in store.files(dataset, months=months):
@@ -173,6 +174,8 @@ class _Sought:
         import pyarrow as pa
         import pyarrow.compute as pc
 
+        if isinstance(values, pa.ChunkedArray):  # (as is_in takes them; the keys read one array's buffers)
+            values = values.combine_chunks()
         self.values = values
         text = (values.cast(pa.string()) if values.type != pa.string() else values).drop_null()
         # a value with a zero byte is in no searchable dictionary; padded, it could equal another value
@@ -208,6 +211,8 @@ def _member(column: pa.ChunkedArray, sought: _Sought) -> Any:
         else:
             wanted = pc.is_in(chunk.dictionary, value_set=values).fill_null(False).to_numpy(zero_copy_only=False)
         out.append(wanted[chunk.indices.to_numpy()])
+    if not out:  # a column of no chunks (an index of no rows, as Arrow IPC reads it back)
+        return np.zeros(0, dtype=bool)
     return np.concatenate(out) if len(out) != 1 else out[0]
 
 
@@ -305,14 +310,16 @@ def _sorted_keys(column: pa.DictionaryArray) -> pa.DictionaryArray | None:
     return pa.DictionaryArray.from_arrays(pa.array(new_code[column.indices.to_numpy()]), searchable)
 
 
-def _as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
+def _as_text(column: pa.ChunkedArray, searched: bool = False) -> pa.ChunkedArray:
     """An index column as rows_matching gives it: searchable keys back to text (the hash and the zero
-    padding removed); other columns as they are."""
+    padding removed); a `searched` column (SEARCHED) kept as a text dictionary (a value too long for
+    keys) decoded too, so that it has the type it has from the other files' indexes (Arrow cannot
+    concatenate text with a dictionary); other columns as they are."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     if not (pa.types.is_dictionary(column.type) and pa.types.is_fixed_size_binary(column.type.value_type)):
-        return column
+        return column.cast(column.type.value_type) if searched and pa.types.is_dictionary(column.type) else column
     width = column.type.value_type.byte_width  # (an explicit stop: pyarrow 26 fails without one on arrays without nulls)
     raw = pc.binary_slice(column.cast(column.type.value_type).cast(pa.binary()), 8, width)
     return pc.utf8_rtrim(raw.cast(pa.string()), characters="\x00")

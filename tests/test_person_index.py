@@ -377,3 +377,46 @@ def test_sorted_keys_find_exactly_what_a_filtered_read_finds(tmp_path: Path, mon
         assert got.schema == want.schema
         assert got.to_pylist() == want.to_pylist(), wanted
         assert got.num_rows == 2 * sum(1 for d in docs if d in wanted or (d is None and None in wanted))
+
+
+@pytest.mark.parametrize("odd", ["X" * (person_index.KEY_WIDTH_MAX + 1), "P12\x0034"])
+def test_files_with_and_without_sorted_keys_are_searched_together(tmp_path: Path, odd: str) -> None:
+    """One file's looked-up column kept as a text dictionary (a value too long for keys, or with a zero
+    byte), another's sorted keys: rows of both are found and put together (they were an ArrowTypeError)."""
+    from piu.person_index import _load
+
+    st = Store(tmp_path / "home")
+    for k, (tag, doc) in enumerate((("aaaaaa", odd), ("bbbbbb", "P1234567"))):
+        c = call(call_time=datetime(2026, 11, 1, 3, 0, tzinfo=UTC) + timedelta(days=k), imo=f"90{k:05d}", tag=tag)
+        write(st, [c], [person(c, source_row=2, doc_number=doc), person(c, source_row=3, doc_number="P7654321")])
+    kinds = [_load(st, f)["doc_number"].type.value_type for f in st.files("persons")]
+    assert sorted(str(k) for k in kinds) == ["fixed_size_binary[16]", "string"]
+    versions = st.read("persons", persons_schema(), columns=["version_id"])["version_id"].unique()
+    for docs, ids in ([[odd, "P1234567"], []], [["P7654321"], []], [[], versions.to_pylist()]):
+        got = persons_matching(st, months=None, doc_numbers=texts(docs), version_ids=texts(ids))
+        want = filtered_read(st, None, texts(docs), texts(ids))
+        assert got.schema == want.schema
+        assert got.to_pylist() == want.to_pylist()
+        assert got.num_rows == {1: 2, 2: 2}.get(len(docs), 4)
+
+
+def test_values_sought_may_be_a_chunked_array(store: Store) -> None:
+    """As an Arrow is_in takes them (e.g. a pandas text column of several chunks, scoring._text_array)."""
+    every = store.read("persons", persons_schema(), columns=COLUMNS)
+    docs = sorted({d for d in every["doc_number"].to_pylist() if d})[:6]
+    versions = sorted(set(every["version_id"].to_pylist()))[:3]
+    chunked = (pa.chunked_array([texts(docs[:2]), texts(docs[2:])]), pa.chunked_array([texts(versions[:1]), texts(versions[1:])]))
+    got = persons_matching(store, months=None, doc_numbers=chunked[0], version_ids=chunked[1])
+    want = filtered_read(store, None, texts(docs), texts(versions))
+    assert got.to_pylist() == want.to_pylist()
+    assert got.num_rows == 12
+
+
+def test_an_index_column_of_no_chunks_matches_no_row() -> None:
+    """Arrow IPC reads an index of no rows back as columns of no chunks (files_holding searches it
+    outside the rebuild that rows_matching's error handling does)."""
+    from piu.person_index import _member, _Sought
+
+    for kind in (pa.dictionary(pa.int8(), pa.binary(9)), pa.dictionary(pa.int8(), pa.string())):
+        hit = _member(pa.chunked_array([], type=kind), _Sought(texts(["A"])))
+        assert hit.dtype == bool and hit.tolist() == []

@@ -297,3 +297,21 @@ def test_a_norms_file_is_checked_and_read(tmp_path: Path) -> None:
     assert list(norms.columns) == ["vessel_category", "gt_from", "gt_to", "max_persons"]
     assert norms.to_dict(orient="list") == {"vessel_category": ["fishing", "cargo"], "gt_from": [0.0, 500.0],
                                             "gt_to": [25.0, float("inf")], "max_persons": [8, 40]}
+
+
+def test_a_norms_file_with_odd_lines_and_numbers(tmp_path: Path) -> None:
+    """Lines of white space are skipped and a repeated column's first one is read (as pandas' reader
+    did); a max_persons that is infinite or beyond int64 is a rules-file problem, not a traceback."""
+    from piu.risk.rules.capacity import load_norms
+
+    odd = tmp_path / "odd.csv"
+    odd.write_text("vessel_category,gt_from,gt_to,max_persons,max_persons\n  \ncargo,0,500,12,99\n\t\n", encoding="utf-8")
+    assert parse(f'[rules.overcapacity]\nnorms_file = "{odd}"\n').settings["overcapacity"].params["norms_file"] == str(odd)
+    assert load_norms(str(odd)).to_dict(orient="list") == {"vessel_category": ["cargo"], "gt_from": [0.0],
+                                                           "gt_to": [500.0], "max_persons": [12]}
+    columns = "columns: vessel_category, gt_from, gt_to, max_persons"
+    for i, value in enumerate(("inf", "1e30", "-1e400")):
+        f = tmp_path / f"big{i}.csv"
+        f.write_text(f"vessel_category,gt_from,gt_to,max_persons\ncargo,0,500,{value}\n", encoding="utf-8")
+        assert problems(f'[rules.overcapacity]\nnorms_file = "{f}"\n') == [
+            f"line 2: overcapacity: norms_file file {f.name} is not a norms table (ValueError); {columns}"]

@@ -295,3 +295,15 @@ def test_a_failed_persons_read_stops_the_history_read_and_is_reported(tmp_path: 
     with pytest.raises(OSError, match="Input/output error"):
         score_store(st, defaults(), now=NOW)
     assert st.files("scores") == []
+
+
+def test_a_vessel_name_too_long_for_index_keys_in_one_file(tmp_path: Path) -> None:
+    """One calls file whose vessel_name_key is longer than the index keys hold (kept as text), another
+    with keys: the history read puts both together (an ArrowTypeError before)."""
+    st = Store(tmp_path)
+    a = call(call_time="2026-11-01 08:00", ingest_id="20261101T000000000000Z-aaaaaa", vessel_name="SEA " * 25)
+    write(st, [a], crew(a, 2))
+    b = call(call_time="2026-11-20 08:00", ingest_id="20261120T000000000000Z-aaaaaa")
+    write(st, [b], crew(b, 2))
+    run = score_store(st, defaults(), now=NOW)
+    assert (run.scored, run.frame["call_id"].tolist()) == (2, [a["call_id"], b["call_id"]])

@@ -32,18 +32,26 @@ def load_norms(path: str = "") -> pd.DataFrame:
             return missing
         return missing if value != value else value
 
+    def count(text: str) -> int:  # inf, or beyond int64: a ValueError (reported), not an OverflowError
+        value = float(text)
+        if not -2.0**63 <= value < 2.0**63:
+            raise ValueError("max_persons out of range")
+        return int(value)
+
     # a few dozen rows: read in Python (pandas' CSV reader costs more to start than to read them)
     with open(path or NORMS, newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        rows = list(reader)
-        missing = [c for c in NORM_COLUMNS if c not in (reader.fieldnames or [])]
+        # as pandas read them: blank (or only white space) lines skipped, a repeated column's first one used
+        rows = [r for r in csv.reader(fh) if len(r) > 1 or (r and r[0].strip())]
+    header = rows[0] if rows else []
+    missing = [c for c in NORM_COLUMNS if c not in header]
     if missing:  # (as a missing column of a DataFrame: _check_norms_file reports it)
         raise KeyError(", ".join(missing))
-    columns = {c: [r.get(c) or "" for r in rows] for c in NORM_COLUMNS}
+    at = {c: header.index(c) for c in NORM_COLUMNS}
+    columns = {c: [r[i] if i < len(r) else "" for r in rows[1:]] for c, i in at.items()}
     return pd.DataFrame({"vessel_category": pd.array(columns["vessel_category"], dtype="str"),
                          "gt_from": [number(v, 0.0) for v in columns["gt_from"]],
                          "gt_to": [number(v, float("inf")) for v in columns["gt_to"]],
-                         "max_persons": pd.array([int(float(v)) for v in columns["max_persons"]], dtype="int64")},
+                         "max_persons": pd.array([count(v) for v in columns["max_persons"]], dtype="int64")},
                         columns=list(NORM_COLUMNS))
 
 
