@@ -271,12 +271,11 @@ def _related_calls(store: Store, calls: pd.DataFrame, persons: pd.DataFrame, sin
     the window's persons that share a document with `calls` or belong to a call of the same vessel
     identifiers (one pass over the persons); and the version ids of those vessel-matched calls. Calls
     and persons are looked up in the data files' indexes (`piu.person_index`)."""
-    import pandas as pd
     import pyarrow as pa
     import pyarrow.compute as pc
 
     from piu.person_index import persons_matching, rows_matching
-    from piu.queries import latest_versions
+    from piu.queries import latest_rows
     from piu.timeparse import months_between
 
     def arr(values: Any) -> Any:  # (tolist: iterating an Arrow-backed column value by value is slow)
@@ -290,20 +289,22 @@ def _related_calls(store: Store, calls: pd.DataFrame, persons: pd.DataFrame, sin
     matched = in_window(rows_matching(store, "calls", months=months, columns=["call_id", "version_id", "call_time"],
                                       wanted={"imo": arr(calls["imo"]), "mmsi": arr(calls["mmsi"]),
                                               "vessel_name_key": arr(calls["vessel_name_key"])}))
-    docs = arr(persons.loc[feat.present(persons["doc_number"]), "doc_number"])
+    docs = arr(persons["doc_number"])  # (the given ones: arr leaves out missing and blank values)
     matched_versions = matched.column("version_id").combine_chunks().cast(pa.string())
-    candidates = persons_matching(store, months=months, doc_numbers=docs, version_ids=matched_versions,
-                                  columns=HISTORY_PERSON_COLUMNS).to_pandas(date_as_object=False)
+    found = persons_matching(store, months=months, doc_numbers=docs, version_ids=matched_versions,
+                             columns=HISTORY_PERSON_COLUMNS)
+    candidates = found.to_pandas(date_as_object=False)
     # a call version id is call_id + '@' + ingest_id (piu.schema): the calls of the shared documents
-    shared = _text_array(candidates.loc[feat.isin(candidates["doc_number"], pd.Series(docs.to_pylist(), dtype="str")),
-                                        "version_id"])
+    shared = found.filter(pc.is_in(found["doc_number"], value_set=docs))["version_id"].combine_chunks()
     shared = pc.list_element(pc.split_pattern(shared, "@", max_splits=1, reverse=True), 0)
     ids = pa.chunked_array([matched.column("call_id").combine_chunks().cast(pa.string()), shared.cast(pa.string())],
                            type=pa.string())
     # every version of the matched calls, so that "current" means what it means everywhere else
     versions = in_window(rows_matching(store, "calls", months=months, columns=HISTORY_CALL_COLUMNS,
-                                       wanted={"call_id": pc.unique(ids)})).to_pandas()
-    return latest_versions(versions), candidates, matched_versions
+                                       wanted={"call_id": pc.unique(ids)}))
+    # the current one of each (in Arrow: `latest_versions`' choice and its order, by call id)
+    current = latest_rows(versions.sort_by([("call_id", "ascending"), ("ingest_id", "ascending")]))
+    return current.to_pandas(), candidates, matched_versions
 
 
 def load_history(store: Store, calls: pd.DataFrame, persons: pd.DataFrame,
@@ -469,15 +470,16 @@ def _score_store(store: Store, config: RulesConfig, *, ports: list[str] | None, 
         else:
             t0, t1 = todo["call_time"].min().to_pydatetime(), todo["call_time"].max().to_pydatetime()
             todo = todo.assign(vessel_key=feat.vessel_key(todo))  # once, for the history and the features
+            history = any(s.rule.history for s in config.active())
             persons = persons_of(store, todo["version_id"], ports=sorted(todo["port"].dropna().unique()),
                                  since=t0, until=t1, columns=feat.PERSON_COLUMNS, compute=True,
                                  ingest_ids=(todo["ingest_id"].unique()
                                              if not rescore and todo["ingest_id"].notna().all() else None),
-                                 indexed=len(todo) <= TARGETED_MAX)
+                                 indexed=history and len(todo) <= TARGETED_MAX)  # (indexes the history reads)
             # history rules see the whole store: the calls and persons that can matter to these calls
             # (few calls: looked up in the indexes, piu.person_index; many: the window read whole)
             hc = hp = None
-            if any(s.rule.history for s in config.active()):
+            if history:
                 hc, hp = load_history(store, todo, persons, config)
             summary, _hits = score_frames(todo, persons, config, reference=reference, history_calls=hc,
                                           history_persons=hp)
