@@ -896,10 +896,12 @@ def partner_reference(store: Store, *, since: datetime | None = None,
     flt = None
     if since is not None:
         flt = ds.field("call_date") >= pc.scalar(since.date())
-    vessels = store.read(PARTNER_CASES, partner_cases_schema(), filter=flt,
-                         columns=["unit", "call_id", "call_date", "imo", "mmsi", "rules"]).to_pandas()
-    persons = store.read(PARTNER_PERSONS, partner_persons_schema(), filter=flt,
-                         columns=["unit", "call_id", "call_date", "doc_hash", "name_dob_hash"]).to_pandas()
+    from piu.store import frame_of
+
+    vessels = frame_of(store.read(PARTNER_CASES, partner_cases_schema(), filter=flt,
+                                  columns=["unit", "call_id", "call_date", "imo", "mmsi", "rules"]))
+    persons = frame_of(store.read(PARTNER_PERSONS, partner_persons_schema(), filter=flt,
+                                  columns=["unit", "call_id", "call_date", "doc_hash", "name_dob_hash"]))
     if key is None:
         key = load_key(None, store.home, required=False)
     return {"partner_vessels": vessels, "partner_persons": persons,

@@ -38,6 +38,7 @@ from piu.errors import StoreError
 from piu.schema import STORE_FORMAT_VERSION
 
 if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
     import pyarrow as pa
 
 META = "piu-store.json"
@@ -452,3 +453,16 @@ def write_parquet(table: pa.Table, path: Path) -> None:
 def _safe(value: str) -> str:
     """A partition value that can never become a path (manifest text is untrusted)."""
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in value)[:64] or "__none__"
+
+
+def frame_of(table: pa.Table) -> pd.DataFrame:
+    """table.to_pandas(), with the frame of an empty table made once per schema (most stores hold no
+    watchlist and no partner case: converting their empty tables costs ~0.5 ms a time per score)."""
+    if table.num_rows:
+        return table.to_pandas()
+    if table.schema not in _EMPTY_FRAMES:
+        _EMPTY_FRAMES[table.schema] = table.to_pandas()
+    return _EMPTY_FRAMES[table.schema].copy()
+
+
+_EMPTY_FRAMES: dict[Any, pd.DataFrame] = {}

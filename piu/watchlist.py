@@ -429,8 +429,10 @@ def _write_quarantine(txn: Any, raw: pd.DataFrame, problem: pd.Series, canon: pd
 
 def entries(store: Store, *, lists: list[str] | None = None, active_on: date | None = None) -> pd.DataFrame:
     """Stored entries (of some lists), only those not expired on `active_on` when given."""
+    from piu.store import frame_of
+
     table = store.read(DATASET, watchlists_schema()) if store.exists() else watchlists_schema().empty_table()
-    frame = table.to_pandas()
+    frame = frame_of(table)
     if len(frame) == 0:  # no list (most stores): nothing to choose or sort
         return frame
     if lists is not None:
