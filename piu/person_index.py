@@ -12,8 +12,11 @@ same vessels, and every version of them, are found the same way):
 
 It holds the history columns of that data file, in the file's row order, dictionary-encoded, as
 an uncompressed Arrow IPC file read through a memory map, followed by a CRC-32 of those bytes:
-finding rows compares the few wanted values with each column's dictionary and reads one small
-integer per row; only the matching rows' values are taken.
+finding rows looks the few wanted values up in each column's dictionary and reads one small
+integer per row; only the matching rows' values are taken. The columns rows are looked up by
+(SEARCHED) keep their dictionary sorted, as fixed-width keys (a 64-bit hash of the value, then its
+bytes): a wanted value is found by binary search - its cost, not the dictionary's size, which grows
+with the file (an Arrow is_in would hash every distinct value of every file on every run).
 
 An index file is derived data: a data file is never rewritten once its transaction committed (its
 name carries the transaction id), so the index of a file is valid for as long as the file is.
