@@ -68,6 +68,8 @@ def _diff(a: pd.Series, b: pd.Series) -> pd.Series:
       params=(Param("window_days", 365, "days before or after this call that are searched"),))
 def identity_change(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
     """The same IMO with another name, flag or MMSI; the same MMSI with another IMO."""
+    import functools
+
     import pandas as pd
 
     h = d.history_calls
@@ -77,15 +79,11 @@ def identity_change(d: RuleData, p: Mapping[str, Any]) -> pd.DataFrame:
     c = d.calls
     imo_ok = ((c["imo_check"] == "ok").to_numpy(dtype=bool), (imo_status(h["imo"]) == "ok").to_numpy(dtype=bool))
     mmsi_ok = ((c["mmsi_check"] == "ok").to_numpy(dtype=bool), (mmsi_status(h["mmsi"]) == "ok").to_numpy(dtype=bool))
-    framed: list[pd.DataFrame] = []
-
+    @functools.cache
     def frames() -> tuple[pd.DataFrame, pd.DataFrame]:  # the calls and their history, for a merge (made once)
-        if not framed:
-            cols = ["version_id", "call_id", "call_time", "imo", "mmsi", "flag", "vessel_name", "vessel_name_key"]
-            framed.append(c[cols].assign(call_time=_utc(c["call_time"])))
-            hh = h[["call_id", "call_time", "port", "imo", "mmsi", "flag", "vessel_name", "vessel_name_key"]]
-            framed.append(hh.assign(call_time=_utc(hh["call_time"])))
-        return framed[0], framed[1]
+        cols = ["version_id", "call_id", "call_time", "imo", "mmsi", "flag", "vessel_name", "vessel_name_key"]
+        hh = h[["call_id", "call_time", "port", "imo", "mmsi", "flag", "vessel_name", "vessel_name_key"]]
+        return c[cols].assign(call_time=_utc(c["call_time"])), hh.assign(call_time=_utc(hh["call_time"]))
 
     out = []
     # only an IMO seen with two names, flags or MMSIs (an MMSI with two IMOs) can fire: a vessel's
